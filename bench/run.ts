@@ -1,0 +1,61 @@
+/**
+ * Benchmark runner: `npm run bench -- [scenario ...|all]`.
+ *
+ * Loads `dist/bench/<scenario>.bench.js`, runs it, prints its rows and target
+ * verdicts as aligned tables, and writes `bench/results/<scenario>.json`.
+ * Scenarios run one after another, never concurrently: they compete for the
+ * same cores and would skew each other's figures.
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { collectMachineInfo } from './machine.js';
+import { formatResultFileForConsole } from './render-console.js';
+import { buildResultFile, resultsDir, stringifyResultFile, type ResultFile } from './result-file.js';
+import { assertScenarioModule } from './scenario.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const SUFFIX = '.bench.js';
+
+/** Scenario names available next to this runner, e.g. `['consume']`. */
+async function listScenarios(dir: string = BENCH_DIR): Promise<string[]> {
+  return (await readdir(dir))
+    .filter((n) => n.endsWith(SUFFIX))
+    .map((n) => n.slice(0, -SUFFIX.length))
+    .sort();
+}
+
+async function runScenario(name: string): Promise<ResultFile> {
+  const mod: unknown = await import(pathToFileURL(path.join(BENCH_DIR, name + SUFFIX)).href);
+  assertScenarioModule(name, mod);
+  console.error(`running ${name}: ${mod.description}`);
+  // Machine info is read before the run so the date marks when it started.
+  const machine = collectMachineInfo();
+  const rows = await mod.run();
+  return buildResultFile(name, mod, rows, machine);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const available = await listScenarios();
+  const wanted = argv.length === 0 || argv.includes('all') ? available : argv;
+  const unknown = wanted.filter((n) => !available.includes(n));
+  if (unknown.length > 0) {
+    console.error(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.join(', ') || '(none)'}`);
+    process.exitCode = 2;
+    return;
+  }
+  const outDir = resultsDir();
+  await mkdir(outDir, { recursive: true });
+  for (const name of wanted) {
+    const file = await runScenario(name);
+    const out = path.join(outDir, `${name}.json`);
+    await writeFile(out, stringifyResultFile(file));
+    console.log(formatResultFileForConsole(file));
+    console.log(`\nwrote ${out}\n`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

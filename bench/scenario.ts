@@ -1,0 +1,39 @@
+/**
+ * The contract between the benchmark runner and one scenario file
+ * (`bench/<scenario>.bench.ts`). The runner knows nothing else about a
+ * scenario, so new scenarios (mesh, daemon) plug in by exporting these three
+ * members.
+ */
+import type { Target } from './targets.js';
+
+/**
+ * One measured row: a `name` (the competitor or derived figure set) plus any
+ * number of figures. Figures are numbers, or strings for labels; the JSON keeps
+ * every raw figure so ratios can always be recomputed from it.
+ */
+export interface ResultRow {
+  name: string;
+  [figure: string]: number | string;
+}
+
+/** What a `bench/<scenario>.bench.ts` module exports. */
+export interface ScenarioModule {
+  /** One paragraph: what is measured and how; printed and copied into the docs. */
+  description: string;
+  /** Goals evaluated against this scenario's rows after every run. */
+  targets: readonly Target[];
+  /** Runs the whole scenario and resolves with every row, raw figures included. */
+  run(): Promise<ResultRow[]>;
+}
+
+/**
+ * Narrows an imported module to {@link ScenarioModule}, naming the missing
+ * export so a half-written scenario fails with a useful message.
+ */
+export function assertScenarioModule(name: string, mod: unknown): asserts mod is ScenarioModule {
+  const m = mod as Partial<ScenarioModule> | null;
+  if (m === null || typeof m !== 'object') throw new TypeError(`scenario "${name}" is not a module`);
+  if (typeof m.run !== 'function') throw new TypeError(`scenario "${name}" must export async function run()`);
+  if (typeof m.description !== 'string') throw new TypeError(`scenario "${name}" must export a string "description"`);
+  if (!Array.isArray(m.targets)) throw new TypeError(`scenario "${name}" must export an array "targets"`);
+}

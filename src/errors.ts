@@ -1,0 +1,78 @@
+/**
+ * The error registry. Every error tallymesh throws or returns carries a
+ * stable `code` from this table; `docs/errors.md` lists the same codes and a
+ * test keeps the two in step. Match on `code`, never on message text.
+ *
+ * @module
+ */
+
+type ErrorBase = typeof Error | typeof TypeError | typeof RangeError;
+
+/** An error with a registry code and an optional cause. */
+export interface TallymeshError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status the daemon answers with for this error. */
+  readonly statusCode: number;
+}
+
+/** Constructor of one registry error: formats `%s` placeholders with its arguments. */
+export interface TallymeshErrorClass {
+  new (...args: unknown[]): TallymeshError;
+  readonly code: ErrorCode;
+}
+
+function format(template: string, args: unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => String(args[i++]));
+}
+
+function define(code: string, Base: ErrorBase, template: string, statusCode: number): TallymeshErrorClass {
+  const Parent = Base as typeof Error;
+  class RegistryError extends Parent {
+    static readonly code = code as ErrorCode;
+    readonly code = code as ErrorCode;
+    readonly statusCode = statusCode;
+    constructor(...args: unknown[]) {
+      // A trailing { cause } argument is passed through as the standard Error cause.
+      const last = args[args.length - 1];
+      const hasCause = typeof last === 'object' && last !== null && 'cause' in last && args.length > (template.match(/%s/g)?.length ?? 0);
+      super(format(template, hasCause ? args.slice(0, -1) : args), hasCause ? { cause: (last as { cause: unknown }).cause } : undefined);
+      this.name = `${Base.name} [${code}]`;
+    }
+  }
+  return RegistryError as unknown as TallymeshErrorClass;
+}
+
+/**
+ * Every error code. Each entry is a class: `new codes.X(...args)`.
+ *
+ * @example
+ * try { limiter.consume('') } catch (err) { if (err.code === 'TALLYMESH_ERR_KEY_INVALID') ... }
+ */
+export const codes = {
+  TALLYMESH_ERR_OPTION_TYPE: define('TALLYMESH_ERR_OPTION_TYPE', TypeError, 'Option "%s" must be %s, got %s', 400),
+  TALLYMESH_ERR_OPTION_RANGE: define('TALLYMESH_ERR_OPTION_RANGE', RangeError, 'Option "%s" must be %s, got %s', 400),
+  TALLYMESH_ERR_KEY_INVALID: define('TALLYMESH_ERR_KEY_INVALID', TypeError, 'Key must be a non-empty string, got %s', 400),
+  TALLYMESH_ERR_KEY_TOO_LONG: define('TALLYMESH_ERR_KEY_TOO_LONG', RangeError, 'Key must be at most %s bytes of UTF-8, got %s', 400),
+  TALLYMESH_ERR_COST_INVALID: define('TALLYMESH_ERR_COST_INVALID', RangeError, 'Cost must be an integer from 1 to the limit (%s), got %s', 400),
+  TALLYMESH_ERR_LIMITER_EXISTS: define('TALLYMESH_ERR_LIMITER_EXISTS', Error, 'Limiter "%s" already exists with a different window (%s)', 409),
+  TALLYMESH_ERR_LIMITER_UNKNOWN: define('TALLYMESH_ERR_LIMITER_UNKNOWN', Error, 'No limiter named "%s"', 404),
+  TALLYMESH_ERR_MESH_CLOSED: define('TALLYMESH_ERR_MESH_CLOSED', Error, 'The mesh is closed', 503),
+  TALLYMESH_ERR_CONFIG_INVALID: define('TALLYMESH_ERR_CONFIG_INVALID', Error, 'Invalid configuration: %s: %s', 400),
+  TALLYMESH_ERR_HTTP_BAD_JSON: define('TALLYMESH_ERR_HTTP_BAD_JSON', Error, 'Request body is not valid JSON: %s', 400),
+  TALLYMESH_ERR_HTTP_BAD_REQUEST: define('TALLYMESH_ERR_HTTP_BAD_REQUEST', Error, 'Bad request: %s', 400),
+  TALLYMESH_ERR_HTTP_BODY_TOO_LARGE: define('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE', RangeError, 'Request body is larger than %s bytes', 413),
+  TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE: define('TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE', RangeError, 'A batch holds at most %s requests, got %s', 400),
+  TALLYMESH_ERR_HTTP_UNAUTHORIZED: define('TALLYMESH_ERR_HTTP_UNAUTHORIZED', Error, 'Missing or wrong bearer token', 401),
+  TALLYMESH_ERR_HTTP_NOT_FOUND: define('TALLYMESH_ERR_HTTP_NOT_FOUND', Error, 'No route for %s %s', 404),
+} as const;
+
+/** Every registry code. */
+export type ErrorCode = keyof typeof codes;
+
+/** True when `err` is a tallymesh registry error (optionally of one code). */
+export function isTallymeshError(err: unknown, code?: ErrorCode): err is TallymeshError {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return false;
+  const c = (err as { code: unknown }).code;
+  return typeof c === 'string' && c in codes && (code === undefined || c === code);
+}

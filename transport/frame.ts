@@ -1,0 +1,137 @@
+/**
+ * Frame types of the tallymesh peer protocol, version 1.
+ *
+ * Every frame on the wire is a standard MessagePack array
+ * `[version, type, hlc, body]` (see `docs/protocol.md`). This module only
+ * declares the shapes; `codec.ts` encodes, decodes and validates them.
+ *
+ * @module
+ */
+
+/** Protocol version carried as the first field of every frame. */
+export const PROTOCOL_VERSION = 1;
+
+/** Default upper bound for one encoded frame (bytes), enforced on send and receive. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** Numeric frame type codes (stable on the wire). */
+export const FrameType = {
+  /** Handshake opener: identity, advertised address and a fresh nonce. */
+  HELLO: 1,
+  /** Handshake proof: HMAC-SHA256 over both nonces and both node ids. */
+  AUTH: 2,
+  /** Changed window entries since the last flush. */
+  DELTA: 3,
+  /** A chunk of the live window state (Raft's InstallSnapshot analogue). */
+  SNAPSHOT: 4,
+  /** Anti-entropy digest: per-shard checksums of each limiter's window. */
+  DIGEST: 5,
+  /** Ask for the full contents of the listed digest shards. */
+  REPAIR: 6,
+  /** The peers the sender knows (membership gossip). */
+  PEERS: 7,
+  /** Ask the receiver for a snapshot (sent by a node that knows it is behind). */
+  SYNC: 8,
+  /** Heartbeat, sent when there is nothing else to send. */
+  PING: 9,
+  /** Graceful leave: the sender is shutting down. */
+  BYE: 10,
+} as const;
+
+export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
+
+/**
+ * The window state of one limiter, as carried by DELTA, SNAPSHOT and REPAIR
+ * answers. Entries are flattened into one number array for compactness:
+ * `[bucket, replicaIndex, gen, count, bucket, replicaIndex, gen, count, ...]`,
+ * where `replicaIndex` points into `replicas`.
+ */
+export interface WindowBatch {
+  /** Limiter name. */
+  name: string;
+  /** Window length in ms (a receiver refuses a batch whose geometry differs from its own). */
+  windowMs: number;
+  /** Buckets per window. */
+  buckets: number;
+  /** Limit register (LWW): `[hlcTimestamp, replicaId, limit]`, or null when unchanged. */
+  limit: [number, string, number] | null;
+  /** Replica id table for this batch. */
+  replicas: string[];
+  /** Per key: `[key, resetGen, flatEntries]`. `resetGen` is 0 when the key was never reset. */
+  keys: Array<[string, number, number[]]>;
+}
+
+/** Anti-entropy digest of one limiter over a closed range of buckets. */
+export interface WindowDigest {
+  name: string;
+  /** First bucket id covered (inclusive). */
+  from: number;
+  /** Last bucket id covered (inclusive). */
+  to: number;
+  /** One unsigned 32-bit checksum per key shard (length = shard count). */
+  shards: number[];
+}
+
+/** A peer the sender knows about. */
+export interface PeerAddress {
+  nodeId: string;
+  /** `host:port` the peer accepts mesh connections on. */
+  address: string;
+}
+
+export interface HelloBody {
+  nodeId: string;
+  /** `host:port` the sender accepts mesh connections on, or '' if it accepts none. */
+  address: string;
+  /** Incarnation of the sender's process (changes on every start). */
+  incarnation: string;
+  /** 32 random bytes. */
+  nonce: Uint8Array;
+}
+
+export interface AuthBody {
+  /** HMAC-SHA256 (32 bytes). */
+  mac: Uint8Array;
+}
+
+export interface DeltaBody {
+  batches: WindowBatch[];
+}
+
+export interface SnapshotBody {
+  batches: WindowBatch[];
+  /** Chunk sequence number, from 0. */
+  seq: number;
+  /** True on the last chunk. */
+  done: boolean;
+}
+
+export interface DigestBody {
+  digests: WindowDigest[];
+}
+
+export interface RepairBody {
+  /** Per limiter: the bucket range and the shard indexes that differ. */
+  wants: Array<{ name: string; from: number; to: number; shards: number[] }>;
+}
+
+export interface PeersBody {
+  peers: PeerAddress[];
+}
+
+export interface ByeBody {
+  reason: string;
+}
+
+/** A decoded frame. `hlc` is the sender's hybrid logical clock at send time. */
+export type Frame =
+  | { type: typeof FrameType.HELLO; hlc: number; body: HelloBody }
+  | { type: typeof FrameType.AUTH; hlc: number; body: AuthBody }
+  | { type: typeof FrameType.DELTA; hlc: number; body: DeltaBody }
+  | { type: typeof FrameType.SNAPSHOT; hlc: number; body: SnapshotBody }
+  | { type: typeof FrameType.DIGEST; hlc: number; body: DigestBody }
+  | { type: typeof FrameType.REPAIR; hlc: number; body: RepairBody }
+  | { type: typeof FrameType.PEERS; hlc: number; body: PeersBody }
+  | { type: typeof FrameType.SYNC; hlc: number; body: Record<string, never> }
+  | { type: typeof FrameType.PING; hlc: number; body: Record<string, never> }
+  | { type: typeof FrameType.BYE; hlc: number; body: ByeBody };

@@ -1,0 +1,108 @@
+/**
+ * The one network seam of tallymesh. The replicator talks to peers only
+ * through a {@link Transport}; the WebSocket transport and the simulated
+ * network both implement it, and one conformance suite runs against both.
+ *
+ * @module
+ */
+import type { Frame } from './frame.js';
+
+/** An authenticated peer. */
+export interface PeerInfo {
+  nodeId: string;
+  /** `host:port` the peer accepts mesh connections on ('' when it accepts none). */
+  address: string;
+  /** The peer's process incarnation (changes on every restart). */
+  incarnation: string;
+}
+
+/** Why a frame or a connection was refused. Used as a metric label. */
+export type RejectReason =
+  | 'auth' // HMAC proof missing or wrong
+  | 'version' // unknown protocol version
+  | 'too-large' // frame above maxFrameBytes
+  | 'malformed' // not MessagePack, or a body of the wrong shape
+  | 'unexpected' // a frame that is not allowed in the current handshake state
+  | 'duplicate' // a second connection from a node already connected
+  | 'self'; // the node connected to itself
+
+/** Per-peer traffic counters. */
+export interface PeerStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  /** Bytes currently waiting in this peer's send queue. */
+  queuedBytes: number;
+  /** Frames dropped from this peer's send queue because it was over its byte bound. */
+  framesDropped: number;
+}
+
+/** Callbacks a transport delivers to its owner. None of them may throw. */
+export interface TransportHandlers {
+  /** A peer finished the handshake; frames may now flow both ways. */
+  onPeerUp(peer: PeerInfo): void;
+  /** An authenticated peer went away (socket closed, kicked, or closed by us). */
+  onPeerDown(nodeId: string, reason: string): void;
+  /** A post-handshake frame from an authenticated peer. */
+  onFrame(nodeId: string, frame: Frame): void;
+  /**
+   * The peer's send queue passed its byte bound and delta frames were dropped:
+   * the owner must send that peer a snapshot.
+   */
+  onOverflow(nodeId: string): void;
+  /** A connection or frame was refused. `who` is a node id when known, else the remote address. */
+  onReject(who: string, reason: RejectReason, detail: string): void;
+}
+
+/**
+ * Moves frames between authenticated nodes.
+ *
+ * Guarantees: frames from one peer arrive in send order while a connection
+ * lasts (the simulated network may reorder on purpose); nothing reaches
+ * `onFrame` before both sides proved the shared secret; `send` never blocks
+ * and never throws.
+ */
+export interface Transport {
+  /** This node's id. */
+  readonly nodeId: string;
+  /** Start listening/delivering. Handlers are fixed for the transport's life. */
+  start(handlers: TransportHandlers): Promise<void>;
+  /** The `host:port` peers should dial to reach this node ('' when not listening). */
+  address(): string;
+  /**
+   * Keep a link to `address` up: dial now and redial with capped exponential
+   * backoff and jitter after every loss, until {@link Transport.forget} or close.
+   * Idempotent.
+   */
+  connect(address: string): void;
+  /** Stop redialing `address` (an open link stays until it drops). */
+  forget(address: string): void;
+  /**
+   * Queue a frame for an authenticated peer. Returns false when the peer is
+   * not connected or the frame was refused (too large). Never throws.
+   */
+  send(nodeId: string, frame: Frame): boolean;
+  /** Close the link to a peer with a reason (it may reconnect later). */
+  disconnect(nodeId: string, reason: string): void;
+  /** Authenticated peers, now. */
+  peers(): PeerInfo[];
+  /** Traffic counters for a peer (zeros for an unknown peer). */
+  stats(nodeId: string): PeerStats;
+  /** Close every link and stop listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Time and timers, as the replicator sees them. The real one uses the
+ * process clock; the simulated network gives each node a virtual clock with
+ * its own offset.
+ */
+export interface Scheduler {
+  /** Physical wall-clock time in ms since the Unix epoch, as this node reads it. */
+  now(): number;
+  /** Run `fn` every `ms`; returns a cancel function. Real timers are unref'd. */
+  every(ms: number, fn: () => void): () => void;
+  /** Run `fn` once after `ms`; returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
+}
