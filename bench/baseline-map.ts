@@ -54,7 +54,8 @@ export class BaselineMapLimiter {
     let c = Math.floor(now / this.#width);
     let e = this.#entries.get(key);
     if (e === undefined) {
-      e = { counts: new Array<number>(R).fill(0), last: c, total: 0 };
+      // Array.from gives a packed SMI array; new Array(R).fill(0) would stay "holey" and slower.
+      e = { counts: Array.from({ length: R }, () => 0), last: c, total: 0 };
       this.#entries.set(key, e);
     } else if (c > e.last) {
       if (c - e.last >= R) {

@@ -19,6 +19,8 @@ export interface MachineInfo {
   os: string;
   /** ISO-8601 timestamp of the run. */
   date: string;
+  /** One-minute load average at the start: a busy machine explains noisy figures. */
+  loadAvg1: number;
 }
 
 /** Reads {@link MachineInfo} for the current process. */
@@ -32,11 +34,12 @@ export function collectMachineInfo(now: Date = new Date()): MachineInfo {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: now.toISOString(),
+    loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }
 
 /** One-line summary used in the console header and in the docs. */
 export function formatMachine(m: MachineInfo): string {
   const gib = (m.memoryBytes / 2 ** 30).toFixed(1);
-  return `${m.cpu}, ${m.cores} cores, ${gib} GiB RAM, Node ${m.node}, ${m.os}, ${m.date}`;
+  return `${m.cpu}, ${m.cores} cores, ${gib} GiB RAM, Node ${m.node}, ${m.os}, load ${m.loadAvg1} at start, ${m.date}`;
 }

@@ -52,7 +52,7 @@ export function parseResultFile(json: unknown, source = 'result file'): ResultFi
   for (const key of ['cpu', 'node', 'os', 'date'] as const) {
     if (typeof m[key] !== 'string') fail(`machine.${key}`, 'a string');
   }
-  for (const key of ['cores', 'memoryBytes'] as const) {
+  for (const key of ['cores', 'memoryBytes', 'loadAvg1'] as const) {
     if (!num(m[key])) fail(`machine.${key}`, 'a finite number');
   }
 

@@ -128,6 +128,11 @@ export class SlidingWindow {
     return this.#index.size;
   }
 
+  /** Keys changed locally since the last drain. */
+  get pending(): number {
+    return this.#dirty.length;
+  }
+
   /** Cells held (all keys, all replicas). */
   get cells(): number {
     return this.#cells;

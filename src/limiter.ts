@@ -61,6 +61,9 @@ export interface LimiterContext {
   maxClockOffsetMs: number;
   /** Called when a new key meets a full limiter. */
   onOverflow?: (limiter: Limiter) => void;
+  /** Called when this many keys wait to be replicated: ship them now instead of at the next tick. */
+  flushAt?: number;
+  onFlushDue?: () => void;
 }
 
 const DEFAULT_MAX_KEYS = 1_000_000;
@@ -140,8 +143,10 @@ export class Limiter {
       return this.#overflow(limit, t);
     }
     const d = w.decide(key, cost, limit, t, true);
-    if (d.allowed) this.stats.allowed++;
-    else this.stats.denied++;
+    if (d.allowed) {
+      this.stats.allowed++;
+      if (w.pending === this.#ctx.flushAt) this.#ctx.onFlushDue?.();
+    } else this.stats.denied++;
     return d;
   }
 

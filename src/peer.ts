@@ -1,0 +1,63 @@
+/**
+ * What a node knows about one peer: its link state, what it still owes the
+ * peer (a compacted delta log or a snapshot in progress), and figures for
+ * observability.
+ *
+ * @module
+ */
+import { DeltaLog } from '../crdt/delta-log.js';
+
+/**
+ * Link state of a peer, as this node sees it.
+ * - `syncing`: connected, the initial snapshot exchange is in progress;
+ * - `live`: connected and in sync (deltas flow);
+ * - `suspect`: connected but silent for `suspectAfterMs` (unreachable);
+ * - `skewed`: its clock runs further ahead than `maxClockOffsetMs`: its frames are refused;
+ * - `down`: no connection (redialing).
+ */
+export type PeerLinkState = 'syncing' | 'live' | 'suspect' | 'skewed' | 'down';
+
+/** Frames refused from a peer, by reason. */
+export type RejectCounts = Record<string, number>;
+
+/** Per-peer replication state. */
+export class Peer {
+  readonly nodeId: string;
+  address: string;
+  incarnation = '';
+  state: PeerLinkState = 'down';
+  /** Physical ms when a frame last arrived from this peer. */
+  lastHeardAt = 0;
+  /** Physical ms when a frame was last sent to this peer. */
+  lastSentAt = 0;
+  /** Peer's HLC wall minus our physical clock at receipt (ms; includes one-way latency). */
+  clockOffsetMs = 0;
+  /** Smoothed delay between a change on the peer and its arrival here (ms). */
+  replicationLagMs = 0;
+  /** Deltas kept while the peer cannot take them. */
+  readonly log = new DeltaLog();
+  /** The peer must get a full snapshot (new, restarted, or too far behind). */
+  needsSnapshot = true;
+  /** Snapshot in progress: limiter index and slot cursor. */
+  snapshot: { limiter: number; cursor: number; seq: number } | null = null;
+  /** We have received a complete snapshot from this peer's current incarnation. */
+  syncedFrom = false;
+  /** Consecutive frames refused for clock skew. */
+  skewStrikes = 0;
+  readonly rejected: RejectCounts = {};
+
+  constructor(nodeId: string, address: string) {
+    this.nodeId = nodeId;
+    this.address = address;
+  }
+
+  /** Counts a refused frame. */
+  reject(reason: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  /** Whether the link is up (frames can be sent). */
+  get connected(): boolean {
+    return this.state !== 'down';
+  }
+}
