@@ -158,6 +158,9 @@ async function memory(task: Extract<WorkerTask, { kind: 'memory' }>): Promise<Re
   const WARM_KEYS = 20_000;
   let hit: (key: string) => unknown;
   let check: () => Promise<string | null>;
+  // First and last key: a limiter that stopped storing keys part-way (a key cap,
+  // an overflow policy) would otherwise look cheaper per key than it is.
+  const probeKeys = ['user:0', `user:${task.keys - 1}`];
   if (task.competitor === 'tallymesh') {
     // A throwaway instance first: optimised code is shared by all instances and
     // must not be counted per key.
@@ -166,8 +169,11 @@ async function memory(task: Extract<WorkerTask, { kind: 'memory' }>): Promise<Re
     const decide = await tallymeshDecide(1e9);
     hit = decide;
     check = async () => {
-      const p = decide.peek('user:0') as { remaining?: unknown } | undefined;
-      return p?.remaining === 1e9 - 1 ? null : `peek('user:0') = ${JSON.stringify(p)}`;
+      for (const key of probeKeys) {
+        const p = decide.peek(key) as { remaining?: unknown } | undefined;
+        if (p?.remaining !== 1e9 - 1) return `peek('${key}') = ${JSON.stringify(p)}`;
+      }
+      return null;
     };
   } else {
     const rlf = await loadRlf();
@@ -176,8 +182,11 @@ async function memory(task: Extract<WorkerTask, { kind: 'memory' }>): Promise<Re
     const rl = newRlf(rlf, 1e9);
     hit = (key) => rl.consume(key, 1);
     check = async () => {
-      const res = await rl.get('user:0');
-      return res?.consumedPoints === 1 ? null : `get('user:0') = ${JSON.stringify(res)}`;
+      for (const key of probeKeys) {
+        const res = await rl.get(key);
+        if (res?.consumedPoints !== 1) return `get('${key}') = ${JSON.stringify(res)}`;
+      }
+      return null;
     };
   }
 

@@ -19,7 +19,8 @@ export function toBatch(limiter: Limiter, state: WindowState, withLimit: boolean
     name: limiter.name,
     windowMs: limiter.windowMs,
     buckets: limiter.buckets,
-    limit: withLimit ? [reg.ts, reg.replica, reg.value] : null,
+    // The configured limit (ts 0) is each node's own floor: only runtime changes travel.
+    limit: withLimit && reg.ts > 0 ? [reg.ts, reg.replica, reg.value] : null,
     replicas: state.replicas,
     keys: state.keys,
   };

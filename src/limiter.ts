@@ -61,6 +61,8 @@ export interface LimiterContext {
   maxClockOffsetMs: number;
   /** Called when a new key meets a full limiter. */
   onOverflow?: (limiter: Limiter) => void;
+  /** Node-wide key bound shared by every limiter of a node: true when it is reached. */
+  nodeFull?: () => boolean;
   /** Called when this many keys wait to be replicated: ship them now instead of at the next tick. */
   flushAt?: number;
   onFlushDue?: () => void;
@@ -139,7 +141,7 @@ export class Limiter {
     checkCost(cost, limit);
     const t = this.#ctx.hlc.wall(this.#ctx.now());
     const w = this.#window;
-    if (w.size >= this.maxKeys && !w.has(key) && w.sweep(t, 64) === 0 && w.size >= this.maxKeys) {
+    if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key) && w.sweep(t, 64) === 0) {
       return this.#overflow(limit, t);
     }
     const d = w.decide(key, cost, limit, t, true);
@@ -229,6 +231,11 @@ export class Limiter {
   /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */
   cellsOf(key: string): ReturnType<SlidingWindow['cellsOf']> {
     return this.#window.cellsOf(key, this.#time());
+  }
+
+  /** The newest reset generation of `key` (0: never reset). */
+  resetGenOf(key: string): number {
+    return this.#window.resetGenOf(key);
   }
 
   /** Every key with live state. */

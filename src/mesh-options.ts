@@ -46,6 +46,8 @@ export interface MeshOptions {
   maxQueueBytes?: number;
   /** Cells a peer's compacted delta log may hold before it is replaced by a snapshot (default 200,000). */
   maxLogCells?: number;
+  /** Keys held across this node's limiters before each limiter's `onOverflow` applies (default 1,000,000). */
+  maxKeys?: number;
   /** TLS for the peer port (`wss`). */
   tls?: MeshTlsOptions;
   /** Attach to this HTTP(S) server instead of opening one (it must already listen). */
@@ -69,6 +71,7 @@ export interface ResolvedMeshOptions extends ReplicatorOptions {
   maxClockOffsetMs: number;
   maxFrameBytes: number;
   maxQueueBytes: number;
+  maxKeys: number;
   tls: MeshTlsOptions | undefined;
   server: import('node:http').Server | undefined;
 }
@@ -112,7 +115,8 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     host,
     port: integerOption('port', o.port ?? 7070, 0, 65535),
     advertise: o.advertise === undefined ? undefined : peerAddress(o.advertise, 'advertise'),
-    peers: peers.map((p) => peerAddress(p)),
+    // A custom transport (the simulator) has its own address scheme.
+    peers: o.transport === undefined ? peers.map((p) => peerAddress(p)) : peers.map(String),
     secret,
     gossipIntervalMs,
     digestIntervalMs: integerOption('digestIntervalMs', o.digestIntervalMs ?? 1000, 10, 3_600_000),
@@ -122,6 +126,7 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxQueueBytes: integerOption('maxQueueBytes', o.maxQueueBytes ?? 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxLogCells: integerOption('maxLogCells', o.maxLogCells ?? 200_000, 1, 100_000_000),
+    maxKeys: integerOption('maxKeys', o.maxKeys ?? 1_000_000, 1, 1e9),
     snapshotChunkKeys: 4096,
     maxSkewStrikes: 5,
     snapshotQueueBytes: 1024 * 1024,

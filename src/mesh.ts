@@ -13,7 +13,6 @@ import { Limiter, type LimiterOptions } from './limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
 import { newIncarnation, replicaIdOf } from './replica-id.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
-import { openWsTransport } from './ws-listener.js';
 
 export type { MeshOptions };
 
@@ -115,6 +114,7 @@ export class Mesh extends EventEmitter {
       replicaId: this.replicaId,
       maxClockOffsetMs: this.#opts.maxClockOffsetMs,
       onOverflow: (l) => this.emit('overflow', l),
+      nodeFull: () => this.#keyCount() >= this.#opts.maxKeys,
       flushAt: EARLY_FLUSH_KEYS,
       onFlushDue: () => this.#queueFlush(),
     });
@@ -212,6 +212,12 @@ export class Mesh extends EventEmitter {
     for (const hook of this.#closeHooks) await hook();
   }
 
+  #keyCount(): number {
+    let n = 0;
+    for (const l of this.#limiters.values()) n += l.size;
+    return n;
+  }
+
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
@@ -264,6 +270,8 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     await mesh.start();
     return mesh;
   }
+  // Loaded on demand: simulations never pull in the HTTP and WebSocket stack.
+  const { openWsTransport } = await import('./ws-listener.js');
   const { transport, scheduler, close } = await openWsTransport(opts, incarnation);
   const mesh = new Mesh(opts, transport, scheduler, incarnation);
   mesh.onClose(close);

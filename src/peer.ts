@@ -34,8 +34,20 @@ export class Peer {
   clockOffsetMs = 0;
   /** Smoothed delay between a change on the peer and its arrival here (ms). */
   replicationLagMs = 0;
-  /** Deltas kept while the peer cannot take them. */
-  readonly log = new DeltaLog();
+  /**
+   * Deltas the peer may not have: everything sent in the current and the
+   * previous retention period (one `suspectAfterMs` each), plus everything
+   * kept while it was silent. Without acknowledgements, a frame sent just
+   * before a peer fell silent may be lost; retaining one suspicion period
+   * back covers it.
+   */
+  log = new DeltaLog();
+  /** The previous retention period's log. */
+  previous = new DeltaLog();
+  /** Physical ms when the log was last rotated. */
+  rotatedAt = 0;
+  /** The peer was heard again after silence: send it the retained logs. */
+  catchUp = false;
   /** The peer must get a full snapshot (new, restarted, or too far behind). */
   needsSnapshot = true;
   /** Snapshot in progress: limiter index and slot cursor. */
@@ -49,6 +61,26 @@ export class Peer {
   constructor(nodeId: string, address: string) {
     this.nodeId = nodeId;
     this.address = address;
+  }
+
+  /** Cells retained in both periods. */
+  get retainedCells(): number {
+    return this.log.cells + this.previous.cells;
+  }
+
+  /** Starts a new retention period: the previous one is forgotten. */
+  rotate(now: number): void {
+    const old = this.previous;
+    old.clear();
+    this.previous = this.log;
+    this.log = old;
+    this.rotatedAt = now;
+  }
+
+  /** Forgets everything retained (a snapshot replaces it). */
+  clearLogs(): void {
+    this.log.clear();
+    this.previous.clear();
   }
 
   /** Counts a refused frame. */

@@ -137,10 +137,8 @@ export class Replicator {
     }
     const frames = batches.length > 0 ? splitBatches(batches) : [];
     for (const peer of this.peers.values()) {
-      if (!peer.connected) {
-        this.#keep(peer, batches);
-        continue;
-      }
+      // A peer that is down gets a snapshot when it reconnects: nothing to keep.
+      if (!peer.connected) continue;
       if (peer.state !== 'suspect' && now - peer.lastHeardAt > this.#opts.suspectAfterMs) {
         this.#setState(peer, 'suspect', `silent for ${now - peer.lastHeardAt} ms`);
       }
@@ -149,13 +147,14 @@ export class Replicator {
         // may have passed their keys already.
         this.#streamSnapshot(peer);
       }
-      if (peer.state === 'suspect' || peer.state === 'skewed') {
-        this.#keep(peer, batches);
-      } else {
-        if (!peer.log.empty) this.#sendLog(peer);
+      const reachable = peer.state !== 'suspect' && peer.state !== 'skewed';
+      // Catch up first: rotating now would forget what it missed while silent.
+      if (reachable && peer.catchUp) this.#sendRetained(peer);
+      if (reachable && now - peer.rotatedAt >= this.#opts.suspectAfterMs) peer.rotate(now);
+      this.#retain(peer, batches);
+      if (reachable) {
         for (const body of frames) {
           if (this.#send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } })) this.stats.deltaFrames++;
-          else this.#keep(peer, body);
         }
       }
       if (now - peer.lastSentAt >= this.#opts.suspectAfterMs / 4) this.#send(peer, { type: FrameType.PING, hlc: 0, body: {} });
@@ -187,25 +186,32 @@ export class Replicator {
     return ok;
   }
 
-  /** Joins batches into a peer's log, or gives up on the log for a snapshot past its bound. */
-  #keep(peer: Peer, batches: WindowBatch[]): void {
-    if (peer.needsSnapshot) return; // the snapshot will carry it
+  /** Joins batches into a peer's retained log; past its bound the peer gets a snapshot instead. */
+  #retain(peer: Peer, batches: WindowBatch[]): void {
+    if (peer.needsSnapshot || batches.length === 0) return; // a snapshot will carry it
     for (const b of batches) peer.log.add(b.name, b);
-    if (peer.log.cells > this.#opts.maxLogCells) {
-      peer.log.clear();
+    if (peer.retainedCells > this.#opts.maxLogCells) {
+      peer.clearLogs();
+      peer.catchUp = false;
       peer.needsSnapshot = true;
       this.stats.logOverflows++;
     }
   }
 
-  #sendLog(peer: Peer): void {
+  /** Sends everything retained for a peer that was heard again after silence. */
+  #sendRetained(peer: Peer): void {
+    peer.catchUp = false;
     const batches: WindowBatch[] = [];
-    for (const { limiter: name, state } of peer.log.drain()) {
-      const limiter = this.#limiters.get(name);
-      if (limiter !== undefined) batches.push(toBatch(limiter, state, true));
+    for (const log of [peer.previous, peer.log]) {
+      for (const { limiter: name, state } of log.drain()) {
+        const limiter = this.#limiters.get(name);
+        if (limiter !== undefined) batches.push(toBatch(limiter, state, true));
+      }
     }
+    peer.rotatedAt = this.#scheduler.now();
     for (const body of splitBatches(batches)) {
-      if (!this.#send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } })) {
+      if (this.#send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } })) this.stats.deltaFrames++;
+      else {
         peer.needsSnapshot = true;
         return;
       }
@@ -217,7 +223,8 @@ export class Replicator {
     if (peer.snapshot === null) {
       peer.snapshot = { limiter: 0, cursor: 0, seq: 0 };
       peer.needsSnapshot = false;
-      peer.log.clear();
+      peer.catchUp = false;
+      peer.clearLogs();
     }
     const limiters = [...this.#limiters.values()];
     const snap = peer.snapshot;
@@ -299,7 +306,7 @@ export class Replicator {
     // snapshot makes the peer whole, and replaces whatever the log held.
     peer.needsSnapshot = true;
     peer.snapshot = null;
-    peer.log.clear();
+    peer.clearLogs();
     peer.address = info.address || peer.address;
     if (peer.address !== '') this.known.add(peer.address);
     peer.lastHeardAt = this.#scheduler.now();
@@ -322,7 +329,7 @@ export class Replicator {
   #overflow(nodeId: string): void {
     const peer = this.peers.get(nodeId);
     if (peer === undefined) return;
-    peer.log.clear();
+    peer.clearLogs();
     peer.needsSnapshot = true;
     peer.snapshot = null;
     this.stats.logOverflows++;
@@ -354,7 +361,8 @@ export class Replicator {
     peer.lastHeardAt = now;
     peer.clockOffsetMs = wallOf(frame.hlc) - now;
     if (peer.state === 'suspect' || peer.state === 'skewed') {
-      // Back from silence: the compacted log goes out on the next flush.
+      // Back from silence: the retained log goes out on the next flush.
+      peer.catchUp = true;
       this.#setState(peer, peer.syncedFrom ? 'live' : 'syncing', 'heard again');
     }
     switch (frame.type) {

@@ -24,7 +24,8 @@ export type RejectReason =
   | 'malformed' // not MessagePack, or a body of the wrong shape
   | 'unexpected' // a frame that is not allowed in the current handshake state
   | 'duplicate' // a second connection from a node already connected
-  | 'self'; // the node connected to itself
+  | 'self' // the node connected to itself
+  | 'timeout'; // the handshake did not finish within its deadline
 
 /** Per-peer traffic counters. */
 export interface PeerStats {
