@@ -24,7 +24,7 @@ function rejection(bytes: Uint8Array, max?: number): FrameError {
   throw new Error('decodeFrame accepted the bytes');
 }
 
-/** Turn Buffers (msgpackr bin) into plain Uint8Arrays so structures compare by content. */
+/** Turn Buffers (a bin decoded from a Buffer input) into plain Uint8Arrays so structures compare by content. */
 function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (Array.isArray(value)) return value.map(plain);
@@ -56,7 +56,7 @@ describe('encodeFrame / decodeFrame', () => {
     fc.assert(
       fc.property(arbFrame, (frame) => {
         const decoded = standardDecode(encodeFrame(frame), { useBigInt64: false });
-        expect(decoded).toEqual(plain(toWire(frame)));
+        expect(plain(decoded)).toEqual(plain(toWire(frame)));
       }),
       { numRuns: 300 },
     );
@@ -122,6 +122,11 @@ describe('decodeFrame refusals', () => {
     ['a map inside the body', Uint8Array.of(0x94, 0x01, 0x09, 0x00, 0x81, 0xa1, 0x61, 0x01)],
     ['an extension type (timestamp)', Uint8Array.of(0x94, 0x01, 0x09, 0x00, 0xd6, 0xff, 0, 0, 0, 1)],
     ['a msgpackr record', new Packr({ useRecords: true }).pack([{ a: 1 }, { a: 2 }])],
+    [
+      // msgpackr would decode this extension to a genuine Uint8Array(32): only the structural scan stops it.
+      'a HELLO nonce sent as a msgpackr typed-array extension instead of bin',
+      Uint8Array.from([0x94, 0x01, 0x01, 0x00, 0x94, 0xa1, 0x61, 0xa0, 0xa2, 0x78, 0x31, 0xc7, 33, 0x74, 0x01, ...new Array(32).fill(9)]),
+    ],
     ['an array claiming 2^32-1 elements', Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0x01)],
     ['a string running past the end', Uint8Array.of(0xdb, 0x7f, 0xff, 0xff, 0xff, 0x61)],
     ['arrays nested 64 deep', Uint8Array.from([...new Array(64).fill(0x91), 0x00])],
