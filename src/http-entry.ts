@@ -12,16 +12,10 @@
  *
  * @module
  */
-export { clientAddress, expressRateLimit, fastifyRateLimit, RATE_LIMITED_CODE, rateLimit } from './middleware.js';
-export type {
-  FastifyReplyLike,
-  FastifyRequestLike,
-  HeaderMode,
-  NextFunctionLike,
-  NodeRateLimitOptions,
-  RateLimitedBody,
-  RateLimitOptions,
-} from './middleware.js';
+export { expressRateLimit, fastifyRateLimit, rateLimit } from './middleware.js';
+export type { FastifyReplyLike, FastifyRequestLike, NextFunctionLike, NodeRateLimitOptions } from './middleware.js';
+export { clientAddress, RATE_LIMITED_CODE } from './rate-limit-engine.js';
+export type { HeaderMode, RateLimitedBody, RateLimitOptions } from './rate-limit-engine.js';
 export { formatRateLimit, formatRateLimitPolicy, formatRetryAfter } from './ratelimit-headers.js';
 export type { RateLimitPolicy, RateLimitState } from './ratelimit-headers.js';
 export type { Decision, Limiter } from './limiter.js';

@@ -13,11 +13,20 @@
  */
 import { codes } from './errors.js';
 
-/** Header field name of the quota policy (`"name";q=<limit>;w=<window seconds>`). */
+/**
+ * Header field name of the quota policy (`"name";q=<limit>;w=<window seconds>`).
+ * @example res.setHeader(RATELIMIT_POLICY_HEADER, formatRateLimitPolicy(policy));
+ */
 export const RATELIMIT_POLICY_HEADER = 'RateLimit-Policy';
-/** Header field name of the current state (`"name";r=<remaining>;t=<seconds to reset>`). */
+/**
+ * Header field name of the current state (`"name";r=<remaining>;t=<seconds to reset>`).
+ * @example res.setHeader(RATELIMIT_HEADER, formatRateLimit(state));
+ */
 export const RATELIMIT_HEADER = 'RateLimit';
-/** RFC 9110 §10.2.3: delay-seconds before the client should retry. */
+/**
+ * RFC 9110 §10.2.3: delay-seconds before the client should retry.
+ * @example res.setHeader(RETRY_AFTER_HEADER, formatRetryAfter(decision.retryAfterMs));
+ */
 export const RETRY_AFTER_HEADER = 'Retry-After';
 
 /** RFC 8941 §3.3.1: an Integer has at most 15 decimal digits. */
@@ -26,7 +35,10 @@ const MAX_SF_INTEGER = 999_999_999_999_999;
 /** RFC 8941 §3.3.3: a String holds printable ASCII (0x20–0x7E) only. */
 const SF_STRING_RE = /^[\x20-\x7e]*$/;
 
-/** True when `value` can be serialised as an RFC 8941 String (printable ASCII only). */
+/**
+ * True when `value` can be serialised as an RFC 8941 String (printable ASCII only).
+ * @example isSfString('api v2'); // true — isSfString('café') is false
+ */
 export function isSfString(value: string): boolean {
   return SF_STRING_RE.test(value);
 }
@@ -57,12 +69,18 @@ function sfInteger(value: number): string {
   return String(Math.min(Math.floor(value), MAX_SF_INTEGER));
 }
 
-/** Whole seconds, rounded up, never negative (header fields carry delta-seconds). */
+/**
+ * Whole seconds, rounded up, never negative (header fields carry delta-seconds).
+ * @example ceilSeconds(11_200); // 12
+ */
 export function ceilSeconds(ms: number): number {
   return ms > 0 ? Math.ceil(ms / 1000) : 0;
 }
 
-/** A quota policy as advertised in `RateLimit-Policy`. */
+/**
+ * A quota policy as advertised in `RateLimit-Policy`.
+ * @example const policy: RateLimitPolicy = { name: 'api', limit: 100, windowMs: 60_000 };
+ */
 export interface RateLimitPolicy {
   /** Policy name: printable ASCII; escaped as an sf-string. */
   name: string;
@@ -72,7 +90,10 @@ export interface RateLimitPolicy {
   windowMs: number;
 }
 
-/** The current state of a key against a policy, as sent in `RateLimit`. */
+/**
+ * The current state of a key against a policy, as sent in `RateLimit`.
+ * @example const state: RateLimitState = { name: 'api', remaining: d.remaining, resetMs: d.resetMs };
+ */
 export interface RateLimitState {
   /** Policy name: printable ASCII; escaped as an sf-string. */
   name: string;

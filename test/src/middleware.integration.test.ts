@@ -419,6 +419,18 @@ describe('express with its own types', () => {
     server = await listen(createServer(app));
     expect((await fetch(server.url)).status).toBe(400);
   });
+
+  it('answers 500, not the preset 429, when onLimited rejects and Express handles the error', async () => {
+    const limiter = createLimiter({ name: 'api', limit: 1, windowMs: 1000, now: () => T0 });
+    const app = express();
+    app.use(expressRateLimit({ limiter, onLimited: async () => Promise.reject(new Error('template missing')) }));
+    app.get('/', (_req, res) => {
+      res.send('ok');
+    });
+    server = await listen(createServer(app));
+    expect((await fetch(server.url)).status).toBe(200);
+    expect((await fetch(server.url)).status).toBe(500);
+  });
 });
 
 describe('fastify with its own types', () => {
@@ -444,9 +456,9 @@ describe('fastify with its own types', () => {
 });
 
 // Compile-time checks: the returned handlers slot into each framework's own types.
-export const typeChecks = (limiter: Limiter) => {
+export function typeChecks(limiter: Limiter): unknown {
   const node: (req: IncomingMessage, res: ServerResponse) => boolean = rateLimit({ limiter });
   express().use(expressRateLimit({ limiter }));
   Fastify().addHook('onRequest', fastifyRateLimit({ limiter }));
   return node;
-};
+}

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createLimiter } from '../../src/limiter.js';
-import { clientAddress, expressRateLimit, fastifyRateLimit, rateLimit, RateLimitEngine } from '../../src/middleware.js';
+import { expressRateLimit, fastifyRateLimit, rateLimit } from '../../src/middleware.js';
+import { clientAddress, RateLimitEngine } from '../../src/rate-limit-engine.js';
 
 const limiter = createLimiter({ name: 'api', limit: 3, windowMs: 10_000, now: () => 1_000_000_000_000 });
 

@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { randomScenario, runSimulation, type SimulationReport } from '../../src/simulation.js';
-
-// CI runs SEEDS seeds per run; set TALLYMESH_SIM_SEEDS for a longer soak and
-// TALLYMESH_SIM_SEED to replay one seed.
-const SEEDS = Number(process.env.TALLYMESH_SIM_SEEDS ?? 1000);
-const ONE = process.env.TALLYMESH_SIM_SEED === undefined ? undefined : Number(process.env.TALLYMESH_SIM_SEED);
-
-function verdict(r: SimulationReport): string | null {
-  const problems = [];
-  if (!r.exact) problems.push(`not exact: ${JSON.stringify(r.mismatches.slice(0, 3))}`);
-  if (r.overCounted) problems.push('a node held more than the true total');
-  if (!r.hlcMonotonic) problems.push('an HLC went backwards');
-  return problems.length === 0 ? null : `seed ${r.seed}: ${problems.join('; ')}`;
-}
+import { randomScenario, runSimulation } from '../../src/simulation.js';
 
 describe('simulated cluster', () => {
-  it(`converges exactly after heal, never over-counts and keeps HLCs monotonic (${ONE ?? SEEDS} seeds)`, async () => {
-    const seeds = ONE === undefined ? Array.from({ length: SEEDS }, (_, i) => i + 1) : [ONE];
-    const failures: string[] = [];
-    for (const seed of seeds) {
-      const v = verdict(await runSimulation(randomScenario(seed)));
-      if (v !== null) failures.push(v);
-    }
-    // Replay a failing seed with TALLYMESH_SIM_SEED=<seed>.
-    expect(failures).toEqual([]);
-  }, 600_000);
-
   it('replays a seed bit for bit', async () => {
     const a = await runSimulation(randomScenario(42));
     const b = await runSimulation(randomScenario(42));

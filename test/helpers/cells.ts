@@ -1,0 +1,66 @@
+/**
+ * Order-independent views of window state, for comparing replicas: the cells
+ * a replica shows (bucket, replica, gen, count), sorted, per key.
+ */
+import type { SlidingWindow } from '../../crdt/sliding-window.js';
+import type { WindowState } from '../../crdt/window-state.js';
+
+export interface CellView {
+  bucket: number;
+  replica: string;
+  gen: number;
+  count: number;
+}
+
+function byCell(a: CellView, b: CellView): number {
+  return a.bucket - b.bucket || (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0);
+}
+
+/** The visible cells of `key` at `t`, sorted by bucket then replica. */
+export function cellsView(w: SlidingWindow, key: string, t: number): CellView[] {
+  return w.cellsOf(key, t).sort(byCell);
+}
+
+/** Visible cells of every key in `keys` at `t`; keys without cells are left out. */
+export function windowView(w: SlidingWindow, keys: Iterable<string>, t: number): Record<string, CellView[]> {
+  const out: Record<string, CellView[]> = {};
+  for (const key of [...keys].sort()) {
+    const cells = cellsView(w, key, t);
+    if (cells.length > 0) out[key] = cells;
+  }
+  return out;
+}
+
+/**
+ * The window count recomputed from the visible cells, straight from the
+ * formula: Σ_{b > cur−B} c_b + (1 − f)·c_{cur−B}. Checks the store's caches.
+ */
+export function countFromCells(w: SlidingWindow, key: string, t: number): number {
+  const cur = w.bucketOf(t);
+  const edge = cur - w.buckets;
+  let full = 0;
+  let edgeHits = 0;
+  for (const c of w.cellsOf(key, t)) {
+    if (c.bucket > edge) full += c.count;
+    else if (c.bucket === edge) edgeHits += c.count;
+  }
+  return full + edgeHits * (1 - (t - cur * w.bucketMs) / w.bucketMs);
+}
+
+/** A deep copy of a window state (the store must never keep references into it). */
+export function copyState(state: WindowState): WindowState {
+  return { replicas: [...state.replicas], keys: state.keys.map(([k, gen, flat]) => [k, gen, [...flat]]) };
+}
+
+/** Key → sorted flattened cells of a state, with replica ids resolved. */
+export function stateView(state: WindowState): Record<string, { resetGen: number; cells: CellView[] }> {
+  const out: Record<string, { resetGen: number; cells: CellView[] }> = {};
+  for (const [key, resetGen, flat] of state.keys) {
+    const cells: CellView[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      cells.push({ bucket: flat[i], replica: state.replicas[flat[i + 1]], gen: flat[i + 2], count: flat[i + 3] });
+    }
+    out[key] = { resetGen, cells: cells.sort(byCell) };
+  }
+  return out;
+}
