@@ -31,6 +31,10 @@ async function runScenario(name: string): Promise<ResultFile> {
   console.error(`running ${name}: ${mod.description}`);
   // Machine info is read before the run so the date marks when it started.
   const machine = collectMachineInfo();
+  if (machine.loadAvg1 > machine.cores / 2) {
+    // Not fatal: the load is recorded in the result file for readers to judge.
+    console.error(`warning: load average ${machine.loadAvg1} on ${machine.cores} cores; figures will be noisy`);
+  }
   const rows = await mod.run();
   return buildResultFile(name, mod, rows, machine);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseDuration } from '../src/index.js';
 
 /** Every exit code the CLI uses. */
 export const EXIT = {
@@ -48,5 +49,17 @@ export function numberFlag(flag: string, min: number, max: number): (value: stri
     const n = value.trim() === '' ? NaN : Number(value);
     if (!Number.isFinite(n) || n < min || n > max) throw usageError(`${flag}: must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return n;
+  };
+}
+
+/** Parses a command-line duration (`500ms`, `3s`, `5m`, or ms) within [min, max] or throws a usage error naming the flag. */
+export function durationFlag(flag: string, min = 0, max = 31 * 24 * 3_600_000): (value: string) => number {
+  return (value) => {
+    try {
+      return parseDuration(value, flag, min, max);
+    } catch (err) {
+      // The config error reads "Invalid configuration: <flag>: <problem>"; a flag is not a config file.
+      throw usageError((err as Error).message.replace(/^Invalid configuration: /, ''));
+    }
   };
 }

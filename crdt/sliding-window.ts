@@ -138,9 +138,24 @@ export class SlidingWindow {
     return this.#cells;
   }
 
-  /** Bucket id of wall time `t`. */
+  /**
+   * Bucket id of wall time `t`: `floor(t / g)`, computed as `floor(t·B / W)`.
+   * For integer `t` (with `t·B < 2^53`) the numerator is exact and so is the
+   * result; `t / g` with a width like 10000/7 rounds, and would put the first
+   * millisecond of some buckets (20 000 here) into the bucket before.
+   */
   bucketOf(t: number): number {
-    return Math.floor(t / this.bucketMs);
+    return Math.floor((t * this.buckets) / this.windowMs);
+  }
+
+  /**
+   * Weight `1 − f` of the edge bucket at `t` in bucket `cur`: the fraction of
+   * bucket `cur − B` still inside the window, `((cur+1)·W − t·B) / W`. The
+   * numerator is an exact integer for integer `t`; `(t − cur·g) / g` loses
+   * digits at epoch-sized `t`.
+   */
+  #edgeWeight(t: number, cur: number): number {
+    return ((cur + 1) * this.windowMs - t * this.buckets) / this.windowMs;
   }
 
   /** True when `key` has state here. */
@@ -154,7 +169,7 @@ export class SlidingWindow {
     if (slot === undefined) return 0;
     const cur = this.bucketOf(t);
     this.#refresh(slot, cur);
-    return this.#cSum[slot] + this.#cEdge[slot] * (1 - (t - cur * this.bucketMs) / this.bucketMs);
+    return this.#cSum[slot] + this.#cEdge[slot] * this.#edgeWeight(t, cur);
   }
 
   /**
@@ -163,13 +178,12 @@ export class SlidingWindow {
    * A denied request is never counted.
    */
   decide(key: string, cost: number, limit: number, t: number, commit: boolean): Decision {
-    const g = this.bucketMs;
-    const cur = Math.floor(t / g);
+    const cur = this.bucketOf(t);
     let slot = this.#index.get(key);
     let count = 0;
     if (slot !== undefined) {
       this.#refresh(slot, cur);
-      count = this.#cSum[slot] + this.#cEdge[slot] * (1 - (t - cur * g) / g);
+      count = this.#cSum[slot] + this.#cEdge[slot] * this.#edgeWeight(t, cur);
     }
     if (count + cost <= limit) {
       if (commit) {
@@ -207,7 +221,8 @@ export class SlidingWindow {
   #resetMs(slot: number, t: number): number {
     const head = this.#head[slot];
     if (head === NIL) return 0;
-    const ms = Math.ceil((this.#eBucket[head] + 1 + this.buckets) * this.bucketMs - t);
+    // The first ms of bucket n = head + 1 + B is ceil(n·W / B): exact with integers, unlike n·g.
+    const ms = Math.ceil(((this.#eBucket[head] + 1 + this.buckets) * this.windowMs) / this.buckets - t);
     return ms > 0 ? ms : 0;
   }
 
@@ -519,11 +534,31 @@ export class SlidingWindow {
       if (inner <= target) {
         const need = edge > 0 ? 1 - (target - inner) / edge : 0;
         const at = Math.max((cur + j) * g + Math.max(need, 0) * g, t);
-        return Math.max(1, Math.ceil(at - t));
+        let r = Math.max(1, Math.ceil(at - t));
+        // The closed form rounds; settle the last millisecond with the very
+        // predicate decide() uses (the count only falls as time passes), so
+        // the request is admitted at t + r and not at t + r − 1.
+        while (r > 1 && this.#countAhead(per, cur, t + r - 1) <= target) r--;
+        while (this.#countAhead(per, cur, t + r) > target) r++;
+        return r;
       }
       if (j < B) inner -= per[B - 1 - j];
     }
     return Math.ceil((cur + B + 1) * g - t);
+  }
+
+  /**
+   * The window count at `t` (in bucket `cur` or later) if no hit is added, from
+   * `per` as #retryAfter fills it; the same float expression decide() uses.
+   */
+  #countAhead(per: Float64Array, cur: number, t: number): number {
+    const B = this.buckets;
+    const at = this.bucketOf(t);
+    const j = at - cur;
+    let inner = 0;
+    for (let i = 0; i <= B - 1 - j; i++) inner += per[i];
+    const edge = j >= 0 && j <= B ? per[B - j] : 0;
+    return inner + edge * this.#edgeWeight(t, at);
   }
 
   #newSlot(key: string, cur: number): number {

@@ -55,6 +55,7 @@ export const codes = {
   TALLYMESH_ERR_KEY_INVALID: define('TALLYMESH_ERR_KEY_INVALID', TypeError, 'Key must be a non-empty string, got %s', 400),
   TALLYMESH_ERR_KEY_TOO_LONG: define('TALLYMESH_ERR_KEY_TOO_LONG', RangeError, 'Key must be at most %s bytes of UTF-8, got %s', 400),
   TALLYMESH_ERR_COST_INVALID: define('TALLYMESH_ERR_COST_INVALID', RangeError, 'Cost must be an integer from 1 to the limit (%s), got %s', 400),
+  TALLYMESH_ERR_RATE_LIMITED: define('TALLYMESH_ERR_RATE_LIMITED', Error, 'Rate limit "%s" exceeded; retry after %s s', 429),
   TALLYMESH_ERR_LIMITER_EXISTS: define('TALLYMESH_ERR_LIMITER_EXISTS', Error, 'Limiter "%s" already exists with a different window (%s)', 409),
   TALLYMESH_ERR_LIMITER_UNKNOWN: define('TALLYMESH_ERR_LIMITER_UNKNOWN', Error, 'No limiter named "%s"', 404),
   TALLYMESH_ERR_MESH_CLOSED: define('TALLYMESH_ERR_MESH_CLOSED', Error, 'The mesh is closed', 503),

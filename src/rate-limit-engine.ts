@@ -26,7 +26,7 @@ import {
  * @example
  * if (body.error?.code === RATE_LIMITED_CODE) await sleep(body.error.retryAfter * 1000);
  */
-export const RATE_LIMITED_CODE = 'TALLYMESH_ERR_RATE_LIMITED';
+export const RATE_LIMITED_CODE = codes.TALLYMESH_ERR_RATE_LIMITED.code as 'TALLYMESH_ERR_RATE_LIMITED';
 
 /** Longest `policyName` accepted, in characters. */
 const MAX_POLICY_NAME = 256;

@@ -57,7 +57,11 @@ function opArb(shape: WindowShape, limit: number): fc.Arbitrary<Op> {
 }
 
 const scheduleArb: fc.Arbitrary<Schedule> = fc
-  .record({ shape: shapeArb, limit: fc.integer({ min: 1, max: 25 }), start: fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 })) })
+  .record({
+    shape: shapeArb,
+    limit: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 25 }) }, { weight: 1, arbitrary: fc.integer({ min: 26, max: 1_000_000 }) }),
+    start: fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 })),
+  })
   .chain(({ shape, limit, start }) =>
     fc.array(opArb(shape, limit), { minLength: 1, maxLength: 60 }).map((ops) => ({ shape, limit, start, ops })),
   );

@@ -44,7 +44,8 @@ export function countFromCells(w: SlidingWindow, key: string, t: number): number
     if (c.bucket > edge) full += c.count;
     else if (c.bucket === edge) edgeHits += c.count;
   }
-  return full + edgeHits * (1 - (t - cur * w.bucketMs) / w.bucketMs);
+  // 1 − f = ((cur+1)·W − t·B) / W: exact numerator for integer t.
+  return full + edgeHits * (((cur + 1) * w.windowMs - t * w.buckets) / w.windowMs);
 }
 
 /** A deep copy of a window state (the store must never keep references into it). */

@@ -1,0 +1,100 @@
+/**
+ * `tallymesh status`: fetches `GET /v1/cluster` from a running daemon and
+ * prints this node, its peers and its limiters as tables.
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import type { ClusterStatus } from '../src/index.js';
+import { CliExit, EXIT, intFlag } from './exit.js';
+import { formatBytes, formatCount, formatMillis, formatOffset, formatTable } from './format-table.js';
+import { apiUrl, defaultUrl, describeError, readToken, requestJson } from './http-client.js';
+
+interface StatusFlags {
+  url: string;
+  tokenFile?: string;
+  timeout: number;
+  json?: boolean;
+}
+
+/**
+ * Renders a cluster status as text: a header line for the node answering,
+ * a peer table (that node first) and a limiter table.
+ */
+export function formatCluster(c: ClusterStatus): string {
+  const n = c.node;
+  const peers = formatTable(
+    [
+      { header: 'NODE' },
+      { header: 'ADDRESS' },
+      { header: 'STATE' },
+      { header: 'REACHABLE' },
+      { header: 'CLOCK OFFSET', right: true },
+      { header: 'REPL LAG', right: true },
+      { header: 'BYTES IN', right: true },
+      { header: 'BYTES OUT', right: true },
+    ],
+    [
+      [`${n.nodeId} (self)`, n.address, n.ready ? 'ready' : 'joining', 'yes', '0 ms', '-', '-', '-'],
+      ...c.peers.map((p) => [
+        p.nodeId,
+        p.address,
+        p.state,
+        p.reachable ? 'yes' : 'no',
+        formatOffset(p.clockOffsetMs),
+        formatMillis(p.replicationLagMs),
+        formatBytes(p.bytesIn),
+        formatBytes(p.bytesOut),
+      ]),
+    ],
+  );
+  const limiters = formatTable(
+    [
+      { header: 'LIMITER' },
+      { header: 'LIMIT', right: true },
+      { header: 'WINDOW', right: true },
+      { header: 'BUCKETS', right: true },
+      { header: 'KEYS', right: true },
+      { header: 'ALLOWED', right: true },
+      { header: 'DENIED', right: true },
+      { header: 'OVERFLOWS', right: true },
+    ],
+    c.limiters.map((l) => [
+      l.name,
+      formatCount(l.limit),
+      formatMillis(l.windowMs),
+      String(l.buckets),
+      formatCount(l.keys),
+      formatCount(l.allowed),
+      formatCount(l.denied),
+      formatCount(l.overflows),
+    ]),
+  );
+  const reachable = c.peers.filter((p) => p.reachable).length;
+  const head = `node ${n.nodeId} at ${n.address} — ${n.ready ? 'ready' : 'joining'}, up ${formatMillis(n.uptimeMs)}, ${reachable} of ${c.peers.length} peers reachable`;
+  return `${head}\n\n${peers}\n\n${limiters}`;
+}
+
+/** Registers the `status` command. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("Print a running daemon's view of the cluster: peers, clock offset, replication lag, limiters")
+    .option('--url <url>', 'daemon base URL (env TALLYMESH_URL)', defaultUrl())
+    .option('--token-file <path>', 'file holding the API bearer token (env TALLYMESH_API_TOKEN)')
+    .option('--timeout <ms>', 'give up after this many ms', intFlag('--timeout', 1, 600_000), 5000)
+    .option('--json', 'print /v1/cluster as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ tallymesh status
+  $ tallymesh status --url http://10.0.0.5:7070 --token-file /etc/tallymesh/api-token
+  $ tallymesh status --json | jq '.peers[] | select(.reachable | not)'`,
+    )
+    .action(async (flags: StatusFlags) => {
+      const res = await requestJson(apiUrl(flags.url, '/v1/cluster'), { token: readToken(flags.tokenFile), timeoutMs: flags.timeout });
+      if (res.status !== 200) throw new CliExit(EXIT.USAGE, `status: ${describeError(res)}`);
+      console.log(flags.json === true ? JSON.stringify(res.body, null, 2) : formatCluster(res.body as ClusterStatus));
+    });
+}
