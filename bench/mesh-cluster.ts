@@ -173,7 +173,7 @@ export class MeshCluster {
   static async start(options: ClusterOptions): Promise<MeshCluster> {
     const cluster = new MeshCluster(options);
     try {
-      const seed = await cluster.addNode('n0', []);
+      const { node: seed } = await cluster.addNode('n0', []);
       await Promise.all(Array.from({ length: options.nodes - 1 }, (_, i) => cluster.addNode(`n${i + 1}`, [seed.address])));
       await cluster.waitLive();
       return cluster;
@@ -184,13 +184,13 @@ export class MeshCluster {
   }
 
   /** Forks one more node and starts its mesh; with `measureReady`, also times its readiness. */
-  async addNode(nodeId: string, peers: string[], measureReady = false): Promise<NodeProcess & { start: StartResult }> {
+  async addNode(nodeId: string, peers: string[], measureReady = false): Promise<{ node: NodeProcess; start: StartResult }> {
     const node = new NodeProcess(nodeId);
     this.nodes.push(node);
     const { nodes: _n, ...shared } = this.options;
     const start = await node.call<StartResult>({ op: 'start', nodeId, peers, measureReady, ...shared });
     node.address = start.address;
-    return Object.assign(node, { start });
+    return { node, start };
   }
 
   /** Waits until every node is ready and sees every other node live. */
@@ -200,8 +200,8 @@ export class MeshCluster {
   }
 
   /** Sends the same command to every node, or the command `cmd(i)` to node i. */
-  all<R>(cmd: NodeCommand | ((i: number) => NodeCommand)): Promise<R[]> {
-    return Promise.all(this.nodes.map((n, i) => n.call<R>(typeof cmd === 'function' ? cmd(i) : cmd)));
+  all<R>(cmd: NodeCommand | ((i: number) => NodeCommand), timeoutMs?: number): Promise<R[]> {
+    return Promise.all(this.nodes.map((n, i) => n.call<R>(typeof cmd === 'function' ? cmd(i) : cmd, timeoutMs)));
   }
 
   /** Closes every node (each gets a grace period, then SIGKILL). Idempotent. */

@@ -87,6 +87,8 @@ export function simulationOptions(f: SimulateFlags): SimulationOptions {
 }
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+/** Virtual ms, exact: the convergence figures are whole ms of simulated time. */
+const ms = (n: number) => `${formatCount(n)} ms`;
 const pct = (p: number) => `${Math.round(p * 10_000) / 100}%`;
 
 /** Renders the scenario and the report as text. Only virtual-time figures: same input, same output. */
@@ -115,10 +117,10 @@ export function formatReport(o: SimulationOptions, r: SimulationReport): string 
     [{ header: 'CONVERGENCE' }, { header: 'VALUE', right: true }, { header: '' }],
     [
       ['samples', formatCount(r.convergence.samples), 'admitted hits traced to every node'],
-      ['p50', formatMillis(r.convergence.p50Ms), ''],
-      ['p99', formatMillis(r.convergence.p99Ms), ''],
-      ['max', formatMillis(r.convergence.maxMs), ''],
-      ['to exact after heal', r.healConvergedMs === null ? (part === undefined ? 'n/a' : 'never') : formatMillis(r.healConvergedMs), 'once the network is whole and load stops'],
+      ['p50', ms(r.convergence.p50Ms), 'from admitted on one node to seen by all'],
+      ['p99', ms(r.convergence.p99Ms), ''],
+      ['max', ms(r.convergence.maxMs), ''],
+      ['to exact after heal', r.healConvergedMs === null ? (part === undefined ? 'n/a' : 'never') : ms(r.healConvergedMs), 'once the network is whole and load stops'],
     ],
   );
   const mismatches =

@@ -187,6 +187,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const field = merged.get('host')?.field ?? 'host';
     configError(field, `binding ${host} needs a cluster secret (--secret-file, TALLYMESH_SECRET_FILE, TALLYMESH_SECRET or secretFile); without one only loopback addresses are allowed`);
   }
+  // Checked last, so a typo elsewhere is reported before the missing limiter it may explain.
+  if (config.limiters.length === 0) {
+    configError('limiters', 'at least one limiter is required, e.g. --limiter name=api,limit=100,window=60s');
+  }
   if (apiToken !== '' && tls === undefined && !isLoopback(host)) {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);
   }
@@ -230,11 +234,10 @@ function fileLayer(path: string, field: string): Layer {
   } catch (err) {
     return configError(field, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const at = e.linePos === undefined ? '' : ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}`;
-    return configError(field, `${path} is not valid YAML${at}: ${e.message.split('\n')[0]}`);
+    // The first line of a pretty error ends with "at line L, column C:".
+    return configError(field, `${path} is not valid YAML: ${doc.errors[0].message.split('\n')[0].replace(/:$/, '')}`);
   }
   const data: unknown = doc.toJS();
   const layer: Layer = new Map();
@@ -332,9 +335,6 @@ function mergeLimiters(layers: Layer[], maxKeys: number): LimiterOptions[] {
       seen.add(limiter.name);
       byName.set(limiter.name, limiter);
     }
-  }
-  if (byName.size === 0) {
-    configError('limiters', 'at least one limiter is required, e.g. --limiter name=api,limit=100,window=60s');
   }
   return [...byName.values()];
 }

@@ -35,6 +35,8 @@ export interface DaemonConfig {
   gossipIntervalMs: number;
   suspectAfterMs: number;
   maxClockOffsetMs: number;
+  /** How long a joining node waits for its seeds before it calls itself ready alone (default 2000 ms). */
+  joinTimeoutMs?: number;
   /** Upper bound for the graceful shutdown (default 5000 ms). */
   shutdownTimeoutMs: number;
   tls?: MeshTlsOptions;

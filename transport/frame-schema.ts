@@ -89,11 +89,13 @@ function tuple(value: unknown, path: string, length: number): unknown[] {
   return value;
 }
 
+/** True for an integer in [0, max]. Number.isSafeInteger refuses NaN, infinities and fractions; bigints fail typeof. */
+function isUint(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max;
+}
+
 function uint(value: unknown, path: string, max = Number.MAX_SAFE_INTEGER): number {
-  // Number.isSafeInteger also refuses NaN, infinities and fractions; bigints (uint64 > 2^53) fail typeof.
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
-    fail(path, `expected an integer in [0, ${max}]`);
-  }
+  if (!isUint(value, max)) fail(path, `expected an integer in [0, ${max}]`);
   return value;
 }
 
@@ -128,7 +130,8 @@ function range(value: unknown[], path: string): { name: string; from: number; to
 
 function uintList(value: unknown, path: string, maxLength: number, maxValue: number): number[] {
   const items = list(value, path, maxLength);
-  for (let i = 0; i < items.length; i++) uint(items[i], `${path}[${i}]`, maxValue);
+  // Hot loop (entries can number in the hundreds of thousands): the path string is built only on failure.
+  for (let i = 0; i < items.length; i++) if (!isUint(items[i], maxValue)) uint(items[i], `${path}[${i}]`, maxValue);
   return items as number[];
 }
 
@@ -148,9 +151,8 @@ function batchFromWire(value: unknown, path: string): WindowBatch {
       uint(l[2], `${path}.limit.limit`),
     ];
   }
-  const replicaList = list(w[4], `${path}.replicas`, MAX_REPLICAS);
-  for (let i = 0; i < replicaList.length; i++) text(replicaList[i], `${path}.replicas[${i}]`, MAX_KEY_BYTES, 1);
-  const replicas = replicaList as string[];
+  const replicas = list(w[4], `${path}.replicas`, MAX_REPLICAS) as string[];
+  for (let i = 0; i < replicas.length; i++) text(replicas[i], `${path}.replicas[${i}]`, MAX_KEY_BYTES, 1);
   const keyList = list(w[5], `${path}.keys`, MAX_LIST_LENGTH);
   const keys: WindowBatch['keys'] = new Array(keyList.length);
   for (let k = 0; k < keyList.length; k++) {
@@ -158,13 +160,13 @@ function batchFromWire(value: unknown, path: string): WindowBatch {
     const entry = tuple(keyList[k], kp, 3);
     const key = text(entry[0], `${kp}.key`, MAX_KEY_BYTES);
     const resetGen = uint(entry[1], `${kp}.resetGen`);
-    const flat = list(entry[2], `${kp}.entries`, MAX_LIST_LENGTH);
+    const flat = uintList(entry[2], `${kp}.entries`, MAX_LIST_LENGTH, Number.MAX_SAFE_INTEGER);
     if (flat.length % 4 !== 0) fail(`${kp}.entries`, `length ${flat.length} is not a multiple of 4`);
-    for (let i = 0; i < flat.length; i++) {
-      // [bucket, replicaIndex, gen, count]: the index must point into this batch's replica table.
-      uint(flat[i], `${kp}.entries[${i}]`, i % 4 === 1 ? replicas.length - 1 : Number.MAX_SAFE_INTEGER);
+    // [bucket, replicaIndex, gen, count]: every index must point into this batch's replica table.
+    for (let i = 1; i < flat.length; i += 4) {
+      if (flat[i] >= replicas.length) fail(`${kp}.entries[${i}]`, `replica index ${flat[i]} outside a table of ${replicas.length}`);
     }
-    keys[k] = [key, resetGen, flat as number[]];
+    keys[k] = [key, resetGen, flat];
   }
   return { name, windowMs, buckets, limit, replicas, keys };
 }

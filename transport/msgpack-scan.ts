@@ -28,64 +28,68 @@ export const MAX_NESTING_DEPTH = 8;
  * ```
  */
 export function scanMessagePack(bytes: Uint8Array, maxDepth = MAX_NESTING_DEPTH): string | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
   let pos = 0;
-  // remaining[i] = values still owed by the open container at depth i; index 0 is the top level.
-  const remaining: number[] = [1];
+  // remaining[d] = values still owed by the open container at depth d; depth 0 is the top level.
+  const remaining = new Float64Array(maxDepth + 1);
+  remaining[0] = 1;
+  let depth = 0;
+  const readLength = (size: number): number => {
+    let length = 0;
+    for (let i = 0; i < size; i++) length = length * 256 + bytes[pos + i];
+    return length;
+  };
 
-  while (remaining.length > 0) {
+  while (depth >= 0) {
     if (pos >= end) return `truncated at byte ${pos}`;
     const at = pos;
     const token = bytes[pos++];
-    let skip = 0; // payload bytes after the header
-    let lengthBytes = 0; // size of a str/bin/array length field
-    let kind: 'scalar' | 'sized' | 'array' = 'scalar';
-    let count = 0;
+    let count = 0; // elements, when the value is an array
 
     if (token <= 0x7f || token >= 0xe0 || token === 0xc0 || token === 0xc2 || token === 0xc3) {
-      // fixint, negative fixint, nil, false, true: the token is the whole value
+      // fixint, negative fixint, nil, false, true: the token is the whole value (the common case)
     } else if (token >= 0x90 && token <= 0x9f) {
-      kind = 'array';
       count = token & 0x0f;
     } else if (token >= 0xa0 && token <= 0xbf) {
-      skip = token & 0x1f;
+      pos += token & 0x1f;
     } else {
+      let skip = 0; // fixed payload size
+      let lengthBytes = 0; // size of a str/bin/array length field
+      let isArray = false;
       switch (token) {
         case 0xcc: case 0xd0: skip = 1; break; // uint8, int8
         case 0xcd: case 0xd1: skip = 2; break; // uint16, int16
         case 0xce: case 0xd2: case 0xca: skip = 4; break; // uint32, int32, float32
         case 0xcf: case 0xd3: case 0xcb: skip = 8; break; // uint64, int64, float64
-        case 0xc4: case 0xd9: kind = 'sized'; lengthBytes = 1; break; // bin8, str8
-        case 0xc5: case 0xda: kind = 'sized'; lengthBytes = 2; break; // bin16, str16
-        case 0xc6: case 0xdb: kind = 'sized'; lengthBytes = 4; break; // bin32, str32
-        case 0xdc: kind = 'array'; lengthBytes = 2; break; // array16
-        case 0xdd: kind = 'array'; lengthBytes = 4; break; // array32
+        case 0xc4: case 0xd9: lengthBytes = 1; break; // bin8, str8
+        case 0xc5: case 0xda: lengthBytes = 2; break; // bin16, str16
+        case 0xc6: case 0xdb: lengthBytes = 4; break; // bin32, str32
+        case 0xdc: lengthBytes = 2; isArray = true; break; // array16
+        case 0xdd: lengthBytes = 4; isArray = true; break; // array32
         default:
           // fixmap/map16/map32, ext/fixext, and 0xc1 (never used)
           return `type 0x${token.toString(16).padStart(2, '0')} at byte ${at} is not allowed in a frame`;
       }
+      if (lengthBytes > 0) {
+        if (pos + lengthBytes > end) return `truncated length at byte ${at}`;
+        const length = readLength(lengthBytes);
+        pos += lengthBytes;
+        if (isArray) count = length;
+        else skip = length;
+      }
+      if (skip > end - pos) return `value at byte ${at} runs past the end`;
+      pos += skip;
     }
+    if (pos > end) return `value at byte ${at} runs past the end`;
 
-    if (lengthBytes > 0) {
-      if (pos + lengthBytes > end) return `truncated length at byte ${at}`;
-      const length =
-        lengthBytes === 1 ? view.getUint8(pos) : lengthBytes === 2 ? view.getUint16(pos) : view.getUint32(pos);
-      pos += lengthBytes;
-      if (kind === 'sized') skip = length;
-      else count = length;
-    }
-    if (skip > end - pos) return `value at byte ${at} runs past the end`;
-    pos += skip;
-
-    remaining[remaining.length - 1]--;
-    if (kind === 'array' && count > 0) {
+    remaining[depth]--;
+    if (count > 0) {
       // Every element takes at least one byte: a larger count is a lie, refused before anything allocates it.
       if (count > end - pos) return `array at byte ${at} declares ${count} elements, more than the bytes left`;
-      if (remaining.length > maxDepth) return `arrays nested deeper than ${maxDepth} at byte ${at}`;
-      remaining.push(count);
+      if (depth >= maxDepth) return `arrays nested deeper than ${maxDepth} at byte ${at}`;
+      remaining[++depth] = count;
     }
-    while (remaining.length > 0 && remaining[remaining.length - 1] === 0) remaining.pop();
+    while (depth >= 0 && remaining[depth] === 0) depth--;
   }
   return pos === end ? null : `${end - pos} trailing bytes after the frame`;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../transport/prng.js';
 
-const take = (n: number, next: () => number): number[] => Array.from({ length: n }, next);
+const take = <T>(n: number, next: () => T): T[] => Array.from({ length: n }, next);
 
 describe('createPrng', () => {
   it('gives the same sequence for the same seed', () => {

@@ -169,7 +169,7 @@ describe('WebSocket transport against a misbehaving peer', () => {
 
   it('bounds the send queue of a peer that stops reading, dropping the oldest deltas and calling onOverflow', async () => {
     const maxQueueBytes = 512 * 1024;
-    const a = await cluster.startNode('a', { maxQueueBytes });
+    const a = await cluster.startNode('a', { maxQueueBytes, maxFrameBytes: 128 * 1024 });
     const x = await rawPeer(cluster.rawSockets, a.transport.address(), 'x');
     await waitFor(() => a.transport.peers().length === 1, 'x to be up');
     x.socket.pause(); // stop reading: TCP buffers fill, then ws buffers, then our queue

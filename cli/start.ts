@@ -1,0 +1,139 @@
+/**
+ * `tallymesh start`: runs one daemon. Loads the configuration (YAML file,
+ * `TALLYMESH_*` environment, flags; see src/config.ts) and validates all of
+ * it before binding anything, starts the daemon, prints
+ * `tallymesh listening on <url>` and logs JSON lines (pino) to stdout. On
+ * SIGTERM or SIGINT it closes the daemon — stops accepting, ships the last
+ * deltas to its peers, bounded by `shutdownTimeout` — and exits 0.
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { isTallymeshError, loadConfig, redactConfig, startDaemon, type ConfigFlags, type DaemonConfig } from '../src/index.js';
+import { CliExit, EXIT } from './exit.js';
+
+type Daemon = Awaited<ReturnType<typeof startDaemon>>;
+
+interface StartFlags extends ConfigFlags {
+  check?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Registers the `start` command. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Run a tallymesh daemon: the HTTP API and the peer mesh on one port')
+    // No commander defaults here: a default would always beat the environment and the file.
+    .option('--config <file>', 'YAML configuration file (env TALLYMESH_CONFIG)')
+    .option('--id <id>', 'node id, unique in the cluster (default: <hostname>-<port>)')
+    .option('--host <host>', 'interface to bind; non-loopback needs a secret (default 127.0.0.1)')
+    .option('--port <port>', 'port for the HTTP API and peers, 0 picks a free one (default 7070)')
+    .option('--advertise <host:port>', 'address peers should dial, when it differs from the bound one')
+    .option('--peers <host:port,...>', 'seed peers, comma-separated (repeatable)', collect)
+    .option('--secret-file <path>', 'file holding the cluster secret, at least 16 characters (env TALLYMESH_SECRET)')
+    .option('--api-token-file <path>', 'file holding the bearer token API clients must send (env TALLYMESH_API_TOKEN)')
+    .option('--limiter <spec>', 'name=api,limit=100,window=60s[,buckets=60][,overflow=allow|deny] (repeatable)', collect)
+    .option('--max-keys <n>', 'keys held per node before each limiter overflows (default 1000000)')
+    .option('--events-denied-per-sec <n>', 'denial events per second sent on /v1/events (default 10)')
+    .option('--gossip-interval <duration>', 'delta flush interval (default 20ms)')
+    .option('--suspect-after <duration>', 'silence after which a peer is unreachable (default 1s)')
+    .option('--max-clock-offset <duration>', 'peers whose clock is further ahead are refused (default 500ms)')
+    .option('--shutdown-timeout <duration>', 'upper bound for a graceful shutdown (default 5s)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--tls-cert <path>', 'PEM certificate: serve https and wss')
+    .option('--tls-key <path>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <path>', 'PEM CA: peers must present a certificate it signed (mutual TLS)')
+    .option('--check', 'validate the configuration, print it with secrets redacted, and exit')
+    .addHelpText(
+      'after',
+      `
+Precedence: flags > TALLYMESH_* environment variables > --config file > defaults.
+Durations: 500ms, 60s, 5m, 1h, or a plain number of milliseconds.
+Exit codes: 0 after a clean shutdown, 1 a runtime failure (port in use), 2 invalid configuration (nothing bound).
+
+Examples:
+  $ tallymesh start --limiter name=api,limit=100,window=60s
+  $ tallymesh start --id a --port 7071 --peers 127.0.0.1:7072 --limiter name=api,limit=100,window=60s
+  $ tallymesh start --config /etc/tallymesh/cluster.yaml --host 0.0.0.0 --secret-file /etc/tallymesh/secret
+  $ TALLYMESH_PORT=0 tallymesh start --limiter name=login,limit=5,window=1m,overflow=deny
+  $ tallymesh start --config cluster.yaml --check`,
+    )
+    .action(async (flags: StartFlags) => {
+      const { check, ...configFlags } = flags;
+      const loaded = loadConfig({ flags: configFlags });
+      for (const w of loaded.warnings) console.error(`tallymesh: warning: ${w}`);
+      if (check === true) {
+        console.log(JSON.stringify(redactConfig(loaded.config), null, 2));
+        return;
+      }
+      await run(loaded.config, loaded.file, loaded.origins);
+    });
+}
+
+/** Starts the daemon and keeps it until a signal; never returns normally. */
+async function run(config: DaemonConfig, file: string | null, origins: Record<string, string>): Promise<void> {
+  // Synchronous so log lines and the "listening" line keep their order on stdout.
+  const logger = pino({ level: config.logLevel, base: { node: config.id } }, pino.destination({ dest: 1, sync: true }));
+  logger.info(
+    { file, origins, limiters: config.limiters.map((l) => `${l.name} ${l.limit}/${l.windowMs}ms`), peers: config.peers, secret: config.secret !== '' },
+    'config loaded',
+  );
+
+  // Signals that arrive while the daemon starts are honoured once it has.
+  let daemon: Daemon | undefined;
+  let pending: NodeJS.Signals | undefined;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (daemon === undefined) pending = signal;
+    else void stop(daemon, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const stop = async (d: Daemon, signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(EXIT.FAILED);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    // The daemon bounds its own close; this backstop only catches a close that hangs.
+    const backstop = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time: exiting');
+      process.exit(EXIT.FAILED);
+    }, config.shutdownTimeoutMs + 2000);
+    backstop.unref();
+    try {
+      await d.close(signal);
+      logger.info('stopped');
+      process.exit(EXIT.OK);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(EXIT.FAILED);
+    }
+  };
+
+  try {
+    daemon = await startDaemon(config, { logger });
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    throw startFailure(err, config, logger);
+  }
+  console.log(`tallymesh listening on ${daemon.url}`);
+  if (pending !== undefined) void stop(daemon, pending);
+}
+
+/** Turns a start failure into the exit it deserves: 2 for bad options, 1 for a runtime failure. */
+function startFailure(err: unknown, config: DaemonConfig, logger: Logger): CliExit {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (isTallymeshError(err) && /^TALLYMESH_ERR_(CONFIG|OPTION)_/.test(err.code)) return new CliExit(EXIT.USAGE, err.message);
+  logger.error({ err }, 'start failed');
+  if (code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: the address is in use`);
+  if (code === 'EACCES') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: permission denied`);
+  if (code === 'EADDRNOTAVAIL') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: no such address on this machine`);
+  return new CliExit(EXIT.FAILED, `cannot start: ${(err as Error)?.message ?? String(err)}`);
+}

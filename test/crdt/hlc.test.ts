@@ -1,0 +1,165 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_CLOCK_OFFSET_MS, encodeHlc, Hlc, LOGICAL_SPAN, logicalOf, wallOf } from '../../crdt/hlc.js';
+import { fcParams } from '../helpers/fc.js';
+
+type Event =
+  | { kind: 'tick'; dPhys: number }
+  | { kind: 'receive'; dPhys: number; remoteOffset: number; remoteLogical: number };
+
+/** Physical time mostly moves forward, sometimes stands still or steps back. */
+const dPhysArb = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 50 }) },
+  { weight: 3, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.integer({ min: -300, max: -1 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 5_000 }) },
+);
+
+const eventArb: fc.Arbitrary<Event> = fc.oneof(
+  fc.record({ kind: fc.constant('tick' as const), dPhys: dPhysArb }),
+  fc.record({
+    kind: fc.constant('receive' as const),
+    dPhys: dPhysArb,
+    // Remote clocks behind, equal, slightly ahead and too far ahead.
+    remoteOffset: fc.oneof(fc.integer({ min: -2_000, max: 2_000 }), fc.constantFrom(0, 1, -1, 500, 501)),
+    remoteLogical: fc.oneof(fc.integer({ min: 0, max: LOGICAL_SPAN - 1 }), fc.constantFrom(0, LOGICAL_SPAN - 1)),
+  }),
+);
+
+const startArb = fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }));
+const offsetArb = fc.oneof(fc.constant(DEFAULT_MAX_CLOCK_OFFSET_MS), fc.integer({ min: 0, max: 1_000 }));
+
+describe('Hlc', () => {
+  it('encodes (wall, logical) so that number order is lexicographic order', () => {
+    const part = fc.record({ wall: fc.integer({ min: 0, max: 2 ** 42 }), logical: fc.integer({ min: 0, max: LOGICAL_SPAN - 1 }) });
+    fc.assert(
+      fc.property(part, part, (a, b) => {
+        const ea = encodeHlc(a.wall, a.logical);
+        const eb = encodeHlc(b.wall, b.logical);
+        const lex = a.wall - b.wall || a.logical - b.logical;
+        expect(Math.sign(ea - eb)).toBe(Math.sign(lex));
+        expect(wallOf(ea)).toBe(a.wall);
+        expect(logicalOf(ea)).toBe(a.logical);
+        expect(Number.isSafeInteger(ea)).toBe(true);
+      }),
+      fcParams(1000),
+    );
+  });
+
+  it('keeps every rule over random ticks and receives with a wandering physical clock', () => {
+    fc.assert(
+      fc.property(startArb, offsetArb, fc.array(eventArb, { minLength: 1, maxLength: 200 }), (start, maxOffsetMs, events) => {
+        const clock = new Hlc({ maxOffsetMs });
+        let phys = start;
+        let maxPhys = -Infinity;
+        let n = 0;
+        for (const ev of events) {
+          phys = Math.max(0, phys + ev.dPhys);
+          const before = clock.last;
+          maxPhys = Math.max(maxPhys, phys);
+          n++;
+          if (ev.kind === 'tick') {
+            const ts = clock.tick(phys);
+            expect(ts).toBeGreaterThan(before);
+            expect(ts).toBe(clock.last);
+            expect(wallOf(ts)).toBeGreaterThanOrEqual(phys);
+          } else {
+            const remoteWall = Math.max(0, phys + ev.remoteOffset);
+            const remote = encodeHlc(remoteWall, ev.remoteLogical);
+            const accepted = clock.receive(remote, phys);
+            if (remoteWall - phys > maxOffsetMs) {
+              expect(accepted).toBe(false);
+              expect(clock.last).toBe(before);
+            } else {
+              expect(accepted).toBe(true);
+              expect(clock.last).toBeGreaterThan(before);
+              expect(clock.last).toBeGreaterThan(remote);
+              expect(wallOf(clock.last)).toBeGreaterThanOrEqual(phys);
+            }
+          }
+          expect(logicalOf(clock.last)).toBeLessThan(LOGICAL_SPAN);
+          // The wall part stays within the largest physical time seen plus the
+          // offset bound, plus the borrow: one ms per LOGICAL_SPAN events, and
+          // one more when adopting a remote counter already at LOGICAL_SPAN − 1.
+          expect(wallOf(clock.last)).toBeLessThanOrEqual(maxPhys + maxOffsetMs + 1 + Math.floor(n / LOGICAL_SPAN));
+          expect(clock.offsetOf(clock.last, phys)).toBe(wallOf(clock.last) - phys);
+        }
+      }),
+      fcParams(300),
+    );
+  });
+
+  it('never runs ahead of physical time on ticks alone, except by the borrow', () => {
+    fc.assert(
+      fc.property(startArb, fc.array(dPhysArb, { minLength: 1, maxLength: 3000 }), (start, steps) => {
+        const clock = new Hlc();
+        let phys = start;
+        let maxPhys = -Infinity;
+        let prev = clock.last;
+        steps.forEach((d, i) => {
+          phys = Math.max(0, phys + d);
+          maxPhys = Math.max(maxPhys, phys);
+          const ts = clock.tick(phys);
+          expect(ts).toBeGreaterThan(prev);
+          expect(wallOf(ts)).toBeLessThanOrEqual(maxPhys + Math.floor((i + 1) / LOGICAL_SPAN));
+          prev = ts;
+        });
+      }),
+      fcParams(50),
+    );
+  });
+
+  it('borrows the next millisecond after LOGICAL_SPAN events in one millisecond', () => {
+    const clock = new Hlc();
+    const stamps = Array.from({ length: 3 * LOGICAL_SPAN }, () => clock.tick(1_000));
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]).toBe(stamps[i - 1] + 1);
+    expect(wallOf(stamps[0])).toBe(1_000);
+    expect(logicalOf(stamps[LOGICAL_SPAN - 1])).toBe(LOGICAL_SPAN - 1);
+    expect(wallOf(stamps[LOGICAL_SPAN])).toBe(1_001);
+    expect(logicalOf(stamps[LOGICAL_SPAN])).toBe(0);
+    expect(wallOf(clock.last)).toBe(1_002);
+  });
+
+  it('rejects a remote wall time more than maxOffsetMs ahead and leaves the clock untouched', () => {
+    const clock = new Hlc({ maxOffsetMs: 500 });
+    const last = clock.tick(10_000);
+    expect(clock.receive(encodeHlc(10_501, 0), 10_000)).toBe(false);
+    expect(clock.last).toBe(last);
+    expect(clock.receive(encodeHlc(10_500, 7), 10_000)).toBe(true);
+    expect(clock.last).toBe(encodeHlc(10_500, 8));
+    // Later ticks stay ahead of the adopted remote time while physical time catches up.
+    expect(clock.tick(10_100)).toBe(encodeHlc(10_500, 9));
+    expect(clock.tick(10_600)).toBe(encodeHlc(10_600, 0));
+  });
+
+  it('runs one ms past the offset bound when it adopts a remote counter at LOGICAL_SPAN − 1', () => {
+    // The remote's 1023 events and this receive are 1024 events in one ms: the borrow.
+    const clock = new Hlc({ maxOffsetMs: 500 });
+    expect(clock.receive(encodeHlc(1_500, LOGICAL_SPAN - 1), 1_000)).toBe(true);
+    expect(clock.last).toBe(encodeHlc(1_501, 0));
+  });
+
+  it('uses 500 ms as the default offset bound', () => {
+    expect(new Hlc().maxOffsetMs).toBe(500);
+    expect(DEFAULT_MAX_CLOCK_OFFSET_MS).toBe(500);
+  });
+
+  it('moves past a remote timestamp with the same wall time', () => {
+    const clock = new Hlc();
+    clock.tick(5_000); // (5000, 0)
+    expect(clock.receive(encodeHlc(5_000, 40), 4_990)).toBe(true);
+    expect(clock.last).toBe(encodeHlc(5_000, 41));
+    expect(clock.receive(encodeHlc(4_000, 900), 4_995)).toBe(true);
+    expect(clock.last).toBe(encodeHlc(5_000, 42));
+  });
+
+  it('reports the later of physical time and its own wall part as the bucket time', () => {
+    const clock = new Hlc();
+    expect(clock.wall(123)).toBe(123);
+    clock.receive(encodeHlc(2_400, 0), 2_000);
+    expect(clock.wall(2_000)).toBe(2_400);
+    expect(clock.wall(2_500)).toBe(2_500);
+    // wall() is not an event
+    expect(clock.last).toBe(encodeHlc(2_400, 1));
+  });
+});

@@ -1,0 +1,491 @@
+/**
+ * The sliding window as a CRDT store: several replicas (distinct replica ids,
+ * skewed clocks) count and reset locally and exchange drained deltas, snapshot
+ * chunks and repair answers in any order, any number of times. Replicas are
+ * compared by their visible cells (cellsOf for every key).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fnv1a } from '../../crdt/hash.js';
+import { encodeHlc } from '../../crdt/hlc.js';
+import { SlidingWindow } from '../../crdt/sliding-window.js';
+import type { WindowState } from '../../crdt/window-state.js';
+import { cellsView, copyState, countFromCells, stateView, windowView } from '../helpers/cells.js';
+import { fcParams } from '../helpers/fc.js';
+import { prng, ReplicaSim, shuffled, type SimConfig, type SimOp } from '../helpers/replica-sim.js';
+
+const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'];
+const SHARDS = 8;
+
+const configArb = (replicas: { min: number; max: number }): fc.Arbitrary<SimConfig> =>
+  fc
+    .record({
+      windowMs: fc.constantFrom(1000, 700, 10_000, 999),
+      buckets: fc.integer({ min: 1, max: 12 }),
+      limit: fc.integer({ min: 1, max: 15 }),
+      n: fc.integer(replicas),
+      start: fc.oneof(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 })),
+    })
+    .chain(({ windowMs, buckets, limit, n, start }) =>
+      fc
+        .array(fc.integer({ min: 0, max: Math.ceil((2 * windowMs) / buckets) }), { minLength: n, maxLength: n })
+        .map((skews) => ({ windowMs, buckets, limit, skews, start })),
+    );
+
+/**
+ * Ops for a run. `maxStep` bounds each time step; with `longGaps` some steps
+ * jump whole windows, so buckets expire and get pruned mid-run.
+ */
+function opsArb(c: SimConfig, maxStep: number, longGaps: boolean, withResets = true): fc.Arbitrary<SimOp[]> {
+  const n = c.skews.length;
+  const replica = fc.integer({ min: 0, max: n - 1 });
+  const dt = longGaps
+    ? fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: maxStep }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 * c.windowMs }) })
+    : fc.integer({ min: 0, max: maxStep });
+  const key = fc.constantFrom(...KEYS);
+  const op: fc.Arbitrary<SimOp> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('consume' as const), replica, key, cost: fc.integer({ min: 1, max: c.limit }), dt }) },
+    { weight: withResets ? 1 : 0, arbitrary: fc.record({ kind: fc.constant('reset' as const), replica, key, dt }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('drain' as const), replica, dt }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('snapshot' as const), replica, maxKeys: fc.integer({ min: 1, max: 4 }), dt }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('deliver' as const), to: replica, pick: fc.nat(), dt }) },
+  );
+  return fc.array(op, { maxLength: 80 });
+}
+
+/** A run that stays inside one window: nothing expires, every tombstone is live. */
+const shortRunArb = configArb({ min: 2, max: 4 }).chain((c) =>
+  fc.tuple(fc.constant(c), opsArb(c, Math.floor(c.windowMs / 170), false), fc.nat()),
+);
+
+/** A run over many windows: buckets expire and are pruned while replicas talk. */
+const longRunArb = configArb({ min: 2, max: 4 }).chain((c) =>
+  fc.tuple(fc.constant(c), opsArb(c, Math.ceil((2 * c.windowMs) / c.buckets), true, false), fc.nat()),
+);
+
+function run(c: SimConfig, ops: SimOp[]): ReplicaSim {
+  const sim = new ReplicaSim(c);
+  for (const op of ops) sim.apply(op);
+  return sim;
+}
+
+function digestAround(w: SlidingWindow, t: number): number[] {
+  const cur = w.bucketOf(t);
+  return w.digest(cur - w.buckets, cur + w.buckets + 10, SHARDS);
+}
+
+function expectConverged(sim: ReplicaSim): void {
+  const t = sim.horizon;
+  const [first, ...rest] = sim.windows;
+  const view = windowView(first, KEYS, t);
+  for (const w of rest) {
+    expect(windowView(w, KEYS, t)).toEqual(view);
+    expect(digestAround(w, t)).toEqual(digestAround(first, t));
+  }
+  for (const w of sim.windows) {
+    for (const key of KEYS) {
+      expect(w.count(key, t)).toBeCloseTo(first.count(key, t), 9);
+      expect(w.count(key, t)).toBeCloseTo(countFromCells(w, key, t), 9);
+    }
+  }
+}
+
+/** A fresh replica holding exactly what `states` carry, merged in order at `t`. */
+function fromStates(like: SlidingWindow, states: WindowState[], t: number, replicaId = 'observer#1'): SlidingWindow {
+  const w = new SlidingWindow({ windowMs: like.windowMs, buckets: like.buckets, replicaId });
+  for (const s of states) w.merge(copyState(s), t);
+  return w;
+}
+
+describe('SlidingWindow as a CRDT', () => {
+  it('converges when every delta and snapshot is delivered everywhere, in any order, duplicated', () => {
+    fc.assert(
+      fc.property(shortRunArb, ([c, ops, seed]) => {
+        const sim = run(c, ops);
+        sim.exchangeAll(seed);
+        expectConverged(sim);
+        // Delivering everything again, in another order, changes nothing.
+        const before = windowView(sim.windows[0], KEYS, sim.horizon);
+        sim.exchangeAll(seed + 1);
+        expect(windowView(sim.windows[0], KEYS, sim.horizon)).toEqual(before);
+      }),
+      fcParams(200),
+    );
+  });
+
+  it('converges over many windows while buckets expire and are pruned', () => {
+    fc.assert(
+      fc.property(longRunArb, ([c, ops, seed]) => {
+        const sim = run(c, ops);
+        for (const [i, w] of sim.windows.entries()) w.sweep(sim.timeOf(i), Infinity);
+        sim.exchangeAll(seed);
+        expectConverged(sim);
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('reaches the same state whatever the merge order (commutative, associative, idempotent)', () => {
+    fc.assert(
+      fc.property(shortRunArb, fc.nat(), ([c, ops, seed], seed2) => {
+        const sim = run(c, ops);
+        const t = sim.horizon;
+        const parts = sim.windows.flatMap((_, i) => sim.snapshotChunks(i, 2));
+        const random = prng(seed2);
+        // Fold in one order; fold pairwise joins in another; fold with every part twice.
+        const a = fromStates(sim.windows[0], parts, t);
+        const b = fromStates(sim.windows[0], shuffled(parts, random), t);
+        const twice = fromStates(sim.windows[0], shuffled([...parts, ...parts], random), t);
+        const half = Math.floor(parts.length / 2);
+        const left = fromStates(sim.windows[0], parts.slice(0, half), t, 'left#1');
+        const right = fromStates(sim.windows[0], parts.slice(half), t, 'right#1');
+        const grouped = fromStates(sim.windows[0], [right.snapshot(t).state, left.snapshot(t).state], t);
+        const view = windowView(a, KEYS, t);
+        expect(windowView(b, KEYS, t)).toEqual(view);
+        expect(windowView(twice, KEYS, t)).toEqual(view);
+        expect(windowView(grouped, KEYS, t)).toEqual(view);
+        void seed;
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('equals the mutated state after merging the delta of the mutation', () => {
+    fc.assert(
+      fc.property(shortRunArb, fc.array(opsArbLocal(), { minLength: 1, maxLength: 4 }), ([c, ops], rounds) => {
+        const sim = run(c, ops);
+        const a = sim.windows[0];
+        let t = sim.timeOf(0);
+        // The peer starts from a's full state, then hears only deltas.
+        const peer = fromStates(a, [a.snapshot(t).state], t);
+        for (const round of rounds) {
+          for (const op of round) {
+            t += op.dt;
+            if (op.kind === 'consume') a.decide(op.key, op.cost, c.limit, t, true);
+            else a.reset(op.key, encodeHlc(t, ++resetSeq), t);
+          }
+          const delta = a.drainDelta(t);
+          if (delta !== null) {
+            peer.merge(copyState(delta), t);
+            // Re-sending is safe: a delta carries current totals.
+            expect(peer.merge(copyState(delta), t)).toBe(0);
+          }
+          expect(windowView(peer, KEYS, t)).toEqual(windowView(a, KEYS, t));
+          for (const key of KEYS) expect(peer.count(key, t)).toBeCloseTo(a.count(key, t), 9);
+        }
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('equals the state when a snapshot is followed by every later delta, in any order', () => {
+    fc.assert(
+      fc.property(shortRunArb, fc.array(opsArbLocal(), { minLength: 1, maxLength: 4 }), fc.nat(), ([c, ops], rounds, seed) => {
+        const sim = run(c, ops);
+        const a = sim.windows[1];
+        let t = sim.timeOf(1);
+        const snapshot = a.snapshot(t).state;
+        const deltas: WindowState[] = [];
+        for (const round of rounds) {
+          for (const op of round) {
+            t += op.dt;
+            if (op.kind === 'consume') a.decide(op.key, op.cost, c.limit, t, true);
+            else a.reset(op.key, encodeHlc(t, ++resetSeq), t);
+          }
+          const d = a.drainDelta(t);
+          if (d !== null) deltas.push(copyState(d));
+        }
+        const ordered = fromStates(a, [snapshot, ...deltas], t);
+        const mixed = fromStates(a, shuffled([snapshot, ...deltas, ...deltas], prng(seed)), t);
+        expect(windowView(ordered, KEYS, t)).toEqual(windowView(a, KEYS, t));
+        expect(windowView(mixed, KEYS, t)).toEqual(windowView(a, KEYS, t));
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('carries the same state in small snapshot chunks as in one big snapshot', () => {
+    fc.assert(
+      fc.property(shortRunArb, fc.integer({ min: 1, max: 4 }), ([c, ops, seed], maxKeys) => {
+        const sim = run(c, ops);
+        sim.exchangeAll(seed);
+        const i = sim.windows.length - 1;
+        const t = sim.timeOf(i);
+        const big = sim.windows[i].snapshot(t);
+        expect(big.cursor).toBe(-1);
+        const chunks = sim.snapshotChunks(i, maxKeys);
+        for (const chunk of chunks) expect(chunk.keys.length).toBeLessThanOrEqual(maxKeys);
+        const merged: ReturnType<typeof stateView> = {};
+        for (const chunk of chunks) Object.assign(merged, stateView(chunk));
+        expect(merged).toEqual(stateView(big.state));
+        expect(windowView(fromStates(sim.windows[i], chunks, t), KEYS, t)).toEqual(windowView(sim.windows[i], KEYS, t));
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('has equal digests exactly when the cells in the range are equal', () => {
+    fc.assert(
+      fc.property(shortRunArb, ([c, ops]) => {
+        const sim = run(c, ops);
+        const t = sim.horizon;
+        const w0 = sim.windows[0];
+        const cur = w0.bucketOf(t);
+        const from = cur - c.buckets;
+        const to = cur + 2;
+        const shardOf = (key: string) => fnv1a(key) % SHARDS;
+        for (const w of sim.windows.slice(1)) {
+          const d0 = w0.digest(from, to, SHARDS);
+          const d1 = w.digest(from, to, SHARDS);
+          for (let s = 0; s < SHARDS; s++) {
+            const keys = KEYS.filter((k) => shardOf(k) === s);
+            const inRange = (x: SlidingWindow) => keys.map((k) => cellsView(x, k, t).filter((cell) => cell.bucket <= to));
+            expect(d0[s] === d1[s]).toBe(JSON.stringify(inRange(w0)) === JSON.stringify(inRange(w)));
+          }
+        }
+      }),
+      fcParams(200),
+    );
+  });
+
+  it('changes the digest of a key’s shard, and only that one, when one of its cells changes', () => {
+    fc.assert(
+      fc.property(shortRunArb, fc.constantFrom(...KEYS), ([c, ops, seed], key) => {
+        const sim = run(c, ops);
+        sim.exchangeAll(seed);
+        const t = sim.horizon;
+        const w = sim.windows[0];
+        const before = digestAround(w, t);
+        // A peer's cell moves up: what a delta does.
+        const cells = [sim.windows[1].bucketOf(t), 0, w.resetGenOf(key), (w.cellsOf(key, t).find((x) => x.replica === 'zz#1')?.count ?? 0) + 1];
+        w.merge({ replicas: ['zz#1'], keys: [[key, 0, cells]] }, t);
+        const after = digestAround(w, t);
+        const shard = fnv1a(key) % SHARDS;
+        for (let s = 0; s < SHARDS; s++) {
+          if (s === shard) expect(after[s]).not.toBe(before[s]);
+          else expect(after[s]).toBe(before[s]);
+        }
+      }),
+      fcParams(100),
+    );
+  });
+
+  it('repairs every difference with the shard states of the differing digests', () => {
+    fc.assert(
+      fc.property(shortRunArb, ([c, ops]) => {
+        const sim = run(c, ops);
+        const t = sim.horizon;
+        const [a, b] = sim.windows;
+        const range = (w: SlidingWindow) => digestAround(w, t);
+        const da = range(a);
+        const db = range(b);
+        const wanted = new Set(da.flatMap((h, s) => (h === db[s] ? [] : [s])));
+        // Both directions, as two peers comparing digests do.
+        const fromA = copyState(a.shardState(SHARDS, wanted, t));
+        const fromB = copyState(b.shardState(SHARDS, wanted, t));
+        b.merge(fromA, t);
+        a.merge(fromB, t);
+        expect(range(a)).toEqual(range(b));
+        expect(windowView(a, KEYS, t)).toEqual(windowView(b, KEYS, t));
+      }),
+      fcParams(200),
+    );
+  });
+});
+
+let resetSeq = 0;
+
+/** A round of local ops on one replica (consumes and the odd reset), small time steps. */
+function opsArbLocal(): fc.Arbitrary<Array<{ kind: 'consume' | 'reset'; key: string; cost: number; dt: number }>> {
+  return fc.array(
+    fc.record({
+      kind: fc.constantFrom<'consume' | 'reset'>('consume', 'consume', 'consume', 'consume', 'reset'),
+      key: fc.constantFrom(...KEYS),
+      cost: fc.integer({ min: 1, max: 3 }),
+      dt: fc.integer({ min: 0, max: 40 }),
+    }),
+    { maxLength: 10 },
+  );
+}
+
+describe('SlidingWindow resets', () => {
+  const opts = { windowMs: 10_000, buckets: 10 };
+  const at = (wall: number, logical = 0) => encodeHlc(wall, logical);
+
+  it('hides every earlier hit of the key and counts again from zero', () => {
+    const w = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    w.decide('k', 5, 5, 1_000, true);
+    w.decide('other', 2, 5, 1_000, true);
+    expect(w.decide('k', 1, 5, 1_500, true).allowed).toBe(false);
+    expect(w.reset('k', at(2_000), 2_000)).toBe(true);
+    expect(w.count('k', 2_000)).toBe(0);
+    expect(w.cellsOf('k', 2_000)).toEqual([]);
+    expect(w.count('other', 2_000)).toBe(2);
+    expect(w.decide('k', 5, 5, 2_000, true).allowed).toBe(true);
+    expect(w.resetGenOf('k')).toBe(at(2_000));
+    // An older or equal generation changes nothing.
+    expect(w.reset('k', at(1_999), 2_100)).toBe(false);
+    expect(w.reset('k', at(2_000), 2_100)).toBe(false);
+    expect(w.count('k', 2_100)).toBe(5);
+  });
+
+  it('travels via merge and hides the hits a peer counted before it learned of the reset', () => {
+    const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    const b = new SlidingWindow({ ...opts, replicaId: 'b#1' });
+    a.decide('k', 3, 100, 1_000, true);
+    b.decide('k', 2, 100, 1_000, true);
+    b.merge(a.drainDelta(1_000)!, 1_000);
+    a.merge(b.drainDelta(1_000)!, 1_000);
+    expect(a.count('k', 1_000)).toBe(5);
+    a.reset('k', at(2_000), 2_000);
+    b.decide('k', 4, 100, 2_100, true); // concurrent with the reset: b has not heard of it
+    b.merge(a.drainDelta(2_200)!, 2_200);
+    expect(b.count('k', 2_200)).toBe(0);
+    expect(b.resetGenOf('k')).toBe(at(2_000));
+    b.decide('k', 1, 100, 2_300, true); // after: counted under the reset's generation
+    a.merge(b.drainDelta(2_300)!, 2_300);
+    expect(a.count('k', 2_300)).toBe(1);
+    expect(b.count('k', 2_300)).toBe(1);
+    expect(cellsView(a, 'k', 2_300)).toEqual(cellsView(b, 'k', 2_300));
+  });
+
+  it('takes a cell counted under a newer generation as proof of that reset', () => {
+    const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    const c = new SlidingWindow({ ...opts, replicaId: 'c#1' });
+    c.decide('k', 7, 100, 1_000, true);
+    const gen = at(1_500);
+    // The reset entry itself was lost; only a cell counted after it arrives.
+    a.merge({ replicas: ['b#1'], keys: [['k', 0, [c.bucketOf(1_600), 0, gen, 2]]] }, 1_600);
+    a.merge(c.snapshot(1_600).state, 1_600);
+    expect(a.resetGenOf('k')).toBe(gen);
+    expect(a.count('k', 1_600)).toBe(2);
+    c.merge(a.snapshot(1_600).state, 1_600);
+    expect(c.resetGenOf('k')).toBe(gen);
+    expect(c.count('k', 1_600)).toBe(2);
+    expect(c.decide('k', 1, 100, 1_700, true).allowed).toBe(true);
+    expect(c.cellsOf('k', 1_700).find((x) => x.replica === 'c#1')).toMatchObject({ gen, count: 1 });
+  });
+
+  it('keeps a reset tombstone for windowMs + one bucket + 2·maxClockOffset', () => {
+    const w = new SlidingWindow({ ...opts, replicaId: 'a#1', maxClockOffsetMs: 250 });
+    expect(w.resetTtlMs).toBe(10_000 + 1_000 + 500);
+    const gen = at(5_000);
+    const late = new SlidingWindow({ ...opts, replicaId: 'b#1', maxClockOffsetMs: 250 });
+    expect(late.merge({ replicas: [], keys: [['k', gen, []]] }, 5_000 + 11_500)).toBe(0);
+    expect(late.has('k')).toBe(false);
+    const inTime = new SlidingWindow({ ...opts, replicaId: 'b#1', maxClockOffsetMs: 250 });
+    expect(inTime.merge({ replicas: [], keys: [['k', gen, []]] }, 5_000 + 11_499)).toBe(1);
+    expect(inTime.resetGenOf('k')).toBe(gen);
+    // The tombstone alone keeps the key until it expires.
+    w.reset('k', gen, 5_000);
+    expect(w.sweep(5_000 + 11_499, Infinity)).toBe(0);
+    expect(w.has('k')).toBe(true);
+    expect(w.sweep(5_000 + 11_500, Infinity)).toBe(1);
+    expect(w.has('k')).toBe(false);
+    // A reset older than its lifetime is not even recorded.
+    expect(w.reset('k', gen, 5_000 + 11_500)).toBe(false);
+    expect(w.has('k')).toBe(false);
+  });
+});
+
+describe('SlidingWindow merge, drain and sweep', () => {
+  const opts = { windowMs: 10_000, buckets: 10, replicaId: 'a#1' };
+
+  it('ignores cells of buckets that left the window and keeps the edge bucket', () => {
+    const w = new SlidingWindow(opts);
+    const t = 100_500; // bucket 100; the edge bucket is 90
+    expect(w.merge({ replicas: ['b#1'], keys: [['old', 0, [89, 0, 0, 4]]] }, t)).toBe(0);
+    expect(w.has('old')).toBe(false);
+    expect(w.merge({ replicas: ['b#1'], keys: [['edge', 0, [90, 0, 0, 4]]] }, t)).toBe(1);
+    expect(w.count('edge', t)).toBeCloseTo(4 * 0.5, 12);
+  });
+
+  it('counts cells ahead of the current bucket in full', () => {
+    const w = new SlidingWindow(opts);
+    w.merge({ replicas: ['fast#1'], keys: [['k', 0, [102, 0, 0, 3]]] }, 100_000);
+    expect(w.count('k', 100_000)).toBe(3);
+    expect(w.count('k', 100_999)).toBe(3);
+    expect(w.decide('k', 8, 10, 100_000, false).allowed).toBe(false);
+  });
+
+  it('drains only its own cells changed since the last drain, as current totals', () => {
+    const w = new SlidingWindow(opts);
+    expect(w.drainDelta(1_000)).toBeNull();
+    w.decide('k', 2, 100, 1_000, true);
+    w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 9]], ['j', 0, [1, 0, 0, 1]]] }, 1_000);
+    w.decide('k', 1, 100, 1_100, true);
+    const d1 = w.drainDelta(1_100)!;
+    expect(stateView(d1)).toEqual({ k: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 3 }] } });
+    expect(w.drainDelta(1_200)).toBeNull();
+    w.decide('k', 1, 100, 2_000, true);
+    expect(stateView(w.drainDelta(2_000)!)).toEqual({ k: { resetGen: 0, cells: [{ bucket: 2, replica: 'a#1', gen: 0, count: 1 }] } });
+    expect(w.pending).toBe(0);
+  });
+
+  it('drains a reset as the key’s generation', () => {
+    const w = new SlidingWindow(opts);
+    w.decide('k', 2, 100, 1_000, true);
+    w.drainDelta(1_000);
+    w.reset('k', encodeHlc(1_500, 0), 1_500);
+    expect(stateView(w.drainDelta(1_500)!)).toEqual({ k: { resetGen: encodeHlc(1_500, 0), cells: [] } });
+  });
+
+  it('returns how many cells a merge changed', () => {
+    const w = new SlidingWindow(opts);
+    const s: WindowState = { replicas: ['b#1', 'c#1'], keys: [['k', 0, [1, 0, 0, 2, 1, 1, 0, 3]]] };
+    expect(w.merge(copyState(s), 1_000)).toBe(2);
+    expect(w.merge(copyState(s), 1_000)).toBe(0);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 1]]] }, 1_000)).toBe(0);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 5]]] }, 1_000)).toBe(1);
+    expect(w.count('k', 1_000)).toBe(8);
+  });
+
+  it('frees expired keys on sweep and keeps the live ones', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 30 }), t: fc.integer({ min: 0, max: 40_000 }) }), { maxLength: 60 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 1, max: 8 }),
+        (hits, extra, step) => {
+          const w = new SlidingWindow(opts);
+          const sorted = [...hits].sort((x, y) => x.t - y.t);
+          const last = new Map<string, number>();
+          for (const h of sorted) {
+            w.decide(`key${h.key}`, 1, 1_000, h.t, true);
+            last.set(`key${h.key}`, h.t);
+          }
+          const now = (sorted.at(-1)?.t ?? 0) + extra;
+          const cur = w.bucketOf(now);
+          const counts = new Map([...last.keys()].map((k) => [k, w.count(k, now)]));
+          // Sweep in small steps, as the limiter does: every slot is visited.
+          let freed = 0;
+          for (let i = 0; i < 40; i++) freed += w.sweep(now, step);
+          for (const [key, t] of last) {
+            const live = w.bucketOf(t) >= cur - w.buckets;
+            expect(w.has(key)).toBe(live);
+            expect(w.count(key, now)).toBe(counts.get(key));
+          }
+          expect(freed).toBe([...last.values()].filter((t) => w.bucketOf(t) < cur - w.buckets).length);
+          expect(w.size).toBe(last.size - freed);
+          expect(new Set(w.keys())).toEqual(new Set([...last.keys()].filter((k) => w.has(k))));
+        },
+      ),
+      fcParams(200),
+    );
+  });
+
+  it('reuses freed memory for new keys', () => {
+    const w = new SlidingWindow(opts);
+    for (let i = 0; i < 2_000; i++) w.decide(`a${i}`, 1, 10, 1_000, true);
+    expect(w.cells).toBe(2_000);
+    const later = 1_000 + 2 * opts.windowMs;
+    expect(w.sweep(later, Infinity)).toBe(2_000);
+    expect(w.size).toBe(0);
+    expect(w.cells).toBe(0);
+    for (let i = 0; i < 2_000; i++) w.decide(`b${i}`, 1, 10, later, true);
+    expect(w.size).toBe(2_000);
+    expect(w.cells).toBe(2_000);
+    expect(w.count('b1999', later)).toBe(1);
+    expect(w.count('a1', later)).toBe(0);
+  });
+});

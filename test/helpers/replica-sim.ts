@@ -1,0 +1,132 @@
+/**
+ * A tiny deterministic harness for store-level CRDT tests: several
+ * SlidingWindow replicas with their own clock skew doing local consumes and
+ * resets, and a pool of every message they ever produced (drained deltas and
+ * snapshot chunks) that can be delivered to anyone, in any order, any number
+ * of times.
+ */
+import { Hlc } from '../../crdt/hlc.js';
+import { SlidingWindow } from '../../crdt/sliding-window.js';
+import type { WindowState } from '../../crdt/window-state.js';
+import { copyState } from './cells.js';
+
+/** mulberry32: a small seeded PRNG for shuffles the property's seed controls. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates with a seeded PRNG. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+export type SimOp =
+  | { kind: 'consume'; replica: number; key: string; cost: number; dt: number }
+  | { kind: 'reset'; replica: number; key: string; dt: number }
+  | { kind: 'drain'; replica: number; dt: number }
+  | { kind: 'snapshot'; replica: number; maxKeys: number; dt: number }
+  | { kind: 'deliver'; to: number; pick: number; dt: number };
+
+export interface SimConfig {
+  windowMs: number;
+  buckets: number;
+  limit: number;
+  /** Per replica: how far its clock runs ahead of the global clock (ms, ≥ 0). */
+  skews: number[];
+  start: number;
+}
+
+export class ReplicaSim {
+  readonly windows: SlidingWindow[];
+  /** Every message ever produced, copied (receivers must not share arrays with senders). */
+  readonly pool: WindowState[] = [];
+  readonly keys = new Set<string>();
+  /** Global time. */
+  now: number;
+  /** One clock issues every reset generation: unique, increasing HLC timestamps. */
+  readonly #gens = new Hlc();
+
+  constructor(readonly config: SimConfig) {
+    this.now = config.start;
+    this.windows = config.skews.map(
+      (_, i) => new SlidingWindow({ windowMs: config.windowMs, buckets: config.buckets, replicaId: `r${i}#inc${i}` }),
+    );
+  }
+
+  /** Replica `i`'s local time. */
+  timeOf(i: number): number {
+    return this.now + this.config.skews[i];
+  }
+
+  /** The latest local time of any replica: every replica agrees on what is live then. */
+  get horizon(): number {
+    return this.now + Math.max(...this.config.skews);
+  }
+
+  apply(op: SimOp): void {
+    this.now += op.dt;
+    switch (op.kind) {
+      case 'consume':
+        this.keys.add(op.key);
+        this.windows[op.replica].decide(op.key, op.cost, this.config.limit, this.timeOf(op.replica), true);
+        break;
+      case 'reset': {
+        const t = this.timeOf(op.replica);
+        this.keys.add(op.key);
+        this.windows[op.replica].reset(op.key, this.#gens.tick(t), t);
+        break;
+      }
+      case 'drain': {
+        const d = this.windows[op.replica].drainDelta(this.timeOf(op.replica));
+        if (d !== null) this.pool.push(copyState(d));
+        break;
+      }
+      case 'snapshot':
+        for (const chunk of this.snapshotChunks(op.replica, op.maxKeys)) this.pool.push(chunk);
+        break;
+      case 'deliver':
+        if (this.pool.length > 0) {
+          const state = this.pool[op.pick % this.pool.length];
+          this.windows[op.to].merge(copyState(state), this.timeOf(op.to));
+        }
+        break;
+    }
+  }
+
+  /** Every snapshot chunk of replica `i` at its local time. */
+  snapshotChunks(i: number, maxKeys: number): WindowState[] {
+    const out: WindowState[] = [];
+    let cursor = 0;
+    do {
+      const chunk = this.windows[i].snapshot(this.timeOf(i), cursor, maxKeys);
+      out.push(copyState(chunk.state));
+      cursor = chunk.cursor;
+    } while (cursor !== -1);
+    return out;
+  }
+
+  /** Drains every replica, then delivers the whole pool to every replica in a seeded random order, at `horizon`. */
+  exchangeAll(seed: number): void {
+    const t = this.horizon;
+    for (const w of this.windows) {
+      const d = w.drainDelta(t);
+      if (d !== null) this.pool.push(copyState(d));
+    }
+    const random = prng(seed);
+    for (const w of this.windows) {
+      for (const state of shuffled(this.pool, random)) w.merge(copyState(state), t);
+    }
+  }
+}
