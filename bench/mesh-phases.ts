@@ -34,6 +34,8 @@ export const JOIN_KEYS = 100_000;
 export const JOIN_CLUSTER = 4;
 
 const PROBE_TIMEOUT_MS = 5_000;
+/** Probing stops after this long even if fewer than PROBES were taken (a saturated machine); `samples` tells. */
+const PROBE_BUDGET_MS = 60_000;
 /** Unlimited for practical purposes: every background decision is admitted and replicated. */
 const HIGH_LIMIT = 1e12;
 const LONG_WINDOW_MS = 600_000;
@@ -100,7 +102,12 @@ export async function measureConvergence(): Promise<ResultRow> {
     // Microseconds, so sub-millisecond differences survive in the histogram.
     const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     let timeouts = 0;
+    const deadline = machineNowMs() + PROBE_BUDGET_MS;
     for (let p = 0; p < PROBES; p++) {
+      if (machineNowMs() > deadline) {
+        log(`WARNING: probe budget of ${PROBE_BUDGET_MS / 1000} s spent after ${p} probes; reporting those`);
+        break;
+      }
       const origin = cluster.nodes[p % cluster.nodes.length];
       const others = cluster.nodes.filter((n) => n !== origin);
       const key = `probe:${p}`;
@@ -116,6 +123,9 @@ export async function measureConvergence(): Promise<ResultRow> {
       hist.recordValue(Math.max(1, Math.round(((last ?? t + PROBE_TIMEOUT_MS) - t) * 1000)));
       // A random pause so probes land at every phase of the 20 ms gossip tick.
       await sleep(Math.random() * GOSSIP_MS);
+      if ((p + 1) % 100 === 0) {
+        log(`  ${p + 1} probes: p50 ${hist.getValueAtPercentile(50) / 1000} ms, p99 ${hist.getValueAtPercentile(99) / 1000} ms, ${timeouts} timed out`);
+      }
     }
     await cluster.all({ op: 'stopLoad' });
     const ms = (pct: number): number => round(hist.getValueAtPercentile(pct) / 1000, 2);

@@ -1,10 +1,10 @@
 /**
- * Exit codes of the `tallymesh` command line and the error that carries one
- * out of a command to `main.ts`.
+ * Exit codes of the `tallymesh` command line, the error that carries one
+ * out of a command to `main.ts`, and flag parsers that fail with it.
  *
  * @module
  */
-import { parseDuration } from '../src/index.js';
+import type { Tallymesh } from './load.js';
 
 /** Every exit code the CLI uses. */
 export const EXIT = {
@@ -52,14 +52,16 @@ export function numberFlag(flag: string, min: number, max: number): (value: stri
   };
 }
 
-/** Parses a command-line duration (`500ms`, `3s`, `5m`, or ms) within [min, max] or throws a usage error naming the flag. */
-export function durationFlag(flag: string, min = 0, max = 31 * 24 * 3_600_000): (value: string) => number {
-  return (value) => {
-    try {
-      return parseDuration(value, flag, min, max);
-    } catch (err) {
-      // The config error reads "Invalid configuration: <flag>: <problem>"; a flag is not a config file.
-      throw usageError((err as Error).message.replace(/^Invalid configuration: /, ''));
-    }
-  };
+/**
+ * Parses a command-line duration (`500ms`, `3s`, `5m`, or ms) within
+ * [min, max] with the package's own parser, or throws a usage error naming
+ * the flag. Durations are converted in the action, once the entry is loaded.
+ */
+export function durationFlag(tm: Tallymesh, flag: string, value: string, min = 0, max = 31 * 24 * 3_600_000): number {
+  try {
+    return tm.parseDuration(value, flag, min, max);
+  } catch (err) {
+    // The config error reads "Invalid configuration: <flag>: <problem>"; a flag is not a config file.
+    throw usageError((err as Error).message.replace(/^Invalid configuration: /, ''));
+  }
 }

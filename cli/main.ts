@@ -11,7 +11,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { isTallymeshError } from '../src/index.js';
 import { registerConsume } from './consume.js';
 import { registerDemo } from './demo.js';
 import { CliExit, EXIT } from './exit.js';
@@ -64,7 +63,8 @@ function exitCodeOf(err: unknown): number {
     if (err.message !== '') console.error(`tallymesh: ${err.message}`);
     return err.exitCode;
   }
-  if (err instanceof ClientError || isTallymeshError(err, 'TALLYMESH_ERR_CONFIG_INVALID')) {
+  // Matched by code, not class: the package entry is loaded lazily and may not be loaded at all.
+  if (err instanceof ClientError || (err as { code?: unknown })?.code === 'TALLYMESH_ERR_CONFIG_INVALID') {
     console.error(`tallymesh: ${(err as Error).message}`);
     return EXIT.USAGE;
   }

@@ -8,29 +8,31 @@
  * @module
  */
 import type { Command } from 'commander';
-import { runSimulation, type SimPartition, type SimulationOptions, type SimulationReport } from '../src/index.js';
+import type { SimPartition, SimulationOptions, SimulationReport } from '../src/index.js';
 import { EXIT, durationFlag, intFlag, numberFlag, usageError } from './exit.js';
 import { formatCount, formatMillis, formatTable } from './format-table.js';
+import { tallymesh, type Tallymesh } from './load.js';
 
-interface SimulateFlags {
+/** The command's flags; durations arrive as written and are parsed with the package's parser. */
+export interface SimulateFlags {
   nodes: number;
   seconds: number;
   rate: number;
   keys: number;
   limit: number;
-  window: number;
+  window: string;
   buckets?: number;
   partition?: string;
-  at?: number;
-  heal?: number;
+  at?: string;
+  heal?: string;
   loss: number;
   duplicate: number;
   reorder: number;
-  skew: number;
-  gossipInterval: number;
+  skew: string;
+  gossipInterval: string;
   seed: number;
   json?: boolean;
-  progress: boolean;
+  progress?: boolean;
 }
 
 /**
@@ -55,19 +57,20 @@ export function partitionGroups(spec: string, nodes: number, at: number, heal: n
 }
 
 /** Builds the simulation options from the command's flags, checking how they fit together. */
-export function simulationOptions(f: SimulateFlags): SimulationOptions {
+export function simulationOptions(f: SimulateFlags, tm: Tallymesh): SimulationOptions {
   const durationMs = Math.round(f.seconds * 1000);
+  const windowMs = durationFlag(tm, '--window', f.window, 1);
   if (f.partition === undefined && (f.at !== undefined || f.heal !== undefined)) throw usageError('--at and --heal need --partition');
   let partitions: SimPartition[] = [];
   if (f.partition !== undefined) {
     // By default the partition holds for the middle third of the run.
-    const at = f.at ?? Math.round(durationMs / 3);
-    const heal = f.heal ?? Math.round((2 * durationMs) / 3);
+    const at = f.at === undefined ? Math.round(durationMs / 3) : durationFlag(tm, '--at', f.at);
+    const heal = f.heal === undefined ? Math.round((2 * durationMs) / 3) : durationFlag(tm, '--heal', f.heal);
     if (at >= durationMs) throw usageError(`--at: must be before the end of the run (${formatMillis(durationMs)}), got ${formatMillis(at)}`);
     if (heal <= at) throw usageError(`--heal: must be after --at (${formatMillis(at)}), got ${formatMillis(heal)}`);
     partitions = partitionGroups(f.partition, f.nodes, at, heal);
   }
-  if (f.buckets !== undefined && f.buckets > f.window) throw usageError(`--buckets: at most one bucket per ms of --window (${f.window})`);
+  if (f.buckets !== undefined && f.buckets > windowMs) throw usageError(`--buckets: at most one bucket per ms of --window (${windowMs})`);
   return {
     seed: f.seed,
     nodes: f.nodes,
@@ -75,13 +78,13 @@ export function simulationOptions(f: SimulateFlags): SimulationOptions {
     rate: f.rate,
     keys: f.keys,
     limit: f.limit,
-    windowMs: f.window,
+    windowMs,
     buckets: f.buckets,
-    gossipIntervalMs: f.gossipInterval,
+    gossipIntervalMs: durationFlag(tm, '--gossip-interval', f.gossipInterval, 1, 60_000),
     loss: f.loss,
     duplicate: f.duplicate,
     reorder: f.reorder,
-    skewMs: f.skew,
+    skewMs: durationFlag(tm, '--skew', f.skew, 0, 3_600_000),
     partitions,
   };
 }
@@ -162,16 +165,16 @@ export function registerSimulate(program: Command): void {
     .option('--rate <n>', 'offered decisions per second, cluster-wide', intFlag('--rate', 1, 1_000_000), 2000)
     .option('--keys <n>', 'distinct keys the load spreads over', intFlag('--keys', 1, 1_000_000), 10)
     .option('--limit <n>', 'limit per key and window', intFlag('--limit', 1, 1e9), 500)
-    .option('--window <duration>', 'window length', durationFlag('--window', 1), 5000)
+    .option('--window <duration>', 'window length', '5s')
     .option('--buckets <n>', 'buckets per window (default: one per second, clamped to [10, 600])', intFlag('--buckets', 1, 600))
     .option('--partition <groups>', 'split the nodes into groups, e.g. 2:3 (n1,n2 | n3,n4,n5)')
-    .option('--at <duration>', 'when the partition starts (default: a third into the run)', durationFlag('--at'))
-    .option('--heal <duration>', 'when it heals (default: two thirds into the run)', durationFlag('--heal'))
+    .option('--at <duration>', 'when the partition starts (default: a third into the run)')
+    .option('--heal <duration>', 'when it heals (default: two thirds into the run)')
     .option('--loss <p>', 'probability a frame is lost', numberFlag('--loss', 0, 1), 0)
     .option('--duplicate <p>', 'probability a frame is delivered twice', numberFlag('--duplicate', 0, 1), 0)
     .option('--reorder <p>', 'probability a frame is delayed past later ones', numberFlag('--reorder', 0, 1), 0)
-    .option('--skew <duration>', "each node's clock is off by up to ± this", durationFlag('--skew', 0, 3_600_000), 0)
-    .option('--gossip-interval <duration>', 'delta flush interval', durationFlag('--gossip-interval', 1, 60_000), 20)
+    .option('--skew <duration>', "each node's clock is off by up to ± this", '0ms')
+    .option('--gossip-interval <duration>', 'delta flush interval', '20ms')
     .option('--seed <n>', 'PRNG seed: same seed and flags, same output', intFlag('--seed', 0, 2 ** 32 - 1), 1)
     .option('--json', 'print the options and the report as JSON')
     .option('--no-progress', 'do not show progress on stderr')
@@ -186,12 +189,13 @@ Examples:
   $ tallymesh simulate --nodes 7 --partition 3:2:2 --limit 100 --window 2s --keys 50 --json`,
     )
     .action(async (flags: SimulateFlags) => {
-      const options = simulationOptions(flags);
-      const progress = progressReporter(flags.progress);
+      const tm = await tallymesh();
+      const options = simulationOptions(flags, tm);
+      const progress = progressReporter(flags.progress !== false);
       const started = performance.now();
-      const report = await runSimulation({ ...options, onProgress: progress.update });
+      const report = await tm.runSimulation({ ...options, onProgress: progress.update });
       progress.done();
-      if (flags.progress) process.stderr.write(`simulated ${formatMillis(options.durationMs)} in ${formatMillis(performance.now() - started)} of wall time\n`);
+      if (flags.progress !== false) process.stderr.write(`simulated ${formatMillis(options.durationMs)} in ${formatMillis(performance.now() - started)} of wall time\n`);
       console.log(flags.json === true ? JSON.stringify({ options, report }, null, 2) : formatReport(options, report));
       process.exitCode = report.exact && !report.overCounted && report.hlcMonotonic ? EXIT.OK : EXIT.FAILED;
     });

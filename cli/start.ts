@@ -9,11 +9,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { pino, type Logger } from 'pino';
-import { isTallymeshError, loadConfig, redactConfig, startDaemon, type ConfigFlags, type DaemonConfig } from '../src/index.js';
+import type { Logger } from 'pino';
+import type { ConfigFlags, Daemon, DaemonConfig } from '../src/index.js';
 import { CliExit, EXIT } from './exit.js';
-
-type Daemon = Awaited<ReturnType<typeof startDaemon>>;
+import { tallymesh, type Tallymesh } from './load.js';
 
 interface StartFlags extends ConfigFlags {
   check?: boolean;
@@ -42,6 +41,7 @@ export function registerStart(program: Command): void {
     .option('--suspect-after <duration>', 'silence after which a peer is unreachable (default 1s)')
     .option('--max-clock-offset <duration>', 'peers whose clock is further ahead are refused (default 500ms)')
     .option('--shutdown-timeout <duration>', 'upper bound for a graceful shutdown (default 5s)')
+    .option('--join-timeout <duration>', 'how long a joining node waits for its seeds before it is ready alone (default 2s)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--tls-cert <path>', 'PEM certificate: serve https and wss')
     .option('--tls-key <path>', 'PEM private key of --tls-cert')
@@ -63,24 +63,26 @@ Examples:
     )
     .action(async (flags: StartFlags) => {
       const { check, ...configFlags } = flags;
-      const loaded = loadConfig({ flags: configFlags });
+      const tm = await tallymesh();
+      const loaded = tm.loadConfig({ flags: configFlags });
       for (const w of loaded.warnings) console.error(`tallymesh: warning: ${w}`);
       if (check === true) {
-        console.log(JSON.stringify(redactConfig(loaded.config), null, 2));
+        console.log(JSON.stringify(tm.redactConfig(loaded.config), null, 2));
         return;
       }
-      await run(loaded.config, loaded.file, loaded.origins);
+      await run(tm, loaded.config, loaded.file, loaded.origins, loaded.warnings);
     });
 }
 
 /** Starts the daemon and keeps it until a signal; never returns normally. */
-async function run(config: DaemonConfig, file: string | null, origins: Record<string, string>): Promise<void> {
+async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, origins: Record<string, string>, warnings: string[]): Promise<void> {
+  const { pino } = await import('pino');
   // Synchronous so log lines and the "listening" line keep their order on stdout.
-  const logger = pino({ level: config.logLevel, base: { node: config.id } }, pino.destination({ dest: 1, sync: true }));
-  logger.info(
-    { file, origins, limiters: config.limiters.map((l) => `${l.name} ${l.limit}/${l.windowMs}ms`), peers: config.peers, secret: config.secret !== '' },
-    'config loaded',
-  );
+  const logger = pino({ name: 'tallymesh', level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
+  // The daemon logs the configuration itself; this line says where it came from.
+  const nodeLog = logger.child({ nodeId: config.id });
+  nodeLog.info({ event: 'config-sources', file, origins }, file === null ? 'configuration from flags and environment' : `configuration from ${file}`);
+  for (const warning of warnings) nodeLog.warn({ event: 'config-warning' }, warning);
 
   // Signals that arrive while the daemon starts are honoured once it has.
   let daemon: Daemon | undefined;
@@ -99,7 +101,6 @@ async function run(config: DaemonConfig, file: string | null, origins: Record<st
       process.exit(EXIT.FAILED);
     }
     stopping = true;
-    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
     // The daemon bounds its own close; this backstop only catches a close that hangs.
     const backstop = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time: exiting');
@@ -108,7 +109,6 @@ async function run(config: DaemonConfig, file: string | null, origins: Record<st
     backstop.unref();
     try {
       await d.close(signal);
-      logger.info('stopped');
       process.exit(EXIT.OK);
     } catch (err) {
       logger.error({ err }, 'shutdown failed');
@@ -117,20 +117,20 @@ async function run(config: DaemonConfig, file: string | null, origins: Record<st
   };
 
   try {
-    daemon = await startDaemon(config, { logger });
+    daemon = await tm.startDaemon(config, { logger });
   } catch (err) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    throw startFailure(err, config, logger);
+    throw startFailure(tm, err, config, logger);
   }
   console.log(`tallymesh listening on ${daemon.url}`);
   if (pending !== undefined) void stop(daemon, pending);
 }
 
 /** Turns a start failure into the exit it deserves: 2 for bad options, 1 for a runtime failure. */
-function startFailure(err: unknown, config: DaemonConfig, logger: Logger): CliExit {
+function startFailure(tm: Tallymesh, err: unknown, config: DaemonConfig, logger: Logger): CliExit {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (isTallymeshError(err) && /^TALLYMESH_ERR_(CONFIG|OPTION)_/.test(err.code)) return new CliExit(EXIT.USAGE, err.message);
+  if (tm.isTallymeshError(err) && /^TALLYMESH_ERR_(CONFIG|OPTION)_/.test(err.code)) return new CliExit(EXIT.USAGE, err.message);
   logger.error({ err }, 'start failed');
   if (code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: the address is in use`);
   if (code === 'EACCES') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: permission denied`);

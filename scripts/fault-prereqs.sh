@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the fault suite needs from Debian when it is missing:
 #   faketime  — libfaketime, to run a daemon with a skewed wall clock;
-#   nftables  — `nft`, for packet loss and (where the kernel has no sch_netem)
-#               the NFQUEUE rule that hands packets to test/faults/nfq-delay.py.
+#   iptables  — where the kernel has no sch_netem: the NFQUEUE rule that hands
+#               a namespace's outgoing packets to test/faults/nfq-delay.py.
 # iproute2 (ip, tc) and python3 must already be there. Idempotent: apt runs only
 # when something is absent. Needs root (the fault suite needs it anyway).
 set -euo pipefail
@@ -10,7 +10,7 @@ set -euo pipefail
 missing=()
 libfaketime=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)
 [ -n "$libfaketime" ] || missing+=(faketime)
-command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -20,3 +20,5 @@ export { loadConfig, redactConfig } from './config.js';
 export type { ConfigFlags, ConfigOrigin, LoadConfigOptions, LoadedConfig } from './config.js';
 export { parseDuration } from './config-parse.js';
 export type { DaemonConfig } from './daemon-config.js';
+export { startDaemon } from './daemon.js';
+export type { Daemon, DaemonOptions } from './daemon.js';

@@ -9,18 +9,15 @@
  * redial behaviour under test are the real ones; frames go through
  * encodeFrame/decodeFrame, so sizes and bounds are real too.
  *
- * Network model, per direction of each connection: FIFO unless a frame is
- * picked for reordering; a cut drops what is sent while it lasts (links stay
- * up, as TCP does under a partition: higher layers detect the silence);
- * loss, duplication and reordering apply only after the handshake. A dial
- * needs both directions open; it fails (and is retried with backoff) when
- * the target is absent, stopped, crashed or cut off.
+ * The wire model (FIFO per direction, cuts, loss, duplication, reordering)
+ * lives in `sim-wire.ts`. A cut drops what is sent while it lasts but links
+ * stay up, as TCP does under a partition: higher layers detect the silence.
+ * A dial needs both directions open; it fails (and is retried with backoff)
+ * when the target is absent, stopped, crashed or cut off.
  *
  * @module
  */
-import { FrameType } from './frame.js';
-import type { Frame, FrameTypeCode } from './frame.js';
-import type { Conduit, Link } from './link.js';
+import type { Frame } from './frame.js';
 import { LinkManager } from './link-manager.js';
 import type { DialAttempt } from './link-manager.js';
 import { resolveLinkOptions } from './options.js';
@@ -28,24 +25,15 @@ import { createPrng } from './prng.js';
 import type { Prng } from './prng.js';
 import { createNodeClock, SimClock } from './sim-clock.js';
 import type { NodeClock } from './sim-clock.js';
+import { DEFAULT_SIM_FAULTS, SIM_ADDRESS_PREFIX, SimWire } from './sim-wire.js';
+import type { SimCounters, SimEndpoint, SimFaults } from './sim-wire.js';
 import type { PeerInfo, PeerStats, Scheduler, Transport, TransportHandlers } from './transport.js';
+
+export { SIM_ADDRESS_PREFIX } from './sim-wire.js';
+export type { SimCounters, SimFaults } from './sim-wire.js';
 
 /** Virtual time at which every simulation starts. */
 export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
-/** Address prefix of simulated nodes: node `a` listens on `sim:a`. */
-export const SIM_ADDRESS_PREFIX = 'sim:';
-
-/** Fault settings; each applies to post-handshake frames. */
-export interface SimFaults {
-  /** Uniform one-way latency range in whole ms, inclusive. */
-  latencyMs: [number, number];
-  /** Probability a frame is lost. */
-  loss: number;
-  /** Probability a frame is delivered twice. */
-  duplicate: number;
-  /** Probability a frame is held back (extra latency, outside FIFO order) so later frames overtake it. */
-  reorder: number;
-}
 
 /** Options of {@link createSimNetwork}. */
 export interface SimNetworkOptions extends Partial<SimFaults> {
@@ -70,16 +58,6 @@ export interface SimNode {
   transport: Transport;
   /** Virtual time plus the node's clock offset; timers on virtual time, cancelled by a crash. */
   scheduler: Scheduler;
-}
-
-/** Wire traffic of a node, handshake included, summed over its restarts. */
-export interface SimCounters {
-  bytesSent: number;
-  bytesReceived: number;
-  framesSent: number;
-  framesReceived: number;
-  /** Frames this node sent that a cut or loss swallowed. */
-  framesLost: number;
 }
 
 /** The simulated network. See the module comment for the model. */
@@ -118,71 +96,20 @@ interface SimHost {
   readonly endpoints: Set<SimEndpoint>;
 }
 
-/** One end of a simulated connection. */
-class SimEndpoint implements Conduit {
-  readonly remote: string;
-  peer: SimEndpoint | null = null;
-  link: Link | null = null;
-  open = true;
-  /** Latest delivery time scheduled in this endpoint's outbound direction (FIFO clamp). */
-  lastDeliveryAt = 0;
-  #net: Network;
-  readonly host: SimHost;
-
-  constructor(net: Network, host: SimHost, remoteId: string) {
-    this.#net = net;
-    this.host = host;
-    this.remote = SIM_ADDRESS_PREFIX + remoteId;
-  }
-
-  write(bytes: Uint8Array, type: FrameTypeCode): boolean {
-    if (!this.open) return false;
-    this.#net.transmit(this, bytes, type);
-    return true;
-  }
-
-  close(reason: string): void {
-    if (!this.open) return;
-    this.open = false;
-    this.host.endpoints.delete(this);
-    this.#net.transmitClose(this, reason);
-  }
-
-  queuedBytes(): number {
-    return 0; // the simulated wire has no backpressure
-  }
-}
-
-const DEFAULT_FAULTS: SimFaults = { latencyMs: [1, 5], loss: 0, duplicate: 0, reorder: 0 };
-
-function checkFaults(faults: SimFaults): void {
-  const [lo, hi] = faults.latencyMs;
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < lo) {
-    throw new RangeError(`sim network: latencyMs must be whole ms [min, max] with 0 <= min <= max, got [${lo}, ${hi}]`);
-  }
-  for (const name of ['loss', 'duplicate', 'reorder'] as const) {
-    const p = faults[name];
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`sim network: ${name} must be a probability in [0, 1], got ${p}`);
-  }
-}
-
 class Network implements SimNetwork {
   readonly seed: number;
   #clock = new SimClock(SIM_EPOCH_MS);
   #prng: Prng;
-  #faults: SimFaults;
+  #wire: SimWire;
   #hosts = new Map<string, SimHost>();
   #offsets = new Map<string, number>();
-  #cuts = new Set<string>();
-  #counters = new Map<string, SimCounters>();
   #starts = new Map<string, number>();
 
   constructor(options: SimNetworkOptions) {
     const { seed, ...faults } = options;
     this.seed = seed;
     this.#prng = createPrng(seed);
-    this.#faults = { ...DEFAULT_FAULTS, ...definedOnly(faults) };
-    checkFaults(this.#faults);
+    this.#wire = new SimWire(this.#clock, this.#prng, { ...DEFAULT_SIM_FAULTS, ...definedOnly(faults) });
   }
 
   addNode(nodeId: string, options: SimNodeOptions = {}): SimNode {
@@ -203,22 +130,26 @@ class Network implements SimNetwork {
     this.#offsets.set(nodeId, options.clockOffsetMs ?? this.#offsets.get(nodeId) ?? 0);
     const clock = createNodeClock(this.#clock, () => this.#offsets.get(nodeId) ?? 0);
     const rng = this.#prng.fork();
-    let host: SimHost;
-    const manager = new LinkManager({
-      ...identity,
-      address: () => (host.state === 'running' ? SIM_ADDRESS_PREFIX + nodeId : ''),
-      scheduler: clock.scheduler,
-      random: rng.next,
-      // Nonces from the seeded stream: they break duplicate-link ties, so they must be reproducible.
-      nonce: () => {
-        const nonce = new Uint8Array(32);
-        const view = new DataView(nonce.buffer);
-        for (let i = 0; i < 32; i += 4) view.setUint32(i, rng.uint32());
-        return nonce;
-      },
-      dial: (attempt) => this.#dial(host, attempt),
-    });
-    host = { nodeId, state: 'created', manager, clock, endpoints: new Set() };
+    const host: SimHost = {
+      nodeId,
+      state: 'created',
+      clock,
+      endpoints: new Set(),
+      manager: new LinkManager({
+        ...identity,
+        address: () => (host.state === 'running' ? SIM_ADDRESS_PREFIX + nodeId : ''),
+        scheduler: clock.scheduler,
+        random: rng.next,
+        // Nonces from the seeded stream: they break duplicate-link ties, so they must be reproducible.
+        nonce: () => {
+          const nonce = new Uint8Array(32);
+          const view = new DataView(nonce.buffer);
+          for (let i = 0; i < 32; i += 4) view.setUint32(i, rng.uint32());
+          return nonce;
+        },
+        dial: (attempt) => this.#dial(host, attempt),
+      }),
+    };
     this.#hosts.set(nodeId, host);
     return { transport: new SimTransport(host), scheduler: clock.scheduler };
   }
@@ -229,34 +160,32 @@ class Network implements SimNetwork {
   }
 
   cut(from: string, to: string): void {
-    this.#cuts.add(cutKey(from, to));
+    this.#wire.cut(from, to);
   }
 
   restore(from: string, to: string): void {
-    this.#cuts.delete(cutKey(from, to));
+    this.#wire.restore(from, to);
   }
 
   partition(a: readonly string[], b: readonly string[]): void {
     for (const x of a) {
       for (const y of b) {
-        this.cut(x, y);
-        this.cut(y, x);
+        this.#wire.cut(x, y);
+        this.#wire.cut(y, x);
       }
     }
   }
 
   heal(): void {
-    this.#cuts.clear();
+    this.#wire.restoreAll();
   }
 
   isCut(from: string, to: string): boolean {
-    return this.#cuts.has(cutKey(from, to));
+    return this.#wire.isCut(from, to);
   }
 
   setFaults(faults: Partial<SimFaults>): void {
-    const next = { ...this.#faults, ...definedOnly(faults) };
-    checkFaults(next);
-    this.#faults = next;
+    this.#wire.faults = { ...this.#wire.faults, ...definedOnly(faults) };
   }
 
   crash(nodeId: string): void {
@@ -284,100 +213,28 @@ class Network implements SimNetwork {
   }
 
   counters(nodeId: string): SimCounters {
-    return { ...this.#countersOf(nodeId) };
-  }
-
-  // ---- wire ----
-
-  transmit(from: SimEndpoint, bytes: Uint8Array, type: FrameTypeCode): void {
-    const to = from.peer as SimEndpoint;
-    const sent = this.#countersOf(from.host.nodeId);
-    sent.framesSent++;
-    sent.bytesSent += bytes.length;
-    const handshake = type === FrameType.HELLO || type === FrameType.AUTH;
-    const faults = this.#faults;
-    // Both draws happen for every frame, handshake or not, so the stream does not depend on frame types.
-    const lost = this.#prng.next() < faults.loss && !handshake;
-    const copies = this.#prng.next() < faults.duplicate && !handshake ? 2 : 1;
-    if (this.isCut(from.host.nodeId, to.host.nodeId) || lost) {
-      sent.framesLost++;
-      return;
-    }
-    for (let i = 0; i < copies; i++) {
-      const held = this.#prng.next() < faults.reorder && !handshake;
-      this.#schedule(from, held, () => {
-        if (!to.open || to.link === null) return;
-        const received = this.#countersOf(to.host.nodeId);
-        received.framesReceived++;
-        received.bytesReceived += bytes.length;
-        to.link.receive(bytes);
-      });
-    }
-  }
-
-  transmitClose(from: SimEndpoint, reason: string): void {
-    const to = from.peer;
-    if (to === null || this.isCut(from.host.nodeId, to.host.nodeId)) return; // the FIN is lost: a half-open link
-    this.#schedule(from, false, () => {
-      if (!to.open) return;
-      to.open = false;
-      to.host.endpoints.delete(to);
-      to.link?.remoteClosed(reason);
-    });
-  }
-
-  #schedule(from: SimEndpoint, held: boolean, deliver: () => void): void {
-    const now = this.#clock.now();
-    let at = now + this.#latency();
-    if (held) {
-      at += this.#latency() + 1; // late, and outside the FIFO clamp: later frames may overtake it
-    } else {
-      at = Math.max(at, from.lastDeliveryAt); // equal times keep send order (the clock ties by sequence)
-      from.lastDeliveryAt = at;
-    }
-    this.#clock.schedule(at - now, deliver);
-  }
-
-  #latency(): number {
-    const [lo, hi] = this.#faults.latencyMs;
-    return lo + this.#prng.int(hi - lo + 1);
+    return { ...this.#wire.counters(nodeId) };
   }
 
   #dial(host: SimHost, attempt: DialAttempt): void {
     // Connection setup takes one latency; the answer depends on the network at that moment.
-    host.clock.scheduler.after(this.#latency(), () => {
+    host.clock.scheduler.after(this.#wire.latency(), () => {
       if (host.state !== 'running') return;
-      const targetId = attempt.address.startsWith(SIM_ADDRESS_PREFIX) ? attempt.address.slice(SIM_ADDRESS_PREFIX.length) : null;
-      const target = targetId === null ? undefined : this.#hosts.get(targetId);
+      const address = attempt.address;
+      const target = address.startsWith(SIM_ADDRESS_PREFIX) ? this.#hosts.get(address.slice(SIM_ADDRESS_PREFIX.length)) : undefined;
       if (target === undefined || target.state !== 'running') {
-        attempt.failed(`${attempt.address} is not listening`);
-        return;
+        attempt.failed(`${address} is not listening`);
+      } else if (this.#wire.isCut(host.nodeId, target.nodeId) || this.#wire.isCut(target.nodeId, host.nodeId)) {
+        attempt.failed(`${address} is unreachable`); // a TCP handshake needs both directions
+      } else {
+        const [local, remote] = this.#wire.connect(host, target);
+        // Accept first: the dialer's HELLO goes out as soon as its link starts.
+        remote.link = target.manager.accept(remote);
+        local.link = attempt.opened(local);
+        if (remote.link === null) remote.close('refused');
+        if (local.link === null) local.close('abandoned');
       }
-      if (this.isCut(host.nodeId, target.nodeId) || this.isCut(target.nodeId, host.nodeId)) {
-        attempt.failed(`${attempt.address} is unreachable`);
-        return;
-      }
-      const local = new SimEndpoint(this, host, target.nodeId);
-      const remote = new SimEndpoint(this, target, host.nodeId);
-      local.peer = remote;
-      remote.peer = local;
-      host.endpoints.add(local);
-      target.endpoints.add(remote);
-      // Accept first: the dialer's HELLO goes out as soon as its link starts.
-      remote.link = target.manager.accept(remote);
-      local.link = attempt.opened(local);
-      if (remote.link === null) remote.close('refused');
-      if (local.link === null) local.close('abandoned');
     });
-  }
-
-  #countersOf(nodeId: string): SimCounters {
-    let counters = this.#counters.get(nodeId);
-    if (counters === undefined) {
-      counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0, framesLost: 0 };
-      this.#counters.set(nodeId, counters);
-    }
-    return counters;
   }
 }
 
@@ -435,10 +292,6 @@ class SimTransport implements Transport {
   #alive(): boolean {
     return this.#host.state === 'created' || this.#host.state === 'running';
   }
-}
-
-function cutKey(from: string, to: string): string {
-  return `${from}\u0000${to}`;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

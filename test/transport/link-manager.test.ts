@@ -153,6 +153,13 @@ describe('LinkManager handshake (listener side)', () => {
     expect(recorder.downs()).toEqual([{ nodeId: 'x', reason: 'unexpected' }]);
   });
 
+  it("refuses a frame above 1 KiB before authentication with 'too-large', without decoding it", () => {
+    const { manager, recorder } = setup();
+    const link = manager.accept(new FakeConduit()) as Link;
+    link.receive(new Uint8Array(1_025)); // decoded, these zeros would be 'malformed'
+    expect(recorder.rejects().map((r) => r.reason)).toEqual(['too-large']);
+  });
+
   it("refuses bytes of another protocol version with 'version'", () => {
     const { manager, recorder } = setup();
     const link = manager.accept(new FakeConduit()) as Link;
