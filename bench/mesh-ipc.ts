@@ -41,8 +41,11 @@ export type NodeCommand =
   /** Starts a background load: `perSec` decisions/s round-robin over `keys` keys named `${prefix}${i}`. */
   | { op: 'load'; limiter: string; prefix: string; keys: number; perSec: number; tickMs: number }
   | { op: 'stopLoad' }
-  /** One hit on each of `${prefix}${from}` .. `${prefix}${to - 1}`. */
-  | { op: 'touch'; limiter: string; prefix: string; from: number; to: number }
+  /**
+   * One hit on each of `${prefix}${from}` .. `${prefix}${to - 1}`, paced at
+   * `perSec` keys/s in slices every 10 ms; answers when all are admitted.
+   */
+  | { op: 'touch'; limiter: string; prefix: string; from: number; to: number; perSec: number }
   | { op: 'size'; limiter: string }
   /** Poll `key` every millisecond until its count includes a hit, then push a `seen` event. */
   | { op: 'watch'; limiter: string; key: string }
@@ -78,6 +81,8 @@ export interface TrafficResult {
   bytesIn: number;
   framesOut: number;
   livePeers: number;
+  /** `nodeId:state` of every peer, for diagnostics. */
+  peerStates: string[];
   repairsAnswered: number;
   snapshotChunks: number;
   deltaFrames: number;

@@ -24,6 +24,8 @@ import {
 const WATCH_POLL_MS = 1;
 /** A load tick never issues more than this many seconds' worth of backlog (after a stall). */
 const MAX_BACKLOG_S = 0.25;
+/** Pause between slices of a paced `touch`. */
+const TOUCH_SLICE_MS = 10;
 
 // The wire layout of a window batch (see docs/protocol.md), without the record extension.
 const packr = new Packr({ useRecords: false });
@@ -174,10 +176,18 @@ function startLoad(cmd: Extract<NodeCommand, { op: 'load' }>): void {
   load.start();
 }
 
-function touch(cmd: Extract<NodeCommand, { op: 'touch' }>): number {
+async function touch(cmd: Extract<NodeCommand, { op: 'touch' }>): Promise<number> {
   const limiter = limiterOf(cmd.limiter);
   let admitted = 0;
-  for (let i = cmd.from; i < cmd.to; i++) if (limiter.consume(`${cmd.prefix}${i}`, 1).allowed) admitted++;
+  let next = cmd.from;
+  const t0 = machineNowMs();
+  while (next < cmd.to) {
+    // Slices in timer turns, like real traffic: the node keeps gossiping and answering pings meanwhile.
+    const due = Math.min(cmd.to, cmd.from + Math.ceil(((machineNowMs() - t0) * cmd.perSec) / 1000) + 1);
+    for (; next < due; next++) if (limiter.consume(`${cmd.prefix}${next}`, 1).allowed) admitted++;
+    await sleep(TOUCH_SLICE_MS);
+  }
+  if (admitted !== cmd.to - cmd.from) throw new Error(`${cmd.to - cmd.from - admitted} touches denied`);
   return admitted;
 }
 
@@ -196,6 +206,7 @@ function traffic(): TrafficResult {
     bytesIn: 0,
     framesOut: 0,
     livePeers: 0,
+    peerStates: c.peers.map((p) => `${p.nodeId}:${p.state}`),
     repairsAnswered: c.replication.repairsAnswered,
     snapshotChunks: c.replication.snapshotChunks,
     deltaFrames: c.replication.deltaFrames,

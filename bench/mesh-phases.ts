@@ -39,6 +39,8 @@ const PROBE_BUDGET_MS = 60_000;
 /** Unlimited for practical purposes: every background decision is admitted and replicated. */
 const HIGH_LIMIT = 1e12;
 const LONG_WINDOW_MS = 600_000;
+/** New keys per second and node while the idle / join key sets are laid down. */
+export const TOUCH_PER_SEC = 4_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -142,7 +144,8 @@ async function bytesPerSecond(cluster: MeshCluster, ms: number, label: string): 
   await sleep(ms);
   const after = await cluster.all<TrafficResult>({ op: 'traffic' });
   const rates = after.map((a, i) => ((a.bytesOut - before[i].bytesOut) * 1000) / (a.t - before[i].t));
-  const diff = (f: keyof TrafficResult): number => after.reduce((n, a, i) => n + a[f] - before[i][f], 0);
+  type Counter = 'deltaFrames' | 'digestsSent' | 'repairsAnswered' | 'snapshotChunks' | 'logOverflows';
+  const diff = (f: Counter): number => after.reduce((n, a, i) => n + a[f] - before[i][f], 0);
   log(
     `${label}: ${Math.round(mean(rates))} B/s per node (min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}); ` +
       `cluster-wide in ${ms} ms: ${diff('deltaFrames')} delta frames, ${diff('digestsSent')} digests, ` +
@@ -167,7 +170,7 @@ export async function measureBandwidth(): Promise<ResultRow> {
 
     const perNode = IDLE_KEYS / cluster.nodes.length;
     const t0 = machineNowMs();
-    await cluster.all((i) => ({ op: 'touch', limiter: 'bw', prefix: 'idle:', from: i * perNode, to: (i + 1) * perNode }));
+    await cluster.all((i) => ({ op: 'touch', limiter: 'bw', prefix: 'idle:', from: i * perNode, to: (i + 1) * perNode, perSec: TOUCH_PER_SEC }));
     await waitUntil('idle keys replicated', async () => (await sizes()).every((n) => n === HOT_KEYS + IDLE_KEYS), 30_000);
     log(`idle keys: ${IDLE_KEYS.toLocaleString('en-US')} touched and held by every node after ${Math.round(machineNowMs() - t0)} ms`);
     await settle(cluster);
@@ -197,7 +200,7 @@ export async function measureBandwidth(): Promise<ResultRow> {
  * is itself the finding.
  */
 async function settle(cluster: MeshCluster): Promise<void> {
-  const busy = (t: TrafficResult[]): number => t.reduce((n, x) => n + x.repairsAnswered + x.snapshotChunks, 0);
+  const busy = (ts: TrafficResult[]): number => ts.reduce((n, t) => n + t.repairsAnswered + t.snapshotChunks, 0);
   const t0 = machineNowMs();
   let last = busy(await cluster.all<TrafficResult>({ op: 'traffic' }));
   let quietSince = machineNowMs();
@@ -262,7 +265,7 @@ export async function measureJoin(): Promise<ResultRow> {
   return withCluster(clusterOptions([join, api], { nodes: JOIN_CLUSTER }), async (cluster) => {
     await startBackgroundLoad(cluster, 'api', 'bg:', BG_KEYS);
     const perNode = JOIN_KEYS / cluster.nodes.length;
-    await cluster.all((i) => ({ op: 'touch', limiter: 'join', prefix: 'k:', from: i * perNode, to: (i + 1) * perNode }));
+    await cluster.all((i) => ({ op: 'touch', limiter: 'join', prefix: 'k:', from: i * perNode, to: (i + 1) * perNode, perSec: TOUCH_PER_SEC }));
     await waitUntil(
       'join keys replicated',
       async () => (await cluster.all<number>({ op: 'size', limiter: 'join' })).every((n) => n === JOIN_KEYS),

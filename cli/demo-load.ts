@@ -66,6 +66,7 @@ export class LoadGenerator {
   #credit: number[];
   #inFlight: number[];
   #timer: NodeJS.Timeout | undefined;
+  #lastTick = 0;
   #pending = new Set<Promise<void>>();
 
   constructor(options: LoadOptions) {
@@ -80,6 +81,7 @@ export class LoadGenerator {
 
   /** Starts sending. */
   start(): void {
+    this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.#tick(), this.#o.tickMs);
   }
 
@@ -103,7 +105,11 @@ export class LoadGenerator {
   }
 
   #tick(): void {
-    const perTarget = (this.#o.rate * this.#o.tickMs) / 1000 / this.#o.urls.length;
+    // Credit follows the clock, not the tick count: a busy event loop fires
+    // fewer ticks, and the next ones make up for it.
+    const now = performance.now();
+    const perTarget = (this.#o.rate * (now - this.#lastTick)) / 1000 / this.#o.urls.length;
+    this.#lastTick = now;
     for (let i = 0; i < this.#o.urls.length; i++) {
       // Fractional credit carries over so low rates still send something.
       this.#credit[i] += perTarget;

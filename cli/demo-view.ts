@@ -136,7 +136,7 @@ export interface DemoSummary {
   keys: KeyAgreement[];
   /** Every node agrees with the truth on every key. */
   agreed: boolean;
-  /** Ms from the end of the load until the nodes agreed (or the deadline). */
+  /** Ms from the end of the load to the start of the check that agreed (or the last one tried). */
   settledMs: number;
   limit: number;
 }
@@ -146,8 +146,13 @@ export function formatSummary(s: DemoSummary): string {
   const secs = s.elapsedMs / 1000;
   const bad = s.keys.filter((k) => k.remaining.some((r) => r !== k.expected));
   const agreement = s.agreed
-    ? `all ${s.nodes.length} nodes agree on every one of the ${s.keys.length} keys, and their counts equal the load generator's own log of admitted hits (settled ${formatMillis(s.settledMs)} after the load stopped)`
+    ? `all ${s.nodes.length} nodes agree on every one of the ${s.keys.length} keys, and their counts equal the load generator's own log of admitted hits (every key peeked on every node, ${formatMillis(s.settledMs)} after the load stopped)`
     : `NOT CONVERGED: ${bad.length} of ${s.keys.length} keys differ between nodes or from the load generator's log ${formatMillis(s.settledMs)} after the load stopped`;
+  const hottest = s.keys.reduce((a, b) => (b.admitted > a.admitted ? b : a), s.keys[0]);
+  const overshoot =
+    hottest === undefined || hottest.admitted <= s.limit
+      ? 'no key was admitted past its limit'
+      : `the hottest key got ${formatCount(hottest.admitted)} hits admitted for a limit of ${formatCount(s.limit)} (${Math.round((hottest.admitted / s.limit) * 100)}%): each node decides locally and hears of the others' hits within a gossip interval or two`;
   const shown = [...s.keys].sort((a, b) => b.sent - a.sent);
   const sample = [...shown.slice(0, 5), ...shown.slice(-2), ...bad.slice(0, 5)].filter((k, i, all) => all.indexOf(k) === i);
   const keyTable = formatTable(
@@ -164,6 +169,7 @@ export function formatSummary(s: DemoSummary): string {
     `summary after ${secs.toFixed(1)} s`,
     `  decisions  ${formatCount(s.sent)} over HTTP (${formatCount(s.sent / Math.max(secs, 0.001))}/s): ${formatCount(s.admitted)} admitted, ${formatCount(s.denied)} denied, ${formatCount(s.errors)} errors`,
     `  agreement  ${agreement}`,
+    `  accuracy   ${overshoot}`,
     '',
     formatNodes(s.nodes),
     '',

@@ -163,8 +163,9 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   const started = performance.now();
   load.start();
   await poll();
-  while (!interrupted && performance.now() - started < flags.seconds * 1000) {
-    await new Promise((r) => setTimeout(r, POLL_MS));
+  const endAt = started + flags.seconds * 1000;
+  while (!interrupted && performance.now() < endAt) {
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(POLL_MS, endAt - performance.now()))));
     await poll();
     view.update(`${header(performance.now() - started)}\n${formatNodes(samples)}`);
   }
@@ -175,12 +176,22 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   // Every node must come to hold every admitted hit: compare each node's peek with the truth.
   const stopped = performance.now();
   let agreement: KeyAgreement[] = [];
+  let roundStart = stopped;
   const agreed = await until(async () => {
+    roundStart = performance.now();
     agreement = await checkKeys(urls, keys, limit, load);
     return agreement.every((k) => k.remaining.every((r) => r === k.expected));
   }, 5000);
-  const settledMs = performance.now() - stopped;
+  // From the end of the load to the start of the round of peeks that agreed.
+  const settledMs = roundStart - stopped;
   await poll();
+  // The summary shows each node's average rate over the run, not the last (idle) interval.
+  for (const sample of samples) {
+    if (sample.status !== null) {
+      const d = decisionsOf(sample.status);
+      sample.rate = ((d.allowed + d.denied) * 1000) / elapsedMs;
+    }
+  }
   const t = load.totals();
   out.write(`\n${formatSummary({ elapsedMs, ...t, nodes: samples, keys: agreement, agreed, settledMs, limit })}\n\n`);
 

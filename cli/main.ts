@@ -21,6 +21,12 @@ import { registerStatus } from './status.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+// `tallymesh status --json | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+  throw err;
+});
+
 const program = new Command()
   .name('tallymesh')
   .description('A distributed sliding-window rate limiter that needs no Redis.')

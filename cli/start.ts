@@ -74,7 +74,7 @@ Examples:
     });
 }
 
-/** Starts the daemon and keeps it until a signal; never returns normally. */
+/** Starts the daemon, prints its URL, and installs the SIGTERM/SIGINT handlers that close it and exit. */
 async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, origins: Record<string, string>, warnings: string[]): Promise<void> {
   const { pino } = await import('pino');
   // Synchronous so log lines and the "listening" line keep their order on stdout.
@@ -88,13 +88,6 @@ async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, ori
   let daemon: Daemon | undefined;
   let pending: NodeJS.Signals | undefined;
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (daemon === undefined) pending = signal;
-    else void stop(daemon, signal);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-
   const stop = async (d: Daemon, signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
       logger.warn({ signal }, 'second signal during shutdown: exiting now');
@@ -115,6 +108,12 @@ async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, ori
       process.exit(EXIT.FAILED);
     }
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (daemon === undefined) pending = signal;
+    else void stop(daemon, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
   try {
     daemon = await tm.startDaemon(config, { logger });

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import type { ClusterStatus } from '../src/index.js';
 import { CliExit, EXIT, intFlag } from './exit.js';
-import { formatBytes, formatCount, formatMillis, formatOffset, formatTable } from './format-table.js';
+import { formatBytes, formatCount, formatDuration, formatMillis, formatOffset, formatTable } from './format-table.js';
 import { apiUrl, defaultUrl, describeError, readToken, requestJson } from './http-client.js';
 
 interface StatusFlags {
@@ -62,7 +62,7 @@ export function formatCluster(c: ClusterStatus): string {
     c.limiters.map((l) => [
       l.name,
       formatCount(l.limit),
-      formatMillis(l.windowMs),
+      formatDuration(l.windowMs),
       String(l.buckets),
       formatCount(l.keys),
       formatCount(l.allowed),

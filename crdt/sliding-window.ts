@@ -368,7 +368,9 @@ export class SlidingWindow {
   sweep(t: number, maxSlots = 256): number {
     const minLive = this.bucketOf(t) - this.buckets;
     let freed = 0;
-    for (let n = 0; n < maxSlots && this.#slotTop > 0; n++) {
+    // One lap at most: a larger maxSlots (Infinity: "sweep everything") would circle forever.
+    const limit = Math.min(maxSlots, this.#slotTop);
+    for (let n = 0; n < limit; n++) {
       if (this.#sweepCursor >= this.#slotTop) this.#sweepCursor = 0;
       const slot = this.#sweepCursor++;
       if (this.#keys[slot] === undefined) continue;

@@ -137,7 +137,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   let mesh: Mesh;
   try {
     mesh = await createMesh({ ...meshOptions(config), port: bound.port, server });
-    for (const l of config.limiters) mesh.limiter(l);
+    // maxKeys is node-wide: a limiter without its own bound may use all of it
+    // (the limiter's default of 1,000,000 would cap a larger --max-keys).
+    for (const l of config.limiters) mesh.limiter({ maxKeys: config.maxKeys, ...l });
   } catch (err) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

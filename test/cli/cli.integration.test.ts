@@ -164,7 +164,7 @@ describe('a two-daemon cluster driven through the CLI', () => {
     expect(r.stdout).toMatch(/NODE\s+ADDRESS\s+STATE\s+REACHABLE\s+CLOCK OFFSET\s+REPL LAG\s+BYTES IN\s+BYTES OUT/);
     expect(r.stdout).toMatch(/^a \(self\)/m);
     expect(r.stdout).toMatch(/^b\s+127\.0\.0\.1:\d+\s+live\s+yes/m);
-    expect(r.stdout).toMatch(/^api\s+10\s+60\.0 s\s+60\s+\d+/m);
+    expect(r.stdout).toMatch(/^api\s+10\s+1m\s+60\s+\d+/m);
     const json = await runCli(['status', '--url', b.url, '--json', '--token-file', tokenFile]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout).node.nodeId).toBe('b');

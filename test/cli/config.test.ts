@@ -99,6 +99,7 @@ describe('loadConfig', () => {
       suspectAfterMs: 1000,
       maxClockOffsetMs: 500,
       shutdownTimeoutMs: 5000,
+      joinTimeoutMs: 2000,
     });
     expect(config.id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*-7070$/);
     expect(config.limiters).toEqual([{ name: 'api', limit: 100, windowMs: 60_000, maxKeys: 1_000_000, onOverflow: 'allow' }]);
@@ -251,6 +252,7 @@ limiters:
     ['a gossip interval of zero', { flags: { gossipInterval: '0', limiter: [API] } }, '--gossip-interval: must be from 1ms to 1m'],
     ['a bad suspect timeout', { env: { TALLYMESH_SUSPECT_AFTER: '5ms' } }, 'TALLYMESH_SUSPECT_AFTER: must be from 10ms to 1h'],
     ['a bad clock offset bound', { yaml: 'maxClockOffset: fast' }, 'maxClockOffset: must be a duration'],
+    ['a bad join timeout', { env: { TALLYMESH_JOIN_TIMEOUT: 'soon' } }, 'TALLYMESH_JOIN_TIMEOUT: must be a duration'],
     ['a bad shutdown bound', { flags: { shutdownTimeout: '1d', limiter: [API] } }, '--shutdown-timeout: must be a duration'],
     ['a missing secret file', { flags: { secretFile: 'nope', limiter: [API] } }, '--secret-file: cannot read'],
     ['a short secret', { env: { TALLYMESH_SECRET: 'short' } }, 'TALLYMESH_SECRET: the value in TALLYMESH_SECRET must be at least 16 characters, got 5'],

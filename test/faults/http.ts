@@ -9,6 +9,8 @@ import http from 'node:http';
 export interface JsonResponse {
   status: number;
   body: unknown;
+  /** The raw body as UTF-8. */
+  text: string;
   headers: http.IncomingHttpHeaders;
 }
 
@@ -84,7 +86,7 @@ export function requestJson(url: string, options: RequestOptions = {}): Promise<
           } catch {
             body = null;
           }
-          resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+          resolve({ status: res.statusCode ?? 0, body, text, headers: res.headers });
         });
       },
     );

@@ -48,6 +48,8 @@ export interface LoadOptions {
 /** What a run saw. */
 export interface LoadResult {
   sent: number;
+  /** Requests sent, by limiter. */
+  sentByLimiter: Record<string, number>;
   admitted: number;
   denied: number;
   hits: Hit[];
@@ -99,6 +101,7 @@ export class LoadGenerator {
     this.#cumulative = options.keys.map((k) => (sum += k.weight));
     this.#result = {
       sent: 0,
+      sentByLimiter: {},
       admitted: 0,
       denied: 0,
       hits: [],
@@ -166,6 +169,7 @@ export class LoadGenerator {
     const spec = this.#pickKey();
     const r = this.#result;
     r.sent++;
+    r.sentByLimiter[spec.limiter] = (r.sentByLimiter[spec.limiter] ?? 0) + 1;
     const t0 = Date.now();
     try {
       const res = await requestJson(`${state.target.url}/v1/consume`, {

@@ -28,6 +28,11 @@ export interface FaultRow {
   admittedRatio: number;
   limit: number;
   windowMs: number;
+  /** Requests offered per bound key per window, divided by the limit (how hard the bound was pushed). */
+  offeredRatio: number;
+  /** Decision latency seen by the load generator, ms. */
+  p50Ms: number;
+  p99Ms: number;
   /** From heal (or from the last admitted hit, when load ran through the heal) until every daemon's count is exact; -1: never. */
   convergenceMs: number;
   /** 'yes' when every daemon's count equals the truth for every key (within the crash allowance for kill -9). */
@@ -105,12 +110,12 @@ export function renderReliability(file: FaultsFile): string {
   out.push('');
   out.push(`Machine: ${formatMachine(file.machine)}. Latency/loss injector: \`${file.injector}\`.${file.complete === 'yes' ? '' : ' **Partial run: not every fault ran.**'}`);
   out.push('');
-  out.push('| fault | admittedRatio | convergence after heal | exact | lost | overcount | errors | unavailable | indeterminate | crashed | max RSS |');
-  out.push('|---|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('| fault | admittedRatio | convergence after heal | exact | lost | overcount | errors | unavailable | indeterminate | crashed | max RSS | decision p50 / p99 |');
+  out.push('|---|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const lost = r.lostAllowance > 0 ? `${r.lost} (≤ ${r.lostAllowance} allowed)` : String(r.lost);
     out.push(
-      `| ${cell(r.title)} | ${r.admittedRatio.toFixed(2)} | ${fmtMs(r.convergenceMs)} | ${r.exact} | ${lost} | ${r.overcount} | ${r.errors} | ${r.unavailable} | ${r.indeterminate} | ${r.crashed} | ${r.maxRssMb} MiB |`,
+      `| ${cell(r.title)} | ${r.admittedRatio.toFixed(2)} | ${fmtMs(r.convergenceMs)} | ${r.exact} | ${lost} | ${r.overcount} | ${r.errors} | ${r.unavailable} | ${r.indeterminate} | ${r.crashed} | ${r.maxRssMb} MiB | ${r.p50Ms} / ${r.p99Ms} ms |`,
     );
   }
   out.push('');
@@ -124,7 +129,7 @@ export function renderReliability(file: FaultsFile): string {
   out.push('');
   out.push(
     '- **admittedRatio**: from the load generator\'s log of admitted answers, the most hits of one key inside any window of the limiter\'s length, divided by the limit ' +
-      '(limiter `bound`: limit ' + (rows[0]?.limit ?? '?') + ' per ' + ((rows[0]?.windowMs ?? 0) / 1000) + ' s, offered about 5× that). ' +
+      '(limiter `bound`: limit ' + (rows[0]?.limit ?? '?') + ' per ' + ((rows[0]?.windowMs ?? 0) / 1000) + ' s, offered about ' + (rows[0]?.offeredRatio ?? '?') + '× that). ' +
       'Above 1 means the cluster admitted more than the limit: while nodes cannot hear each other each side admits up to the limit on its own — the price of deciding locally, bounded by the number of sides.',
   );
   out.push('- **convergence after heal**: from the heal (or, when load ran through the heal, from the last admitted hit) until every daemon\'s count equalled the truth for every key, polled every 100 ms.');
@@ -132,7 +137,7 @@ export function renderReliability(file: FaultsFile): string {
   out.push('- **lost**: admitted hits no daemon counts after quiet. Only a kill -9 may lose hits: those the killed node admitted and had not yet gossiped (its last ~gossip interval). The allowance is what it admitted in the last 100 ms before the kill; the real loss is measured, not assumed.');
   out.push('- **overcount**: counted beyond admitted plus indeterminate (a double count). Must be 0.');
   out.push('- **unavailable**: requests refused because the target daemon was down (kill -9) — the client would retry another node. **indeterminate**: requests whose connection broke mid-flight; a daemon may have counted them, so they only widen the upper bound.');
-  out.push('- **errors**: unexpected answers from a running daemon. **crashed**: daemons that exited without being told to. **max RSS**: highest resident set of any daemon during the fault.');
+  out.push('- **errors**: unexpected answers from a running daemon. **crashed**: daemons that exited without being told to. **max RSS**: highest resident set of any daemon during the fault. **decision p50 / p99**: HTTP round trip of `POST /v1/consume` as the load generator saw it (under injected latency it includes the delay and TCP retransmissions of lost packets).');
   out.push('');
   if (file.targets.length > 0) {
     out.push('## Targets');

@@ -6,7 +6,7 @@
  */
 import type { Cluster } from './cluster.js';
 import type { Daemon } from './daemon.js';
-import { admittedRatio, LoadGenerator, tally, type Hit, type KeySpec, type LoadResult } from './load.js';
+import { admittedRatio, LoadGenerator, percentile, tally, type Hit, type KeySpec, type LoadResult } from './load.js';
 import type { Impairments } from './netem.js';
 import type { Testbed } from './netns.js';
 import type { FaultRow } from './report.js';
@@ -143,6 +143,13 @@ export async function describeViews(ctx: FaultContext, of: Daemon[] = ctx.member
   return parts.length === 0 ? 'every member saw every peer live' : parts.join('; ');
 }
 
+/** Bound-limiter requests per key per window, over the limit. */
+function offered(result: LoadResult): number {
+  const seconds = Math.max(1, (result.stoppedAt - result.startedAt) / 1000);
+  const perKeyPerWindow = ((result.sentByLimiter[BOUND.name] ?? 0) / BOUND_KEYS / seconds) * (BOUND.windowMs / 1000);
+  return Math.round((perKeyPerWindow / BOUND.limit) * 10) / 10;
+}
+
 /** Runs one fault and returns its row (the caller records it, then asserts). */
 export async function runFault(spec: FaultSpec, ctx: FaultContext, seed: number): Promise<{ row: FaultRow; failures: string[] }> {
   const { cluster, members } = ctx;
@@ -236,6 +243,9 @@ export async function runFault(spec: FaultSpec, ctx: FaultContext, seed: number)
     admittedRatio: Math.round(admittedRatio(result.hits.filter((h) => h.limiter === BOUND.name && filter(h)), BOUND.windowMs, BOUND.limit) * 1000) / 1000,
     limit: BOUND.limit,
     windowMs: BOUND.windowMs,
+    offeredRatio: offered(result),
+    p50Ms: percentile(result.latencies, 50),
+    p99Ms: percentile(result.latencies, 99),
     convergenceMs,
     exact: verdict.ok ? 'yes' : 'no',
     lost: verdict.lost,

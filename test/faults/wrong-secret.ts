@@ -7,6 +7,7 @@
  */
 import { DAEMON_PORT, STATE_DIR, writeSecret } from './cluster.js';
 import { Daemon } from './daemon.js';
+import { requestJson } from './http.js';
 import { tally } from './load.js';
 import { EXACT, faultKeys, LIMITER_SPECS, type FaultContext, type FaultSpec } from './scenario.js';
 import { sleep } from './sh.js';
@@ -64,6 +65,11 @@ export function wrongSecretFault(ctx: FaultContext): FaultSpec {
         const auth = p?.rejected?.auth;
         if (auth !== undefined && auth > 0) rejected.push(`${d.id}:${auth}`);
       }
+      // What the members' metrics say about the refused handshakes (informative).
+      const metrics = await requestJson(`${c.members[0].url}/metrics`, { timeoutMs: 3_000 }).catch(() => null);
+      const text = metrics?.text ?? '';
+      const authLines = text.split('\n').filter((l) => !l.startsWith('#') && /reject/i.test(l) && /auth/.test(l));
+      if (authLines.length > 0) rejected.push(`n1 /metrics: ${authLines.slice(0, 3).join(', ')}`);
       const ownHits = [...own.values()].reduce((a, b) => a + b, 0);
       c.notes.push(
         `n6 admitted ${ownHits} hits of its own and counted nothing else; no member listed it as a peer` +

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, getJson, postJson, startTestDaemon } from '../helpers/daemon.js';
+import { startDaemon } from '../../src/daemon.js';
+import { closeAll, getJson, postJson, startTestDaemon, testConfig } from '../helpers/daemon.js';
 
 afterEach(closeAll);
 
@@ -139,7 +140,7 @@ describe('bad input', () => {
     const d = await startTestDaemon('a');
     const r = await fetch(consumeUrl(d.url), { method: 'POST', body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) });
     expect(r.status).toBe(400);
-    expect((await r.json()).error.code).toBe('TALLYMESH_ERR_HTTP_BAD_JSON');
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('TALLYMESH_ERR_HTTP_BAD_JSON');
   });
 
   it('refuses a body over 1 MiB with 413, declared or streamed', async () => {
@@ -154,7 +155,7 @@ describe('bad input', () => {
     })());
     const streamed = await fetch(consumeUrl(d.url), { method: 'POST', body: Readable.toWeb(chunks) as ReadableStream, duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(413);
-    expect((await streamed.json()).error.code).toBe('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE');
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE');
     expect((await postJson(consumeUrl(d.url), { limiter: 'api', key: 'k' })).status).toBe(200);
   });
 
@@ -197,7 +198,7 @@ describe('the bearer token', () => {
       const r = await fetch(consumeUrl(d.url), { method: 'POST', body, headers });
       expect(r.status).toBe(401);
       expect(r.headers.get('www-authenticate')).toBe('Bearer realm="tallymesh"');
-      expect((await r.json()).error.code).toBe('TALLYMESH_ERR_HTTP_UNAUTHORIZED');
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('TALLYMESH_ERR_HTTP_UNAUTHORIZED');
     }
     for (const path of ['/v1/cluster', '/v1/limiters/api/keys/k', '/metrics', '/v1/events', '/nowhere']) {
       expect((await fetch(`${d.url}${path}`)).status).toBe(401);
@@ -209,5 +210,24 @@ describe('the bearer token', () => {
       expect(r.status).toBe(200);
     }
     expect((await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+});
+
+describe('startDaemon', () => {
+  it('refuses an invalid config before binding, naming the field', async () => {
+    await expect(startDaemon(testConfig('a', { eventsDeniedPerSec: -1 }))).rejects.toMatchObject({ code: 'TALLYMESH_ERR_OPTION_RANGE', message: expect.stringContaining('eventsDeniedPerSec') });
+    await expect(startDaemon(testConfig('a', { host: '0.0.0.0', secret: '' }))).rejects.toMatchObject({ code: 'TALLYMESH_ERR_OPTION_RANGE', message: expect.stringContaining('host') });
+    await expect(startDaemon(testConfig('a', { limiters: [{ name: 'api', limit: 0, windowMs: 1000 }] }))).rejects.toMatchObject({ message: expect.stringContaining('limit') });
+  });
+
+  it('rejects with the listen error when the port is taken', async () => {
+    const a = await startTestDaemon('a');
+    const port = Number(new URL(a.url).port);
+    await expect(startTestDaemon('b', { port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+
+  it('lets one limiter hold the whole node-wide key bound', async () => {
+    const d = await startTestDaemon('a', { maxKeys: 3 });
+    expect(d.mesh.get('api')?.maxKeys).toBe(3);
   });
 });

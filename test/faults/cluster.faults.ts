@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Cluster, DAEMON_PORT, STATE_DIR, writeSecret } from './cluster.js';
 import { Daemon, killAllChildren, REPO_ROOT, tail } from './daemon.js';
+import { requestJson } from './http.js';
+import { percentile } from './load.js';
 import { Impairments } from './netem.js';
 import { cleanupStale, probeNamespaces, Testbed } from './netns.js';
 import type { FaultRow } from './report.js';
@@ -158,6 +160,21 @@ if (unavailable !== null) {
         faultMs: 8_000,
         inject: async (c) => {
           for (const [i, d] of c.members.entries()) await impairments.apply(d.spec.host, IMPAIRMENT, 100 + i);
+        },
+        during: async (c) => {
+          // Proof the impairment is in effect: a /healthz round trip now takes the injected delay.
+          await sleep(1_000);
+          const rtts: number[] = [];
+          for (const d of c.members) {
+            for (let i = 0; i < 5; i++) {
+              const t0 = performance.now();
+              await requestJson(`${d.url}/healthz`, { timeoutMs: 5_000, agent: d.agent }).catch(() => null);
+              rtts.push(performance.now() - t0);
+            }
+          }
+          const median = Math.round(percentile(rtts, 50));
+          c.notes.push(`/healthz round trip during the fault: median ${median} ms.`);
+          if (median < IMPAIRMENT.delayMs / 2) c.failures.push(`the impairment is not in effect: /healthz median ${median} ms`);
         },
         heal: async (c) => {
           for (const d of c.members) await impairments.clear(d.spec.host);
