@@ -51,9 +51,10 @@ export class NodeProcess {
 
   constructor(nodeId: string) {
     this.nodeId = nodeId;
-    // Plain node, no inherited flags; 'advanced' serialization carries typed arrays.
+    // No inherited flags (TALLYMESH_BENCH_NODE_FLAGS adds some, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // to profile the nodes); 'advanced' serialization carries typed arrays.
     this.#child = fork(NODE_SCRIPT, [nodeId], {
-      execArgv: [],
+      execArgv: process.env.TALLYMESH_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

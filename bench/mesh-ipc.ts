@@ -77,6 +77,8 @@ export interface StartResult {
 export interface TrafficResult {
   /** Machine time the counters were read. */
   t: number;
+  /** CPU time this node process has used so far (user + system), ms. */
+  cpuMs: number;
   bytesOut: number;
   bytesIn: number;
   framesOut: number;

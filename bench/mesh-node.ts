@@ -198,10 +198,16 @@ function fire(limiterName: string, key: string): number {
   return t;
 }
 
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function traffic(): TrafficResult {
   const c = requireMesh().cluster();
   const r: TrafficResult = {
     t: machineNowMs(),
+    cpuMs: cpuMs(),
     bytesOut: 0,
     bytesIn: 0,
     framesOut: 0,

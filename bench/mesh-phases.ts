@@ -144,12 +144,14 @@ async function bytesPerSecond(cluster: MeshCluster, ms: number, label: string): 
   await sleep(ms);
   const after = await cluster.all<TrafficResult>({ op: 'traffic' });
   const rates = after.map((a, i) => ((a.bytesOut - before[i].bytesOut) * 1000) / (a.t - before[i].t));
+  const cpu = after.map((a, i) => (a.cpuMs - before[i].cpuMs) / (a.t - before[i].t));
   type Counter = 'deltaFrames' | 'digestsSent' | 'repairsAnswered' | 'snapshotChunks' | 'logOverflows';
   const diff = (f: Counter): number => after.reduce((n, a, i) => n + a[f] - before[i][f], 0);
   log(
     `${label}: ${Math.round(mean(rates))} B/s per node (min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}); ` +
       `cluster-wide in ${ms} ms: ${diff('deltaFrames')} delta frames, ${diff('digestsSent')} digests, ` +
-      `${diff('repairsAnswered')} repairs, ${diff('snapshotChunks')} snapshot chunks, ${diff('logOverflows')} log overflows`,
+      `${diff('repairsAnswered')} repairs, ${diff('snapshotChunks')} snapshot chunks, ${diff('logOverflows')} log overflows; ` +
+      `CPU per node ${cpu.map((c) => `${Math.round(c * 100)}%`).join(' ')}`,
   );
   return mean(rates);
 }

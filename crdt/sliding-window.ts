@@ -33,7 +33,7 @@ export interface Decision {
   remaining: number;
   /** Ms until every hit counted now has left the window (the full limit is back). */
   resetMs: number;
-  /** When denied: ms until a request of the same cost would be admitted (0 when allowed). */
+  /** When denied: ms until a request of the same cost would be admitted (0 when allowed; Infinity when cost > limit). */
   retryAfterMs: number;
 }
 
@@ -205,8 +205,19 @@ export class SlidingWindow {
         retryAfterMs: 0,
       };
     }
-    // slot is defined here: an empty key admits any cost ≤ limit.
-    const s = slot as number;
+    if (cost > limit || slot === undefined) {
+      // Never admissible, whatever slides out (callers validate cost ≤ limit;
+      // an empty key admits any such cost, so this is the only way here
+      // without a slot).
+      return {
+        allowed: false,
+        limit,
+        remaining: Math.max(0, Math.floor(limit - count)),
+        resetMs: slot === undefined ? 0 : this.#resetMs(slot, t),
+        retryAfterMs: Infinity,
+      };
+    }
+    const s = slot;
     const remaining = Math.floor(limit - count);
     return {
       allowed: false,
@@ -237,7 +248,7 @@ export class SlidingWindow {
       if (wallOf(gen) + this.resetTtlMs <= t) return false;
       slot = this.#newSlot(key, this.bucketOf(t));
     }
-    if (!this.#applyReset(slot, gen)) return false;
+    if (!this.#applyReset(slot, gen, t)) return false;
     this.#markDirty(slot);
     return true;
   }
@@ -290,7 +301,7 @@ export class SlidingWindow {
       let slot = this.#index.get(key);
       if (resetGen > 0 && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
         if (slot === undefined) slot = this.#newSlot(key, cur);
-        if (this.#applyReset(slot, resetGen)) changed++;
+        if (this.#applyReset(slot, resetGen, t)) changed++;
       }
       for (let i = 0; i < flat.length; i += 4) {
         const bucket = flat[i];
@@ -298,8 +309,9 @@ export class SlidingWindow {
         const gen = flat[i + 2];
         if (slot === undefined) slot = this.#newSlot(key, cur);
         // A cell counted under a newer generation proves that reset exists.
-        if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
-        else if (gen < (this.#resets.get(slot) ?? 0)) continue;
+        const keyGen = this.#resets.get(slot) ?? 0;
+        if (gen > keyGen) this.#applyReset(slot, gen, t);
+        else if (gen < keyGen && this.#resetLive(keyGen, t)) continue;
         if (this.#mergeCell(slot, bucket, local[flat[i + 1]], gen, flat[i + 3])) changed++;
       }
     }
@@ -472,7 +484,7 @@ export class SlidingWindow {
     while (e !== NIL && this.#eBucket[e] === bucket) {
       if (this.#eReplica[e] === replica) {
         if (!cellAbove(gen, count, this.#eGen[e], this.#eCount[e])) return false;
-        // Both cells are visible (older generations are pruned on reset), so
+        // Both cells are visible (a live reset frees older generations), so
         // the window moves by the difference of the counts.
         const delta = count - this.#eCount[e];
         this.#eGen[e] = gen;
@@ -495,9 +507,19 @@ export class SlidingWindow {
     // NaN cache (stale) fails both tests: the next refresh recomputes it.
   }
 
-  #applyReset(slot: number, gen: number): boolean {
+  /** True while a reset of generation `gen` still hides older cells at time `t`. */
+  #resetLive(gen: number, t: number): boolean {
+    return wallOf(gen) + this.resetTtlMs > t;
+  }
+
+  #applyReset(slot: number, gen: number, t: number): boolean {
     if (gen <= (this.#resets.get(slot) ?? 0)) return false;
     this.#resets.set(slot, gen);
+    // A reset past its lifetime hides nothing: every hit counted before it has
+    // left the window by then, and a replica that swept the key counts again
+    // under an older generation — hiding those hits here (or rejecting them
+    // in merge) would lose them on some replicas and not on others.
+    if (!this.#resetLive(gen, t)) return true;
     let prev = NIL;
     let e = this.#head[slot];
     while (e !== NIL) {

@@ -114,7 +114,6 @@ export const SETTINGS: readonly Setting[] = [
 const EXTRA_ENV = ['TALLYMESH_SECRET', 'TALLYMESH_API_TOKEN', 'TALLYMESH_CONFIG', 'TALLYMESH_URL'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-
 const kebab = (s: string) => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**

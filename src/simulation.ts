@@ -71,7 +71,10 @@ export interface SimulationReport {
   /** Most admitted (load generator's log) in any window of windowMs for one key, over the limit. */
   maxAdmittedRatio: number;
   convergence: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
-  /** Virtual ms until every node held every hit after the last partition healed. */
+  /**
+   * Virtual ms from the end of the load — when every cut is healed and faults
+   * stop — until every node holds exactly the truth (null without partitions).
+   */
   healConvergedMs: number | null;
 }
 

@@ -46,6 +46,13 @@ export interface SimConfig {
   /** Per replica: how far its clock runs ahead of the global clock (ms, ≥ 0). */
   skews: number[];
   start: number;
+  /**
+   * Gossip every replica's delta to every replica right after each reset.
+   * The reset tombstone lives windowMs + one bucket + 2·maxClockOffset; a
+   * reset that reaches some replica only after that is no longer a join (see
+   * docs/window-math.md), so runs over many windows deliver resets promptly.
+   */
+  gossipOnReset?: boolean;
 }
 
 export class ReplicaSim {
@@ -63,6 +70,11 @@ export class ReplicaSim {
     this.windows = config.skews.map(
       (_, i) => new SlidingWindow({ windowMs: config.windowMs, buckets: config.buckets, replicaId: `r${i}#inc${i}` }),
     );
+  }
+
+  /** A fresh reset generation at local time `t` (unique and increasing across the run). */
+  nextGen(t: number): number {
+    return this.#gens.tick(t);
   }
 
   /** Replica `i`'s local time. */
@@ -85,7 +97,8 @@ export class ReplicaSim {
       case 'reset': {
         const t = this.timeOf(op.replica);
         this.keys.add(op.key);
-        this.windows[op.replica].reset(op.key, this.#gens.tick(t), t);
+        this.windows[op.replica].reset(op.key, this.nextGen(t), t);
+        if (this.config.gossipOnReset) this.gossip();
         break;
       }
       case 'drain': {
@@ -103,6 +116,17 @@ export class ReplicaSim {
         }
         break;
     }
+  }
+
+  /** A healthy mesh's round: every replica drains, every delta reaches every replica (and joins the pool). */
+  gossip(): void {
+    const deltas: WindowState[] = [];
+    for (const [i, w] of this.windows.entries()) {
+      const d = w.drainDelta(this.timeOf(i));
+      if (d !== null) deltas.push(copyState(d));
+    }
+    for (const [i, w] of this.windows.entries()) for (const d of deltas) w.merge(copyState(d), this.timeOf(i));
+    this.pool.push(...deltas);
   }
 
   /** Every snapshot chunk of replica `i` at its local time. */
