@@ -64,14 +64,17 @@ export class DeltaLog {
   prune(limiter: string, minBucket: number): void {
     const keys = this.#limiters.get(limiter);
     if (keys === undefined) return;
-    for (const log of keys.values()) {
+    for (const [key, log] of keys) {
       for (const [bucket, counter] of log.buckets) {
         if (bucket < minBucket) {
           this.#cells -= counter.cells.size;
           log.buckets.delete(bucket);
         }
       }
+      // Nothing left to send for this key: forget it, so `empty` stays true to its word.
+      if (log.buckets.size === 0 && log.resetGen === 0) keys.delete(key);
     }
+    if (keys.size === 0) this.#limiters.delete(limiter);
   }
 
   /** Empties the log, returning its contents as one state per limiter. */

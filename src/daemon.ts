@@ -151,12 +151,11 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   log.watch(mesh);
   let shuttingDown = false;
   const authorize = bearerCheck(config.apiToken);
-  // Late-bound: metrics read the client counts of the endpoints created after them.
-  const clients = { stream: (): number => 0, events: (): number => 0 };
   const metrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
     ready: () => mesh.ready && !shuttingDown,
-    clients: () => ({ stream: clients.stream(), events: clients.events() }),
+    // Read at scrape time, when the endpoints created below exist.
+    clients: () => ({ stream: stream.clients, events: events.clients }),
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,
@@ -173,8 +172,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     },
   });
   const stream = new StreamApi({ decider, metrics, authorize, logger });
-  clients.stream = () => stream.clients;
-  clients.events = () => events.clients;
 
   api = createHttpApi({ mesh, decider, metrics, events, authorize, maxKeys: config.maxKeys, seeds: config.peers, logger }, () => shuttingDown);
   for (const run of waiting.splice(0)) run();

@@ -98,7 +98,8 @@ export class EventHub {
       const suppressed = this.#skewThrottle.take(e.nodeId);
       if (suppressed !== null) this.publish('skew', { nodeId: e.nodeId, offsetMs: e.offsetMs, suppressed });
     });
-    mesh.on('ready', () => this.publish('ready', {}));
+    if (mesh.ready) this.publish('ready', {});
+    else mesh.once('ready', () => this.publish('ready', {}));
   }
 
   /** Offers a denial; published unless this second's cap is reached. */

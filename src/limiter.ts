@@ -141,8 +141,10 @@ export class Limiter {
     checkCost(cost, limit);
     const t = this.#ctx.hlc.wall(this.#ctx.now());
     const w = this.#window;
-    if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key) && w.sweep(t, 64) === 0) {
-      return this.#overflow(limit, t);
+    if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key)) {
+      // Sweeping may make room; merged peer state can hold more than maxKeys,
+      // so freeing one key is not enough by itself.
+      if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys) return this.#overflow(limit, t);
     }
     const d = w.decide(key, cost, limit, t, true);
     if (d.allowed) {

@@ -111,7 +111,10 @@ export class DaemonLog {
       if (suppressed === null) return;
       this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, `refused ${e.who}: ${e.reason}`);
     });
-    mesh.on('ready', () => this.logger.info({ event: 'ready' }, 'ready: initial sync done'));
+    // A node without seeds is ready before anyone can listen: say so now.
+    const ready = (): void => this.logger.info({ event: 'ready' }, 'ready: initial sync done');
+    if (mesh.ready) ready();
+    else mesh.once('ready', ready);
   }
 
   /** Logs that `limiter` met a new key past the node's key bound (at most once per limiter per interval). */

@@ -38,7 +38,9 @@ export const StreamCloseCode = {
   UNSUPPORTED_DATA: 1003,
   INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
+  /** Sent by ws itself for a frame over maxPayload. */
   TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
 } as const;
 
 /** Options of {@link StreamApi}. */
@@ -125,52 +127,61 @@ export class StreamApi {
   }
 
   #serve(ws: WebSocket): void {
-    let unsent = 0;
-    let paused = false;
+    const flow = { unsent: 0, paused: false };
     // ws reports protocol violations (a frame over maxPayload, bad UTF-8 in a
     // close reason…) here and closes the connection itself with the right code.
     ws.on('error', (err: Error & { code?: string }) => {
       this.#opts.metrics.streamRejected(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too-large' : 'protocol');
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      // Frames that arrive after a close began (shutdown, or an earlier bad
-      // frame in the same read) are neither decided nor answered.
-      if (!this.#opts.decider.open || ws.readyState !== WebSocket.OPEN) return;
-      if (!isBinary) {
-        this.#reject(ws, StreamCloseCode.UNSUPPORTED_DATA, 'text', 'text frames are not accepted: send binary MessagePack');
-        return;
-      }
-      let frame: StreamRequest;
       try {
-        // With the default binaryType and no fragments to keep apart, data is one Buffer.
-        frame = decodeStreamRequest(data as Buffer);
+        this.#onMessage(ws, flow, data, isBinary);
       } catch (err) {
-        this.#refuseFrame(ws, err);
-        return;
+        // A bug, not the client's fault: this client gets 1011, the daemon and every other client carry on.
+        this.#opts.logger.error({ event: 'stream-error', err }, 'unexpected error on a stream');
+        this.#opts.metrics.streamRejected('internal');
+        ws.close(StreamCloseCode.INTERNAL_ERROR, 'internal error');
       }
-      const started = this.#opts.metrics.sampleStart();
-      const bytes = encodeStreamResponse(frame.id, this.#opts.decider.many(frame.requests));
-      unsent += bytes.length;
-      ws.send(bytes, { binary: true }, () => {
-        unsent -= bytes.length;
-        if (paused && unsent <= RESUME_BYTES) {
-          paused = false;
-          ws.resume();
-        }
-      });
-      if (!paused && unsent > PAUSE_BYTES) {
-        // The client sends faster than it reads: stop reading its socket (TCP backpressure) until it catches up.
-        paused = true;
-        ws.pause();
-      }
-      this.#opts.metrics.observeLatency('stream', started);
     });
+  }
+
+  #onMessage(ws: WebSocket, flow: { unsent: number; paused: boolean }, data: RawData, isBinary: boolean): void {
+    // Frames that arrive after a close began (shutdown, or an earlier bad
+    // frame in the same read) are neither decided nor answered.
+    if (!this.#opts.decider.open || ws.readyState !== WebSocket.OPEN) return;
+    if (!isBinary) {
+      this.#reject(ws, StreamCloseCode.UNSUPPORTED_DATA, 'text', 'text frames are not accepted: send binary MessagePack');
+      return;
+    }
+    let frame: StreamRequest;
+    try {
+      // With the default binaryType, data is one Buffer (fragments already joined).
+      frame = decodeStreamRequest(data as Buffer);
+    } catch (err) {
+      this.#refuseFrame(ws, err);
+      return;
+    }
+    const started = this.#opts.metrics.sampleStart();
+    const bytes = encodeStreamResponse(frame.id, this.#opts.decider.many(frame.requests));
+    flow.unsent += bytes.length;
+    ws.send(bytes, { binary: true }, () => {
+      flow.unsent -= bytes.length;
+      if (flow.paused && flow.unsent <= RESUME_BYTES) {
+        flow.paused = false;
+        ws.resume();
+      }
+    });
+    if (!flow.paused && flow.unsent > PAUSE_BYTES) {
+      // The client sends faster than it reads: stop reading its socket (TCP backpressure) until it catches up.
+      flow.paused = true;
+      ws.pause();
+    }
+    this.#opts.metrics.observeLatency('stream', started);
   }
 
   #refuseFrame(ws: WebSocket, err: unknown): void {
     if (!isTallymeshError(err)) throw err;
     if (err.code === 'TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE') this.#reject(ws, StreamCloseCode.POLICY_VIOLATION, 'batch-too-large', err.message);
-    else if (err.code === 'TALLYMESH_ERR_HTTP_BODY_TOO_LARGE') this.#reject(ws, StreamCloseCode.TOO_BIG, 'too-large', err.message);
     else this.#reject(ws, StreamCloseCode.INVALID_PAYLOAD, 'malformed', err.message);
   }
 

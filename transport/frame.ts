@@ -38,6 +38,7 @@ export const FrameType = {
   BYE: 10,
 } as const;
 
+/** One of the {@link FrameType} codes. */
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 /**
@@ -79,6 +80,7 @@ export interface PeerAddress {
   address: string;
 }
 
+/** Body of HELLO: who the sender is and its handshake nonce. */
 export interface HelloBody {
   nodeId: string;
   /** `host:port` the sender accepts mesh connections on, or '' if it accepts none. */
@@ -89,15 +91,18 @@ export interface HelloBody {
   nonce: Uint8Array;
 }
 
+/** Body of AUTH: the sender's handshake proof. */
 export interface AuthBody {
   /** HMAC-SHA256 (32 bytes). */
   mac: Uint8Array;
 }
 
+/** Body of DELTA: window entries changed since the last flush. */
 export interface DeltaBody {
   batches: WindowBatch[];
 }
 
+/** Body of SNAPSHOT: one chunk of the live window state. */
 export interface SnapshotBody {
   batches: WindowBatch[];
   /** Chunk sequence number, from 0. */
@@ -106,19 +111,23 @@ export interface SnapshotBody {
   done: boolean;
 }
 
+/** Body of DIGEST: anti-entropy checksums. */
 export interface DigestBody {
   digests: WindowDigest[];
 }
 
+/** Body of REPAIR: the digest shards the sender wants in full. */
 export interface RepairBody {
   /** Per limiter: the bucket range and the shard indexes that differ. */
   wants: Array<{ name: string; from: number; to: number; shards: number[] }>;
 }
 
+/** Body of PEERS: membership gossip. */
 export interface PeersBody {
   peers: PeerAddress[];
 }
 
+/** Body of BYE: why the sender leaves. */
 export interface ByeBody {
   reason: string;
 }

@@ -44,20 +44,31 @@ export type LinkState = 'await-hello' | 'await-auth' | 'open' | 'closed';
 
 /** What a link needs from the transport that owns it. */
 export interface LinkHost {
+  /** This node's id, sent in HELLO. */
   readonly nodeId: string;
+  /** This process's incarnation, sent in HELLO. */
   readonly incarnation: string;
+  /** The cluster secret keying the proofs. */
   readonly secret: string;
+  /** Bound of one frame, both ways. */
   readonly maxFrameBytes: number;
+  /** Deadline for the whole handshake. */
   readonly handshakeTimeoutMs: number;
+  /** Arms the handshake deadline. */
   readonly scheduler: Scheduler;
   /** The address this node advertises in its HELLO. */
   address(): string;
   /** A fresh handshake nonce. */
   nonce(): Uint8Array;
+  /** Both proofs checked out: the link is open. */
   linkAuthenticated(link: Link): void;
+  /** A post-handshake frame of `size` encoded bytes arrived. */
   linkFrame(link: Link, frame: Frame, size: number): void;
+  /** The link refused something (reported before it closes). */
   linkRejected(link: Link, reason: RejectReason, detail: string): void;
+  /** The conduit dropped `dropped` queued frames of an open link. */
   linkOverflowed(link: Link, dropped: number): void;
+  /** The link is closed, from either side; called exactly once. */
   linkClosed(link: Link, reason: string): void;
 }
 

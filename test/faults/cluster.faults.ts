@@ -13,14 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Cluster, DAEMON_PORT, STATE_DIR, writeSecret } from './cluster.js';
 import { Daemon, killAllChildren, REPO_ROOT, tail } from './daemon.js';
-import { requestJson } from './http.js';
-import { percentile } from './load.js';
 import { Impairments } from './netem.js';
 import { cleanupStale, probeNamespaces, Testbed } from './netns.js';
 import type { FaultRow } from './report.js';
 import { writeReports } from './report.js';
-import { describeViews, LIMITER_SPECS, runFault, type FaultContext, type FaultSpec } from './scenario.js';
-import { run, sleep, tryRun } from './sh.js';
+import { impairmentFault, oneWayFault, partitionFault } from './network-faults.js';
+import { crashFault, pauseFault } from './process-faults.js';
+import { LIMITER_SPECS, runFault, type FaultContext, type FaultSpec } from './scenario.js';
+import { run, tryRun } from './sh.js';
 import { skewFaults } from './skew.js';
 import { wrongSecretFault } from './wrong-secret.js';
 
@@ -124,105 +124,25 @@ if (unavailable !== null) {
       expect(row.exact).toBe('yes');
       expect(row.maxRssMb).toBeLessThan(MAX_RSS_MB);
     };
-    const partition = (name: string, title: string, sides: [number[], number[]] | null, oneWay?: [number, number]): FaultSpec => ({
-      name,
-      title,
-      injection:
-        sides !== null
-          ? `\`ip route add prohibit <peer>/32\` in each namespace of {${sides[0].map((i) => `n${i}`)}} for each of {${sides[1].map((i) => `n${i}`)}} and back`
-          : `\`ip route add prohibit 198.18.0.${10 + oneWay![1]}/32\` in n${oneWay![0]}'s namespace only (n${oneWay![0]}→n${oneWay![1]} cut; n${oneWay![1]}'s packets still arrive, but n${oneWay![0]} cannot ACK them, so TCP stalls both ways)`,
-      faultMs: 6_000,
-      inject: async () => {
-        if (sides !== null) testbed.partition(sides[0], sides[1]);
-        else testbed.cut(oneWay![0], oneWay![1]);
-      },
-      during: async (c) => {
-        await sleep(3_000);
-        c.notes.push(`During: ${await describeViews(c)}.`);
-      },
-      heal: async () => testbed.heal(),
-    });
+    it('converges exactly after one node is isolated', check(partitionFault('isolate-one', 'one node isolated (n3)', [3], [1, 2, 4, 5])), 120_000);
 
-    it('converges exactly after one node is isolated', check(partition('isolate-one', 'one node isolated (n3)', [[3], [1, 2, 4, 5]])), 120_000);
-
-    it('converges exactly after a 2|3 split', check(partition('partition-2-3', '2|3 split', [[1, 2], [3, 4, 5]])), 120_000);
-
-    it('converges exactly after a bridge partition (one node sees both sides)', check(partition('bridge', 'bridge: {n1,n2} | {n4,n5}, n3 sees both', [[1, 2], [4, 5]])), 120_000);
-
-    it('converges exactly after an asymmetric cut (n1→n2 only)', check(partition('asymmetric', 'asymmetric: n1→n2 cut, n2→n1 open', null, [1, 2])), 120_000);
+    it('converges exactly after a 2|3 split', check(partitionFault('partition-2-3', '2|3 split', [1, 2], [3, 4, 5])), 120_000);
 
     it(
-      'converges exactly under 50 ms ± 20 ms latency and 5% loss on every node',
-      check(() => ({
-        name: 'latency-loss',
-        title: `latency ${IMPAIRMENT.delayMs} ms ± ${IMPAIRMENT.jitterMs} ms, ${IMPAIRMENT.loss * 100}% loss, every node`,
-        injection: `on each node's egress: ${impairments.describe(IMPAIRMENT)}`,
-        faultMs: 8_000,
-        inject: async (c) => {
-          for (const [i, d] of c.members.entries()) await impairments.apply(d.spec.host, IMPAIRMENT, 100 + i);
-        },
-        during: async (c) => {
-          // Proof the impairment is in effect: a /healthz round trip now takes the injected delay.
-          await sleep(1_000);
-          const rtts: number[] = [];
-          for (const d of c.members) {
-            for (let i = 0; i < 5; i++) {
-              const t0 = performance.now();
-              await requestJson(`${d.url}/healthz`, { timeoutMs: 5_000, agent: d.agent }).catch(() => null);
-              rtts.push(performance.now() - t0);
-            }
-          }
-          const median = Math.round(percentile(rtts, 50));
-          c.notes.push(`/healthz round trip during the fault: median ${median} ms.`);
-          if (median < IMPAIRMENT.delayMs / 2) c.failures.push(`the impairment is not in effect: /healthz median ${median} ms`);
-        },
-        heal: async (c) => {
-          for (const d of c.members) await impairments.clear(d.spec.host);
-        },
-      })),
+      'converges exactly after a bridge partition (one node sees both sides)',
+      check(partitionFault('bridge', 'bridge: {n1,n2} | {n4,n5}, n3 sees both', [1, 2], [4, 5])),
       120_000,
     );
 
-    it(
-      'converges exactly after a node is paused (SIGSTOP) and resumed',
-      check({
-        name: 'pause',
-        title: 'n5 paused 4 s (SIGSTOP/SIGCONT)',
-        injection: '`kill -STOP` of n5 under load, `kill -CONT` 4 s later; load kept running 2 s past the resume so its queued requests finish',
-        faultMs: 4_000,
-        inject: async (c) => c.cluster.byId('n5').pause(),
-        during: async (c) => {
-          await sleep(2_500);
-          c.notes.push(`While paused: ${await describeViews(c)}.`);
-        },
-        heal: async (c) => c.cluster.byId('n5').resume(),
-        loadThroughHealMs: 2_000,
-      }),
-      120_000,
-    );
+    it('converges exactly after an asymmetric cut (n1→n2 only)', check(oneWayFault('asymmetric', 'asymmetric: n1→n2 cut, n2→n1 open', 1, 2)), 120_000);
 
-    let killed: { node: string; at: number } | null = null;
+    it('converges exactly under 50 ms ± 20 ms latency and 5% loss on every node', check(() => impairmentFault(impairments, IMPAIRMENT)), 120_000);
+
+    it('converges exactly after a node is paused (SIGSTOP) and resumed', check(pauseFault('n5')), 120_000);
+
     it(
       'loses at most the last gossip interval of a node killed with SIGKILL, and takes it back under the same id',
-      check({
-        name: 'crash-kill-9',
-        title: 'n4 killed (kill -9) under load, restarted with the same --id',
-        injection: '`kill -9` of n4 under load; 2 s later `tallymesh start --id n4` again (a new incarnation); load kept running 3 s after the restart',
-        faultMs: 2_000,
-        inject: async (c) => {
-          killed = { node: 'n4', at: Date.now() };
-          await c.cluster.byId('n4').crash();
-        },
-        heal: async (c) => {
-          const d = c.cluster.byId('n4');
-          const t0 = Date.now();
-          await d.start();
-          c.notes.push(`Restarted n4 listened after ${Date.now() - t0} ms.`);
-        },
-        loadThroughHealMs: 3_000,
-        crash: () => killed,
-        after: async (c) => ({ restartReadyMs: await c.cluster.waitHealthy(c.members, 30_000) }),
-      }),
+      check(crashFault('n4')),
       120_000,
     );
 

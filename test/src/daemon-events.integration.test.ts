@@ -58,8 +58,9 @@ describe('/v1/events', () => {
     const d = await startTestDaemon('a', { eventsDeniedPerSec: 1000 });
     await deny(d.url, 'k', 3);
     const sse = await SseClient.open(`${d.url}/v1/events`, { lastEventId: 'another-process:12' });
-    await sse.next(() => sse.events.length === 3);
-    expect(sse.events.map((e) => e.event)).toEqual(['gap', 'denied', 'denied']);
+    await sse.next(() => sse.events.length === 4);
+    // A lone node is ready at once: that event is the first the ring holds.
+    expect(sse.events.map((e) => e.event)).toEqual(['gap', 'ready', 'denied', 'denied']);
     expect(JSON.parse(sse.events[0].data)).toMatchObject({ reason: 'unknown-id', lastEventId: 'another-process:12' });
     expect(sse.events[0].lastEventId).toBe(`${d.mesh.incarnation}:0`);
     sse.close();

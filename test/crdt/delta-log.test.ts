@@ -1,0 +1,169 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DeltaLog } from '../../crdt/delta-log.js';
+import { SlidingWindow } from '../../crdt/sliding-window.js';
+import type { WindowState } from '../../crdt/window-state.js';
+import { copyState, stateView, windowView } from '../helpers/cells.js';
+import { fcParams } from '../helpers/fc.js';
+import { ReplicaSim, type SimOp } from '../helpers/replica-sim.js';
+
+const KEYS = ['k0', 'k1', 'k2', 'k3'];
+const SHAPE = { windowMs: 1_000, buckets: 10 };
+
+/** Every state a few replicas produce (drained deltas and snapshot chunks) over a short random run. */
+const statesArb: fc.Arbitrary<{ states: WindowState[]; t: number }> = fc
+  .array(
+    fc.oneof(
+      fc.record({ kind: fc.constant('consume' as const), replica: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom(...KEYS), cost: fc.integer({ min: 1, max: 3 }), dt: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('reset' as const), replica: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom(...KEYS), dt: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('drain' as const), replica: fc.integer({ min: 0, max: 2 }), dt: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('snapshot' as const), replica: fc.integer({ min: 0, max: 2 }), maxKeys: fc.integer({ min: 1, max: 3 }), dt: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('deliver' as const), to: fc.integer({ min: 0, max: 2 }), pick: fc.nat(), dt: fc.integer({ min: 0, max: 40 }) }),
+    ) as fc.Arbitrary<SimOp>,
+    { maxLength: 60 },
+  )
+  .map((ops) => {
+    const sim = new ReplicaSim({ ...SHAPE, limit: 20, skews: [0, 30, 60], start: 1_700_000_000_000 });
+    for (const op of ops) sim.apply(op);
+    for (const [i, w] of sim.windows.entries()) {
+      const d = w.drainDelta(sim.timeOf(i));
+      if (d !== null) sim.pool.push(copyState(d));
+    }
+    return { states: sim.pool, t: sim.horizon };
+  });
+
+function windowOf(states: WindowState[], t: number): SlidingWindow {
+  const w = new SlidingWindow({ ...SHAPE, replicaId: 'observer#1' });
+  for (const s of states) w.merge(copyState(s), t);
+  return w;
+}
+
+function distinctCells(states: WindowState[]): number {
+  const seen = new Set<string>();
+  for (const s of states) {
+    for (const [key, , flat] of s.keys) {
+      for (let i = 0; i < flat.length; i += 4) seen.add(`${key}|${flat[i]}|${s.replicas[flat[i + 1]]}`);
+    }
+  }
+  return seen.size;
+}
+
+describe('DeltaLog', () => {
+  it('keeps the join of everything added: draining it equals merging every part directly', () => {
+    fc.assert(
+      fc.property(statesArb, ({ states, t }) => {
+        const log = new DeltaLog();
+        for (const s of states) log.add('api', copyState(s));
+        expect(log.cells).toBe(distinctCells(states));
+        const drained = log.drain();
+        expect(drained.every((d) => d.limiter === 'api')).toBe(true);
+        const viaLog = windowOf(
+          drained.map((d) => d.state),
+          t,
+        );
+        const direct = windowOf(states, t);
+        expect(windowView(viaLog, KEYS, t)).toEqual(windowView(direct, KEYS, t));
+        for (const key of KEYS) expect(viaLog.resetGenOf(key)).toBe(direct.resetGenOf(key));
+      }),
+      fcParams(150),
+    );
+  });
+
+  it('holds one cell per (key, bucket, replica) however often it changes, with its latest value', () => {
+    const log = new DeltaLog();
+    for (let n = 1; n <= 100; n++) log.add('api', { replicas: ['a#1'], keys: [['k', 0, [7, 0, 0, n]]] });
+    // a stale, smaller value arriving late does not win
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [7, 0, 0, 3]]] });
+    expect(log.cells).toBe(1);
+    const [{ state }] = log.drain();
+    expect(stateView(state)).toEqual({ k: { resetGen: 0, cells: [{ bucket: 7, replica: 'a#1', gen: 0, count: 100 }] } });
+  });
+
+  it('keeps the newest reset generation of a key, with or without cells', () => {
+    const log = new DeltaLog();
+    log.add('api', { replicas: [], keys: [['k', 50, []]] });
+    log.add('api', { replicas: [], keys: [['k', 30, []]] });
+    log.add('api', { replicas: ['a#1'], keys: [['j', 0, [1, 0, 0, 2]]] });
+    const [{ state }] = log.drain();
+    expect(stateView(state)).toEqual({
+      k: { resetGen: 50, cells: [] },
+      j: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 2 }] },
+    });
+  });
+
+  it('drops every cell of buckets below the prune point, and only of that limiter', () => {
+    const log = new DeltaLog();
+    for (let b = 1; b <= 10; b++) {
+      log.add('api', { replicas: ['a#1', 'b#1'], keys: [['k', 0, [b, 0, 0, b, b, 1, 0, 1]]] });
+      log.add('other', { replicas: ['a#1'], keys: [['k', 0, [b, 0, 0, b]]] });
+    }
+    expect(log.cells).toBe(30);
+    log.prune('api', 6);
+    expect(log.cells).toBe(10 + 10);
+    log.prune('missing', 100);
+    const out = new Map(log.drain().map((d) => [d.limiter, stateView(d.state)]));
+    expect(out.get('api')?.k.cells.map((c) => c.bucket)).toEqual([6, 6, 7, 7, 8, 8, 9, 9, 10, 10]);
+    expect(out.get('other')?.k.cells).toHaveLength(10);
+  });
+
+  it('has nothing to send once every cell was pruned, unless a reset is pending', () => {
+    const log = new DeltaLog();
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 2]]] });
+    log.prune('api', 5);
+    expect(log.cells).toBe(0);
+    expect(log.empty).toBe(true);
+    expect(log.drain()).toEqual([]);
+    log.add('api', { replicas: ['a#1'], keys: [['k', 9, [1, 0, 9, 2]]] });
+    log.prune('api', 5);
+    expect(log.empty).toBe(false);
+    expect(log.drain().map((d) => stateView(d.state))).toEqual([{ k: { resetGen: 9, cells: [] } }]);
+  });
+
+  it('is empty after a drain or a clear', () => {
+    const log = new DeltaLog();
+    expect(log.empty).toBe(true);
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 2]]] });
+    expect(log.empty).toBe(false);
+    expect(log.drain()).toHaveLength(1);
+    expect(log.empty).toBe(true);
+    expect(log.cells).toBe(0);
+    expect(log.drain()).toEqual([]);
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 2]]] });
+    log.clear();
+    expect(log.empty).toBe(true);
+    expect(log.cells).toBe(0);
+  });
+
+  it('round-trips a replica’s drained deltas into a window equal to merging them directly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.constantFrom(...KEYS), cost: fc.integer({ min: 1, max: 3 }), dt: fc.integer({ min: 0, max: 300 }), drain: fc.boolean() }), { maxLength: 50 }),
+        (ops) => {
+          const a = new SlidingWindow({ ...SHAPE, replicaId: 'a#1' });
+          const log = new DeltaLog();
+          const deltas: WindowState[] = [];
+          let t = 1_700_000_000_000;
+          for (const op of ops) {
+            t += op.dt;
+            a.decide(op.key, op.cost, 50, t, true);
+            if (op.drain) {
+              const d = a.drainDelta(t);
+              if (d !== null) {
+                deltas.push(copyState(d));
+                log.add('api', d);
+                // what the replicator does each tick: drop what left the window
+                log.prune('api', a.bucketOf(t) - a.buckets);
+              }
+            }
+          }
+          const viaLog = windowOf(
+            log.drain().map((d) => d.state),
+            t,
+          );
+          expect(windowView(viaLog, KEYS, t)).toEqual(windowView(windowOf(deltas, t), KEYS, t));
+        },
+      ),
+      fcParams(150),
+    );
+  });
+});
