@@ -79,6 +79,8 @@ export interface TrafficResult {
   t: number;
   /** CPU time this node process has used so far (user + system), ms. */
   cpuMs: number;
+  /** Longest event-loop delay since the previous `traffic` call, ms. */
+  loopDelayMaxMs: number;
   bytesOut: number;
   bytesIn: number;
   framesOut: number;

@@ -7,6 +7,7 @@
  * The process exits when the parent disconnects, so an aborted run leaves no
  * node behind.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
 import { createMesh, type Limiter, type Mesh } from '../src/index.js';
 import {
@@ -31,6 +32,8 @@ const TOUCH_SLICE_MS = 10;
 const packr = new Packr({ useRecords: false });
 
 let mesh: Mesh | null = null;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function requireMesh(): Mesh {
   if (mesh === null) throw new Error('node not started');
@@ -208,6 +211,7 @@ function traffic(): TrafficResult {
   const r: TrafficResult = {
     t: machineNowMs(),
     cpuMs: cpuMs(),
+    loopDelayMaxMs: loopDelay.max / 1e6,
     bytesOut: 0,
     bytesIn: 0,
     framesOut: 0,
@@ -219,6 +223,7 @@ function traffic(): TrafficResult {
     digestsSent: c.replication.digestsSent,
     logOverflows: c.replication.logOverflows,
   };
+  loopDelay.reset();
   for (const p of c.peers) {
     r.bytesOut += p.bytesOut;
     r.bytesIn += p.bytesIn;

@@ -30,6 +30,7 @@ import {
   measureJoin,
   NODES,
   PROBES,
+  TOUCH_PER_SEC,
 } from './mesh-phases.js';
 import type { ResultRow } from './scenario.js';
 import type { Target } from './targets.js';
@@ -46,12 +47,14 @@ export const description = [
   'while the four others poll it every 1 ms; the time from the admitted decision until the last of them counts it (HDR histogram).',
   `bandwidth: gossip bytes sent per second per node (bytesOut summed over peers, averaged over nodes, over ${BANDWIDTH_MEASURE_MS / 1000} s)`,
   `with ${n(LOAD_PER_SEC)} decisions/s on ${HOT_KEYS} hot keys; again after one hit on each of ${n(IDLE_KEYS)} idle keys (10-minute window, so`,
-  'still live) once every node holds them and no repair or snapshot has run for 3 digest intervals. fullStateBytesPerSec: a',
+  `still live; laid down at ${n(TOUCH_PER_SEC)} new keys/s per node), once every node holds them and no repair or snapshot has run`,
+  'for 3 digest intervals. fullStateBytesPerSec: a',
   `MessagePack-encoded full snapshot of one node's live window × ${1000 / GOSSIP_MS} intervals/s × ${NODES - 1} peers.`,
   `accuracy: one key, limit ${n(ACC_LIMIT)} per ${ACC_WINDOW_MS / 1000} s shared by ${NODES} nodes, offered ${n(ACC_OFFERED_PER_SEC)}/s (10× the limit)`,
   `evenly for ${ACC_DURATION_MS / 1000} s; each generator logs its admitted times, and admittedRatio is the most admitted in any`,
   `${ACC_WINDOW_MS / 1000} s window starting after the first window (warm-up), divided by the limit; cluster restarted per gossip interval.`,
-  `join: ${JOIN_CLUSTER} nodes holding ${n(JOIN_KEYS)} live keys (spread over them, replicated, ${n(LOAD_PER_SEC)} decisions/s of background load);`,
+  `join: ${JOIN_CLUSTER} nodes holding ${n(JOIN_KEYS)} live keys (laid down the same way, replicated and settled) under ${n(LOAD_PER_SEC)} decisions/s`,
+  'of background load;',
   'a new process joins through one seed; readyMs runs from its createMesh call to whenReady(), keysAtReady is what it holds then.',
 ].join(' ');
 

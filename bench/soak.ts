@@ -86,8 +86,8 @@ async function main(): Promise<void> {
     let finalPhase = false;
     const pick: KeyPicker = (i) =>
       i % 2 === 0
-        ? { limiter: 'api', key: `user:${(i * 7919) % 20_000}` }
-        : { limiter: 'exact', key: `${finalPhase ? 'final' : 'acct'}:${(i * 104_729) % 200}` };
+        ? { limiter: 'api', key: `user:${((i >> 1) * 7919) % 20_000}` }
+        : { limiter: 'exact', key: `${finalPhase ? 'final' : 'acct'}:${((i >> 1) * 104_729) % 200}` };
 
     // 1. Peak, briefly: as fast as the client's concurrency allows.
     const peakStats = new LoadStats();

@@ -151,11 +151,11 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   log.watch(mesh);
   let shuttingDown = false;
   const authorize = bearerCheck(config.apiToken);
-  const metrics = new DaemonMetrics(mesh, {
+  const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
     ready: () => mesh.ready && !shuttingDown,
     // Read at scrape time, when the endpoints created below exist.
-    clients: () => ({ stream: stream.clients, events: events.clients }),
+    clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,

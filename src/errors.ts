@@ -65,6 +65,10 @@ export const codes = {
   TALLYMESH_ERR_HTTP_BODY_TOO_LARGE: define('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE', RangeError, 'Request body is larger than %s bytes', 413),
   TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE: define('TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE', RangeError, 'A batch holds at most %s requests, got %s', 400),
   TALLYMESH_ERR_HTTP_UNAUTHORIZED: define('TALLYMESH_ERR_HTTP_UNAUTHORIZED', Error, 'Missing or wrong bearer token', 401),
+  TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED: define('TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED', Error, 'Method %s not allowed on %s', 405),
+  TALLYMESH_ERR_HTTP_UPGRADE_REQUIRED: define('TALLYMESH_ERR_HTTP_UPGRADE_REQUIRED', Error, '%s is a WebSocket endpoint: upgrade required', 426),
+  TALLYMESH_ERR_HTTP_INTERNAL: define('TALLYMESH_ERR_HTTP_INTERNAL', Error, 'Internal error: %s', 500),
+  TALLYMESH_ERR_STREAM_MALFORMED: define('TALLYMESH_ERR_STREAM_MALFORMED', Error, 'Malformed stream frame: %s', 400),
   TALLYMESH_ERR_HTTP_NOT_FOUND: define('TALLYMESH_ERR_HTTP_NOT_FOUND', Error, 'No route for %s %s', 404),
 } as const;
 

@@ -112,8 +112,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
     }
     if (!isTallymeshError(err)) {
       o.logger.error({ event: 'http-error', route, err }, 'unexpected error in the HTTP API');
-      // Placeholder code until the registry has TALLYMESH_ERR_HTTP_INTERNAL.
-      const internal = new codes.TALLYMESH_ERR_HTTP_BAD_REQUEST('internal error, see the daemon log');
+      const internal = new codes.TALLYMESH_ERR_HTTP_INTERNAL('see the daemon log');
       send(res, route, 500, { error: { code: internal.code, message: internal.message } });
       return;
     }
@@ -125,8 +124,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
   };
 
   const notAllowed = (req: http.IncomingMessage, res: http.ServerResponse, route: Route, allow: string): void => {
-    // Placeholder code until the registry has TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED (405).
-    const err = new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, pathOf(req.url));
+    const err = new codes.TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED(req.method, pathOf(req.url));
     send(res, route, 405, { error: { code: err.code, message: `${err.message} (allowed: ${allow})` } }, { allow });
   };
 
@@ -191,7 +189,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
         return o.metrics.httpResponse(label, 200);
       case 'stream': {
         // Upgrade requests never get here: the server emits 'upgrade' for them.
-        const err = new codes.TALLYMESH_ERR_HTTP_BAD_REQUEST('/v1/stream is a WebSocket endpoint: send an Upgrade request');
+        const err = new codes.TALLYMESH_ERR_HTTP_UPGRADE_REQUIRED('/v1/stream');
         return send(res, label, 426, { error: { code: err.code, message: err.message } }, { upgrade: 'websocket' });
       }
       case 'metrics': {

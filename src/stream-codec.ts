@@ -57,7 +57,7 @@ export interface StreamResponse {
 }
 
 function malformed(detail: string): Error {
-  return new codes.TALLYMESH_ERR_HTTP_BAD_REQUEST(`malformed stream frame: ${detail}`);
+  return new codes.TALLYMESH_ERR_STREAM_MALFORMED(detail);
 }
 
 function isRequestId(id: unknown): id is number {
@@ -89,7 +89,7 @@ export function encodeStreamRequest(id: number, requests: ReadonlyArray<{ limite
 /**
  * Decodes a request frame received from a client.
  *
- * @throws TALLYMESH_ERR_HTTP_BAD_REQUEST for a malformed frame,
+ * @throws TALLYMESH_ERR_STREAM_MALFORMED for a malformed frame,
  *   TALLYMESH_ERR_HTTP_BATCH_TOO_LARGE past {@link MAX_BATCH_REQUESTS}.
  * @example
  * const { id, requests } = decodeStreamRequest(message);
@@ -135,7 +135,7 @@ export function encodeStreamResponse(id: number, results: readonly ItemResult[])
  * Decodes a response frame (what a client receives): each result is a
  * decision or `{ error }`, in request order.
  *
- * @throws TALLYMESH_ERR_HTTP_BAD_REQUEST for a malformed frame.
+ * @throws TALLYMESH_ERR_STREAM_MALFORMED for a malformed frame.
  * @example
  * const { id, results } = decodeStreamResponse(message);
  */

@@ -39,7 +39,7 @@ describe('stream frames', () => {
     ['an id beyond 2^53', encode([1, 2n ** 60n, []], { useBigInt64: true })],
     ['a fractional id', encode([1, 1.5, []])],
   ])('refuses %s as malformed', (_name, bytes) => {
-    expect(() => decodeStreamRequest(bytes)).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_HTTP_BAD_REQUEST' }));
+    expect(() => decodeStreamRequest(bytes)).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_STREAM_MALFORMED' }));
   });
 
   it('refuses a batch over 1,000 requests', () => {
