@@ -248,7 +248,7 @@ export class SlidingWindow {
       if (wallOf(gen) + this.resetTtlMs <= t) return false;
       slot = this.#newSlot(key, this.bucketOf(t));
     }
-    if (!this.#applyReset(slot, gen, t)) return false;
+    if (!this.#applyReset(slot, gen)) return false;
     this.#markDirty(slot);
     return true;
   }
@@ -301,7 +301,7 @@ export class SlidingWindow {
       let slot = this.#index.get(key);
       if (resetGen > 0 && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
         if (slot === undefined) slot = this.#newSlot(key, cur);
-        if (this.#applyReset(slot, resetGen, t)) changed++;
+        if (this.#applyReset(slot, resetGen)) changed++;
       }
       for (let i = 0; i < flat.length; i += 4) {
         const bucket = flat[i];
@@ -309,9 +309,8 @@ export class SlidingWindow {
         const gen = flat[i + 2];
         if (slot === undefined) slot = this.#newSlot(key, cur);
         // A cell counted under a newer generation proves that reset exists.
-        const keyGen = this.#resets.get(slot) ?? 0;
-        if (gen > keyGen) this.#applyReset(slot, gen, t);
-        else if (gen < keyGen && this.#resetLive(keyGen, t)) continue;
+        if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
+        else if (gen < (this.#resets.get(slot) ?? 0)) continue;
         if (this.#mergeCell(slot, bucket, local[flat[i + 1]], gen, flat[i + 3])) changed++;
       }
     }
@@ -484,7 +483,7 @@ export class SlidingWindow {
     while (e !== NIL && this.#eBucket[e] === bucket) {
       if (this.#eReplica[e] === replica) {
         if (!cellAbove(gen, count, this.#eGen[e], this.#eCount[e])) return false;
-        // Both cells are visible (a live reset frees older generations), so
+        // Both cells are visible (older generations are pruned on reset), so
         // the window moves by the difference of the counts.
         const delta = count - this.#eCount[e];
         this.#eGen[e] = gen;
@@ -507,19 +506,9 @@ export class SlidingWindow {
     // NaN cache (stale) fails both tests: the next refresh recomputes it.
   }
 
-  /** True while a reset of generation `gen` still hides older cells at time `t`. */
-  #resetLive(gen: number, t: number): boolean {
-    return wallOf(gen) + this.resetTtlMs > t;
-  }
-
-  #applyReset(slot: number, gen: number, t: number): boolean {
+  #applyReset(slot: number, gen: number): boolean {
     if (gen <= (this.#resets.get(slot) ?? 0)) return false;
     this.#resets.set(slot, gen);
-    // A reset past its lifetime hides nothing: every hit counted before it has
-    // left the window by then, and a replica that swept the key counts again
-    // under an older generation — hiding those hits here (or rejecting them
-    // in merge) would lose them on some replicas and not on others.
-    if (!this.#resetLive(gen, t)) return true;
     let prev = NIL;
     let e = this.#head[slot];
     while (e !== NIL) {

@@ -47,10 +47,9 @@ export interface SimConfig {
   skews: number[];
   start: number;
   /**
-   * Gossip every replica's delta to every replica right after each reset.
-   * The reset tombstone lives windowMs + one bucket + 2·maxClockOffset; a
-   * reset that reaches some replica only after that is no longer a join (see
-   * docs/window-math.md), so runs over many windows deliver resets promptly.
+   * Gossip every replica's delta to every replica right after each reset, as
+   * a healthy mesh does within a gossip interval. Otherwise a reset may reach
+   * some replicas only after its tombstone expired (see docs/window-math.md).
    */
   gossipOnReset?: boolean;
 }
@@ -139,6 +138,38 @@ export class ReplicaSim {
       cursor = chunk.cursor;
     } while (cursor !== -1);
     return out;
+  }
+
+  /**
+   * Anti-entropy at `horizon`, as the replicator runs it: every pair compares
+   * digests over the live window and swaps the shard states that differ, until
+   * no pair differs. Returns the number of rounds that repaired something.
+   */
+  repairAll(shards = 8, maxRounds = 10): number {
+    const t = this.horizon;
+    const range = (w: SlidingWindow) => {
+      const cur = w.bucketOf(t);
+      return w.digest(cur - w.buckets, cur + w.buckets + 10, shards);
+    };
+    for (let round = 0; round < maxRounds; round++) {
+      let repaired = false;
+      for (const a of this.windows) {
+        for (const b of this.windows) {
+          if (a === b) continue;
+          const da = range(a);
+          const db = range(b);
+          const wanted = new Set(da.flatMap((h, s) => (h === db[s] ? [] : [s])));
+          if (wanted.size === 0) continue;
+          repaired = true;
+          const fromA = copyState(a.shardState(shards, wanted, t));
+          const fromB = copyState(b.shardState(shards, wanted, t));
+          b.merge(fromA, t);
+          a.merge(fromB, t);
+        }
+      }
+      if (!repaired) return round;
+    }
+    return maxRounds;
   }
 
   /** Drains every replica, then delivers the whole pool to every replica in a seeded random order, at `horizon`. */

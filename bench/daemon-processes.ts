@@ -1,0 +1,205 @@
+/**
+ * Child processes of the daemon scenario: a tallymesh daemon started through
+ * the real CLI (`node dist/cli/main.js start`), and `redis-server` on a free
+ * loopback port with no persistence. Every child is tracked from spawn to
+ * exit and killed when the run ends, fails, or the parent is interrupted or
+ * exits, so no daemon or Redis outlives the benchmark.
+ *
+ * Also reads what the kernel knows about a child: CPU time and RSS from
+ * `/proc/<pid>/`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** `dist/cli/main.js`, next to this compiled file's `dist/bench/`. */
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const READY_TIMEOUT_MS = 15_000;
+/** The daemon's own shutdown bound is 5 s; a CPU profile (--cpu-prof) is written after it. */
+const DAEMON_STOP_GRACE_MS = 10_000;
+const REDIS_STOP_GRACE_MS = 3_000;
+/** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat (fixed at 100 on every mainstream architecture). */
+const CLOCK_TICKS_PER_SEC = 100;
+
+/** Every child this module started that has not exited yet. */
+const running = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+// Last resort: 'exit' handlers run synchronously, and kill() is synchronous.
+process.on('exit', killAll);
+
+/**
+ * Kills every child when the parent is interrupted, then exits the way the
+ * signal would have. Returns the function that removes the handlers.
+ */
+export function killChildrenOnSignals(): () => void {
+  const offs = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => {
+    const handler = (): void => {
+      killAll();
+      process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
+    };
+    process.once(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => offs.forEach((off) => off());
+}
+
+/** A tracked child: its pid, and a stop that ends it (politely, then by force). */
+export interface ManagedProcess {
+  readonly pid: number;
+  /** Resolves once the child has exited; SIGTERM first, SIGKILL after the grace period. */
+  stop(): Promise<void>;
+  /** Resolves when the child exits, for whatever reason. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function track(child: ChildProcess, graceMs: number): ManagedProcess {
+  running.add(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    })());
+  return { pid: child.pid ?? -1, stop, exited };
+}
+
+/** Resolves with the first stdout line matching `pattern`, or rejects when the child exits or the time runs out. */
+function waitForLine(child: ChildProcess, what: string, pattern: RegExp, tail: string[]): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => finish(new Error(`${what} did not start within ${READY_TIMEOUT_MS} ms; last output:\n${tail.join('\n')}`)), READY_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        const m = pattern.exec(line);
+        if (m) return finish(undefined, m);
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+      finish(new Error(`${what} exited (${signal ?? code}) before it was ready; last output:\n${tail.join('\n')}`));
+    const onError = (err: Error): void => finish(err);
+    const finish = (err: Error | undefined, m?: RegExpMatchArray): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      if (err) reject(err);
+      else resolve(m as RegExpMatchArray);
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
+}
+
+/** A daemon started by {@link startDaemonProcess}. */
+export interface DaemonProcess extends ManagedProcess {
+  /** Base URL of its HTTP API, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+}
+
+/**
+ * Starts `tallymesh start --port 0 …` in its own process and resolves once it
+ * printed `tallymesh listening on <url>`. Extra node flags for the daemon
+ * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) come from `nodeFlags`.
+ */
+export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
+  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const managed = track(child, DAEMON_STOP_GRACE_MS);
+  const tail: string[] = [];
+  try {
+    const m = await waitForLine(child, `daemon ${id}`, /^tallymesh listening on (\S+)/, tail);
+    // Keep draining stdout (warnings at --log-level warn) so the pipe never fills and blocks the daemon.
+    child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(`[daemon ${id}] ${chunk.toString('utf8')}`));
+    return { ...managed, url: m[1] };
+  } catch (err) {
+    await managed.stop();
+    throw err;
+  }
+}
+
+/** A free TCP port on 127.0.0.1, as the kernel hands one out for port 0. */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server started by {@link startRedisServer}. */
+export interface RedisProcess extends ManagedProcess {
+  readonly port: number;
+}
+
+/** One line on how to get redis-server, printed when it is missing. */
+export const REDIS_INSTALL_HINT = 'redis-server not found on PATH: install it with `apt-get install -y redis-server` (Debian package redis-server) to measure the Redis row; skipping it';
+
+/**
+ * Starts `redis-server` on a free loopback port without persistence
+ * (`--save '' --appendonly no`), resolving once it accepts connections, or
+ * with `null` when `redis-server` is not installed.
+ */
+export async function startRedisServer(): Promise<RedisProcess | null> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeLoopbackPort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice', '--dir', '/tmp'];
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      child.once('spawn', () => resolve(null));
+      child.once('error', (err) => resolve(err));
+    });
+    if (spawned?.code === 'ENOENT') return null;
+    if (spawned) throw spawned;
+    const managed = track(child, REDIS_STOP_GRACE_MS);
+    const tail: string[] = [];
+    try {
+      await waitForLine(child, 'redis-server', /Ready to accept connections/, tail);
+      child.stdout?.resume(); // drain whatever it logs later
+      return { ...managed, port };
+    } catch (err) {
+      await managed.stop();
+      // The port picked above may have been taken in between: try another.
+      if (attempt < 3 && tail.some((l) => /Address already in use/i.test(l))) continue;
+      throw err;
+    }
+  }
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after "pid (comm)".
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+}
+
+/** Resident set size of a process in bytes, from VmRSS in /proc/<pid>/status. */
+export function rssBytesOf(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
