@@ -70,6 +70,8 @@ export class SlidingWindow {
   readonly buckets: number;
   readonly bucketMs: number;
   readonly replicaId: string;
+  /** Bound on clock offset between replicas: merged state stamped further ahead is refused. */
+  readonly maxClockOffsetMs: number;
   /** How long (ms past its wall time) a reset tombstone outlives its window. */
   readonly resetTtlMs: number;
 
@@ -118,7 +120,8 @@ export class SlidingWindow {
     this.replicaId = options.replicaId;
     // A reset must outlive every cell it could hide: one window past its time,
     // plus a bucket and the clock offset either way.
-    this.resetTtlMs = this.windowMs + this.bucketMs + 2 * (options.maxClockOffsetMs ?? 500);
+    this.maxClockOffsetMs = options.maxClockOffsetMs ?? 500;
+    this.resetTtlMs = this.windowMs + this.bucketMs + 2 * this.maxClockOffsetMs;
     this.#replica(options.replicaId);
     this.#scratch = new Float64Array(this.buckets + 1);
   }
@@ -295,18 +298,22 @@ export class SlidingWindow {
   merge(state: WindowState, t: number): number {
     const cur = this.bucketOf(t);
     const minLive = cur - this.buckets;
+    // No honest replica stamps anything further ahead than the clock bound:
+    // a cell or reset from beyond it would pin a key for as long as it claims.
+    const maxWall = t + this.maxClockOffsetMs;
+    const maxBucket = this.bucketOf(maxWall) + 1;
     const local = state.replicas.map((id) => this.#replica(id));
     let changed = 0;
     for (const [key, resetGen, flat] of state.keys) {
       let slot = this.#index.get(key);
-      if (resetGen > 0 && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
+      if (resetGen > 0 && wallOf(resetGen) <= maxWall && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
         if (slot === undefined) slot = this.#newSlot(key, cur);
         if (this.#applyReset(slot, resetGen)) changed++;
       }
       for (let i = 0; i < flat.length; i += 4) {
         const bucket = flat[i];
-        if (bucket < minLive) continue;
         const gen = flat[i + 2];
+        if (bucket < minLive || bucket > maxBucket || wallOf(gen) > maxWall) continue;
         if (slot === undefined) slot = this.#newSlot(key, cur);
         // A cell counted under a newer generation proves that reset exists.
         if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);

@@ -124,6 +124,13 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       ? http.createServer()
       : https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined });
 
+  // Bounds for slow or idle clients: a request must arrive whole in time, and
+  // connections are capped. Streams and event feeds are long-lived by design
+  // and are not affected: these bound receiving the request only.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxConnections = 10_000;
+
   // The mesh needs a listening server, so requests can arrive before the API
   // exists; they wait for it (a few milliseconds) instead of being dropped.
   let api: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;

@@ -80,6 +80,8 @@ export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean
   const cluster = mesh.cluster();
   const peers = cluster.peers.map((p) => ({ nodeId: p.nodeId, state: p.state, clockOffsetMs: p.clockOffsetMs }));
   if (closing) return { ready: false, reason: 'shutting down', peers };
+  // A node whose clock runs beyond the bound decides alone: its hits never replicate.
+  if (cluster.node.clockProblem !== null) return { ready: false, reason: cluster.node.clockProblem, peers };
   if (cluster.node.ready) return { ready: true, peers };
   const reasons: string[] = [];
   const syncing = cluster.peers.filter((p) => p.state === 'syncing').map((p) => p.nodeId);
@@ -153,7 +155,10 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
     const k = decodeSegment(rawKey, 'key');
     if (req.method === 'GET') {
       // peek() validates the key; count() adds the weighted window count behind `remaining`.
-      send(res, 'keys', 200, { ...limiter.peek(k), count: limiter.count(k) });
+      const body: Record<string, unknown> = { ...limiter.peek(k), count: limiter.count(k) };
+      // ?cells=1 adds the G-Counter cells behind the count: per bucket and replica, for audits and checkers.
+      if (/[?&]cells=1(&|$)/.test(req.url ?? '')) body.cells = limiter.cellsOf(k);
+      send(res, 'keys', 200, body);
       return;
     }
     // A reset after shutdown began would never reach the peers.

@@ -21,6 +21,8 @@ export interface PeerStatus {
   nodeId: string;
   address: string;
   state: 'syncing' | 'live' | 'suspect' | 'skewed' | 'down';
+  /** Why the state last changed. */
+  reason: string;
   reachable: boolean;
   clockOffsetMs: number;
   replicationLagMs: number;
@@ -36,7 +38,16 @@ export interface PeerStatus {
 
 /** The node's view of the cluster (what `/v1/cluster` serves). */
 export interface ClusterStatus {
-  node: { nodeId: string; incarnation: string; address: string; ready: boolean; hlc: number; uptimeMs: number };
+  node: {
+    nodeId: string;
+    incarnation: string;
+    address: string;
+    ready: boolean;
+    hlc: number;
+    uptimeMs: number;
+    /** Set when this node's own clock runs so far ahead that peers refuse its frames. */
+    clockProblem: string | null;
+  };
   peers: PeerStatus[];
   limiters: Array<{ name: string; limit: number; windowMs: number; buckets: number; keys: number; allowed: number; denied: number; overflows: number }>;
   replication: ReplicationStats;
@@ -169,6 +180,7 @@ export class Mesh extends EventEmitter {
         nodeId: p.nodeId,
         address: p.address,
         state: p.state,
+        reason: p.reason,
         reachable: p.state === 'live' || p.state === 'syncing',
         clockOffsetMs: p.clockOffsetMs,
         replicationLagMs: Math.round(p.replicationLagMs * 10) / 10,
@@ -185,6 +197,7 @@ export class Mesh extends EventEmitter {
         ready: this.#ready,
         hlc: this.hlc.last,
         uptimeMs: now - this.#startedAt,
+        clockProblem: this.clockProblem(),
       },
       peers,
       limiters: this.limiters.map((l) => ({
@@ -197,6 +210,19 @@ export class Mesh extends EventEmitter {
       })),
       replication: { ...this.#replicator.stats },
     };
+  }
+
+  /**
+   * Non-null when at least half of the peers heard from show clocks more than
+   * `maxClockOffsetMs` behind ours: then it is our clock that runs ahead, and
+   * they refuse our frames (our hits do not replicate).
+   */
+  clockProblem(): string | null {
+    const heard = [...this.#replicator.peers.values()].filter((p) => p.lastHeardAt > 0);
+    const behind = heard.filter((p) => -p.clockOffsetMs > this.#opts.maxClockOffsetMs);
+    if (heard.length === 0 || behind.length * 2 < heard.length) return null;
+    const worst = Math.max(...behind.map((p) => -p.clockOffsetMs));
+    return `this node's clock runs up to ${worst} ms ahead of ${behind.map((p) => p.nodeId).join(', ')} (max offset ${this.#opts.maxClockOffsetMs} ms): peers refuse its frames`;
   }
 
   /**

@@ -26,6 +26,10 @@ export class Peer {
   address: string;
   incarnation = '';
   state: PeerLinkState = 'down';
+  /** Why the state last changed (e.g. `clock-skew`, `silent for 1012 ms`). */
+  reason = '';
+  /** A transport link to the peer is up (a `skewed` peer may have one or not). */
+  linked = false;
   /** Physical ms when a frame last arrived from this peer. */
   lastHeardAt = 0;
   /** Physical ms when a frame was last sent to this peer. */
@@ -90,6 +94,6 @@ export class Peer {
 
   /** Whether the link is up (frames can be sent). */
   get connected(): boolean {
-    return this.state !== 'down';
+    return this.linked;
   }
 }

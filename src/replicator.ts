@@ -59,6 +59,13 @@ export interface ReplicationStats {
   logOverflows: number;
 }
 
+/** Most peer records kept; past it, the longest-silent down peers are forgotten. */
+const MAX_PEERS = 256;
+/** Most addresses dialed. */
+const MAX_KNOWN_ADDRESSES = 1024;
+/** A peer down for this long is forgotten (it comes back through PEERS or --peers). */
+const STALE_PEER_MS = 10 * 60_000;
+
 /** Drives replication for one node. */
 export class Replicator {
   readonly peers = new Map<string, Peer>();
@@ -118,6 +125,8 @@ export class Replicator {
   /** Keeps a link to `address` (ignored for our own address). */
   dial(address: string): void {
     if (this.#closed || address === '' || address === this.#transport.address() || this.known.has(address)) return;
+    // PEERS frames come from authenticated peers, but still: a bounded dial list.
+    if (this.known.size >= MAX_KNOWN_ADDRESSES) return;
     this.known.add(address);
     this.#transport.connect(address);
   }
@@ -307,6 +316,7 @@ export class Replicator {
     peer.needsSnapshot = true;
     peer.snapshot = null;
     peer.clearLogs();
+    peer.linked = true;
     peer.address = info.address || peer.address;
     if (peer.address !== '') this.known.add(peer.address);
     peer.lastHeardAt = this.#scheduler.now();
@@ -319,11 +329,31 @@ export class Replicator {
   #peerDown(nodeId: string, reason: string): void {
     const peer = this.peers.get(nodeId);
     if (peer === undefined) return;
+    peer.linked = false;
     if (peer.snapshot !== null) {
       peer.snapshot = null;
       peer.needsSnapshot = true;
     }
-    this.#setState(peer, 'down', reason);
+    // A peer dropped for its clock stays `skewed`, so the cluster view keeps saying why.
+    if (peer.state === 'skewed' || reason === 'clock-skew') this.#setState(peer, 'skewed', `disconnected: clock ${peer.clockOffsetMs} ms ahead`);
+    else this.#setState(peer, 'down', reason);
+    this.#forgetStalePeers();
+  }
+
+  /**
+   * Bounds the peer table: forgets peers down for longer than STALE_PEER_MS
+   * and, past MAX_PEERS records, the longest-silent down ones. A node id that
+   * authenticated once must not cost memory for ever.
+   */
+  #forgetStalePeers(): void {
+    const now = this.#scheduler.now();
+    const down = [...this.peers.values()].filter((p) => !p.linked).sort((a, b) => a.lastHeardAt - b.lastHeardAt);
+    let excess = this.peers.size - MAX_PEERS;
+    for (const p of down) {
+      if (excess <= 0 && now - p.lastHeardAt < STALE_PEER_MS) break;
+      this.peers.delete(p.nodeId);
+      excess--;
+    }
   }
 
   #overflow(nodeId: string): void {
@@ -412,7 +442,11 @@ export class Replicator {
         peer.reject('geometry');
         continue;
       }
-      if (batch.limit !== null) limiter.mergeLimit({ ts: batch.limit[0], replica: batch.limit[1], value: batch.limit[2] });
+      if (batch.limit !== null) {
+        // A register stamped beyond the clock bound would win every later change for ever.
+        if (wallOf(batch.limit[0]) - this.#scheduler.now() > this.#hlc.maxOffsetMs) peer.reject('future-timestamp');
+        else limiter.mergeLimit({ ts: batch.limit[0], replica: batch.limit[1], value: batch.limit[2] });
+      }
       this.stats.cellsMerged += limiter.merge(batch);
     }
   }
@@ -446,6 +480,7 @@ export class Replicator {
   #setState(peer: Peer, state: Peer['state'], reason: string): void {
     if (peer.state === state) return;
     peer.state = state;
+    peer.reason = reason;
     this.#emit({ type: 'peer', nodeId: peer.nodeId, address: peer.address, state, reason });
   }
 }
