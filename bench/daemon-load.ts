@@ -231,3 +231,24 @@ export function metricSum(samples: Map<string, number>, name: string): number {
   }
   return found ? sum : Number.NaN;
 }
+
+/**
+ * The `q` quantile of the observations a Prometheus histogram gained between
+ * two scrapes, as the upper bound (`le`, in the metric's unit) of the bucket
+ * holding it — `Infinity` past the last finite bucket, `NaN` with no
+ * observations. Only series whose labels contain `labelMatch` (e.g.
+ * `api="stream"`) count.
+ */
+export function histogramQuantileBetween(before: Map<string, number>, after: Map<string, number>, name: string, labelMatch: string, q: number): number {
+  const buckets: Array<{ le: number; count: number }> = [];
+  for (const [series, value] of after) {
+    if (!series.startsWith(`${name}_bucket{`) || !series.includes(labelMatch)) continue;
+    const le = /le="([^"]+)"/.exec(series)?.[1];
+    if (le === undefined) continue;
+    buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: value - (before.get(series) ?? 0) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return Number.NaN;
+  return buckets.find((b) => b.count >= q * total)?.le ?? Infinity;
+}

@@ -203,3 +203,21 @@ export function rssBytesOf(pid: number): number {
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
 }
+
+/** Scheduler figures of a process's main thread, from /proc/<pid>/schedstat. */
+export interface SchedStat {
+  /** Nanoseconds spent running on a CPU. */
+  runNs: number;
+  /** Nanoseconds spent runnable but waiting for a CPU (other processes had it). */
+  waitNs: number;
+}
+
+/**
+ * {@link SchedStat} of the main thread of `pid` — for Node, the event loop.
+ * The wait figure is what an overloaded machine does to latency: time the
+ * process was ready to answer and not allowed to run.
+ */
+export function schedStatOf(pid: number): SchedStat {
+  const [runNs, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runNs, waitNs };
+}

@@ -13,11 +13,20 @@
  * TALLYMESH_BENCH_DAEMON_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
 import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon-clients.js';
-import { closedLoop, fillDistinctKeys, metricSum, pacedStreamLatency, scrapeMetrics, type ClosedLoopResult } from './daemon-load.js';
+import {
+  closedLoop,
+  fillDistinctKeys,
+  histogramQuantileBetween,
+  metricSum,
+  pacedStreamLatency,
+  scrapeMetrics,
+  type ClosedLoopResult,
+} from './daemon-load.js';
 import {
   killChildrenOnSignals,
   REDIS_INSTALL_HINT,
   rssBytesOf,
+  schedStatOf,
   startDaemonProcess,
   startRedisServer,
   type ManagedProcess,
@@ -68,7 +77,9 @@ export const description = [
   `\`{requests}\` of ${BATCH_SIZE}; stream: \`/v1/stream\` frames of ${BATCH_SIZE} pipelined on one WebSocket. Every answer is parsed and checked.`,
   'clientCpu/serverCpu: cores used by the client process and by the daemon (or redis-server) in the timed window, from /proc.',
   `stream-latency: frames of ${BATCH_SIZE} on one WebSocket, paced open-loop at half the stream row's decisions/s; each frame's round trip`,
-  `(sent to answer decoded) in an HDR histogram, ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up.`,
+  `(sent to answer decoded) in an HDR histogram, ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; serverP99Ms: the daemon's own`,
+  'time per frame at p99 (upper bound of its tallymesh_decision_latency_seconds bucket); daemonCpuWaitPct: share of that window',
+  "the daemon's event-loop thread was runnable but waiting for a CPU (/proc/<pid>/schedstat), the machine's contribution to the tail.",
   `rss: a fresh daemon after one hit on each of ${RSS_KEYS.toLocaleString('en-US')} distinct keys (stream frames of ${FILL_BATCH.toLocaleString('en-US')}),`,
   `VmRSS from /proc after ${RSS_SETTLE_MS / 1000} s idle; liveKeys from its /metrics.`,
 ].join(' ');
@@ -177,9 +188,34 @@ export async function run(): Promise<ResultRow[]> {
     // Latency at half the stream's peak, on the same (warm) daemon.
     const streamPeak = best.get('stream')?.decisionsPerSec ?? Number.NaN;
     const rate = Math.round(streamPeak / 2);
+    const metricsBefore = await scrapeMetrics(daemon.url);
+    const schedBefore = schedStatOf(daemon.pid);
+    const latStarted = process.hrtime.bigint();
     const lat = await pacedStreamLatency(daemon.url, { limiter: LIMITER, keys, batchSize: BATCH_SIZE, rate, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
-    console.error(`  stream-latency at ${rate.toLocaleString('en-US')} decisions/s: p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms`);
-    rows.push({ name: 'stream-latency', rate, achievedRate: lat.achievedRate, batchSize: BATCH_SIZE, p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, p999Ms: lat.p999Ms, maxMs: lat.maxMs });
+    const latSeconds = Number(process.hrtime.bigint() - latStarted) / 1e9;
+    const schedAfter = schedStatOf(daemon.pid);
+    const metricsAfter = await scrapeMetrics(daemon.url);
+    // The daemon's own time per frame (decide, encode, hand to the socket), from its latency histogram:
+    // what the round trip would be without the network, the client and the wait for a CPU.
+    const serverP99 = histogramQuantileBetween(metricsBefore, metricsAfter, 'tallymesh_decision_latency_seconds', 'api="stream"', 0.99);
+    const daemonCpuWaitPct = Math.round(((schedAfter.waitNs - schedBefore.waitNs) / 1e9 / latSeconds) * 1000) / 10;
+    console.error(
+      `  stream-latency at ${rate.toLocaleString('en-US')} decisions/s: p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms;` +
+        ` daemon's own p99 per frame ≤ ${serverP99 * 1000} ms; daemon runnable but waiting for a CPU ${daemonCpuWaitPct}% of the time`,
+    );
+    rows.push({
+      name: 'stream-latency',
+      rate,
+      achievedRate: lat.achievedRate,
+      batchSize: BATCH_SIZE,
+      p50Ms: lat.p50Ms,
+      p99Ms: lat.p99Ms,
+      p999Ms: lat.p999Ms,
+      maxMs: lat.maxMs,
+      // Bucket upper bound; a string when past the histogram's last finite bucket or without samples.
+      serverP99Ms: Number.isFinite(serverP99) ? Math.round(serverP99 * 1e6) / 1000 : String(serverP99 * 1000),
+      daemonCpuWaitPct,
+    });
 
     await Promise.all([daemon.stop(), redis?.stop()]);
 

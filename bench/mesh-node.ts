@@ -143,6 +143,12 @@ async function start(cmd: Extract<NodeCommand, { op: 'start' }>): Promise<StartR
   // Registered in the same turn createMesh resolves in: no peer frame can
   // have been handled yet, so no snapshot chunk meets an unknown limiter.
   for (const options of cmd.limiters) m.limiter(options);
+  if (process.env.TALLYMESH_BENCH_DEBUG) {
+    // Peer state changes with ms since createMesh, for diagnosing a slow join or a flapping link.
+    m.on('peer', (e: { nodeId: string; state: string; reason: string }) => {
+      process.stderr.write(`    [${cmd.nodeId} +${Math.round(machineNowMs() - t0)} ms] ${e.nodeId} ${e.state} (${e.reason})\n`);
+    });
+  }
   mesh = m;
   if (!cmd.measureReady) return { address: m.address() };
   await m.whenReady();
