@@ -83,7 +83,8 @@ export async function redisClient(o: RedisClientOptions): Promise<Client> {
       return 1;
     },
     async close() {
-      await redis.quit();
+      // Not quit(): after a failure (redis-server gone) it would wait on a reconnect that never comes.
+      redis.disconnect();
     },
   };
 }

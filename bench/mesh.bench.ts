@@ -7,6 +7,7 @@
  * The measurements live in mesh-phases.ts, the process plumbing in
  * mesh-cluster.ts / mesh-node.ts, the IPC protocol in mesh-ipc.ts.
  */
+import os from 'node:os';
 import { killChildrenOnSignals } from './mesh-cluster.js';
 import {
   ACC_DURATION_MS,
@@ -119,7 +120,8 @@ export async function run(): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   const removeSignalHandlers = killChildrenOnSignals();
   const step = async (label: string, measure: () => Promise<ResultRow>): Promise<void> => {
-    log(`${label}…`);
+    // Other processes on the machine slow every node alike; the load makes a noisy figure explainable.
+    log(`${label}… (load average ${os.loadavg()[0].toFixed(2)})`);
     try {
       rows.push(await measure());
     } catch (err) {

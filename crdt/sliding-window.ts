@@ -80,24 +80,25 @@ export class SlidingWindow {
   #keys: Array<string | undefined> = [];
   #slotTop = 0;
   #freeSlots: number[] = [];
-  /** First cell of the slot's list; lists are sorted by bucket, newest first. */
-  #head = new Int32Array(INITIAL_SLOTS);
-  /** Cache: the bucket `cur` the sums below were computed for (NaN: stale). */
-  #cBucket = new Float64Array(INITIAL_SLOTS);
-  /** Cache: visible hits in buckets (cBucket − B, ∞). */
-  #cSum = new Float64Array(INITIAL_SLOTS);
-  /** Cache: visible hits in bucket cBucket − B (the one leaving the window). */
-  #cEdge = new Float64Array(INITIAL_SLOTS);
-  #flags = new Uint8Array(INITIAL_SLOTS);
+  /**
+   * Per-slot numbers, interleaved so one decision touches one cache line of
+   * each: `[cBucket, cSum, cEdge]` as floats and `[head, flags]` as ints.
+   * - cBucket: the bucket `cur` the cached sums were computed for (NaN: stale);
+   * - cSum: visible hits in buckets (cBucket − B, ∞);
+   * - cEdge: visible hits in bucket cBucket − B (the one leaving the window);
+   * - head: first cell of the slot's list, sorted by bucket, newest first.
+   */
+  #slotF = new Float64Array(INITIAL_SLOTS * 3);
+  #slotI = new Int32Array(INITIAL_SLOTS * 2);
+  #slotCap = INITIAL_SLOTS;
   /** slot → newest reset generation (sparse: resets are rare). */
   #resets = new Map<number, number>();
 
-  // Cell arena: a linked list per slot through #eNext, free cells chained from #eFree.
-  #eBucket = new Float64Array(INITIAL_ENTRIES);
-  #eGen = new Float64Array(INITIAL_ENTRIES);
-  #eCount = new Float64Array(INITIAL_ENTRIES);
-  #eReplica = new Int32Array(INITIAL_ENTRIES);
-  #eNext = new Int32Array(INITIAL_ENTRIES);
+  // Cell arena: `[bucket, gen, count]` floats and `[replica, next]` ints per
+  // cell, a linked list per slot through `next`, free cells chained from #eFree.
+  #cellF = new Float64Array(INITIAL_ENTRIES * 3);
+  #cellI = new Int32Array(INITIAL_ENTRIES * 2);
+  #cellCap = INITIAL_ENTRIES;
   #eTop = 0;
   #eFree = NIL;
   #cells = 0;
@@ -172,7 +173,7 @@ export class SlidingWindow {
     if (slot === undefined) return 0;
     const cur = this.bucketOf(t);
     this.#refresh(slot, cur);
-    return this.#cSum[slot] + this.#cEdge[slot] * this.#edgeWeight(t, cur);
+    return this.#slotF[slot * 3 + 1] + this.#slotF[slot * 3 + 2] * this.#edgeWeight(t, cur);
   }
 
   /**
@@ -186,7 +187,7 @@ export class SlidingWindow {
     let count = 0;
     if (slot !== undefined) {
       this.#refresh(slot, cur);
-      count = this.#cSum[slot] + this.#cEdge[slot] * this.#edgeWeight(t, cur);
+      count = this.#slotF[slot * 3 + 1] + this.#slotF[slot * 3 + 2] * this.#edgeWeight(t, cur);
     }
     if (count + cost <= limit) {
       if (commit) {
@@ -233,10 +234,10 @@ export class SlidingWindow {
 
   /** Ms until the newest counted bucket of `slot` has slid out of the window entirely. */
   #resetMs(slot: number, t: number): number {
-    const head = this.#head[slot];
+    const head = this.#slotI[slot * 2];
     if (head === NIL) return 0;
     // The first ms of bucket n = head + 1 + B is ceil(n·W / B): exact with integers, unlike n·g.
-    const ms = Math.ceil(((this.#eBucket[head] + 1 + this.buckets) * this.windowMs) / this.buckets - t);
+    const ms = Math.ceil(((this.#cellF[head * 3] + 1 + this.buckets) * this.windowMs) / this.buckets - t);
     return ms > 0 ? ms : 0;
   }
 
@@ -276,12 +277,12 @@ export class SlidingWindow {
     const keys: WindowState['keys'] = [];
     const minBucket = Math.max(this.#flushBucket, cur - this.buckets);
     for (const slot of this.#dirty) {
-      this.#flags[slot] &= ~DIRTY;
+      this.#slotI[slot * 2 + 1] &= ~DIRTY;
       const key = this.#keys[slot];
       if (key === undefined) continue;
       const flat: number[] = [];
-      for (let e = this.#head[slot]; e !== NIL && this.#eBucket[e] >= minBucket; e = this.#eNext[e]) {
-        if (this.#eReplica[e] === 0) flat.push(this.#eBucket[e], 0, this.#eGen[e], this.#eCount[e]);
+      for (let e = this.#slotI[slot * 2]; e !== NIL && this.#cellF[e * 3] >= minBucket; e = this.#cellI[e * 2 + 1]) {
+        if (this.#cellI[e * 2] === 0) flat.push(this.#cellF[e * 3], 0, this.#cellF[e * 3 + 1], this.#cellF[e * 3 + 2]);
       }
       keys.push([key, this.#resets.get(slot) ?? 0, flat]);
     }
@@ -354,11 +355,11 @@ export class SlidingWindow {
       if (key === undefined) continue;
       const h = fnv1a(key);
       let sum = 0;
-      for (let e = this.#head[slot]; e !== NIL; e = this.#eNext[e]) {
-        const b = this.#eBucket[e];
+      for (let e = this.#slotI[slot * 2]; e !== NIL; e = this.#cellI[e * 2 + 1]) {
+        const b = this.#cellF[e * 3];
         if (b > to) continue;
         if (b < from) break;
-        sum += mix32(h, b, this.#replicaHash[this.#eReplica[e]], this.#eGen[e], this.#eCount[e]);
+        sum += mix32(h, b, this.#replicaHash[this.#cellI[e * 2]], this.#cellF[e * 3 + 1], this.#cellF[e * 3 + 2]);
       }
       if (sum !== 0) acc[h % shards] = (acc[h % shards] + sum) >>> 0;
     }
@@ -394,7 +395,7 @@ export class SlidingWindow {
       if (this.#keys[slot] === undefined) continue;
       this.#pruneOlder(slot, minLive);
       const gen = this.#resets.get(slot);
-      if (this.#head[slot] === NIL && (gen === undefined || wallOf(gen) + this.resetTtlMs <= t)) {
+      if (this.#slotI[slot * 2] === NIL && (gen === undefined || wallOf(gen) + this.resetTtlMs <= t)) {
         this.#freeSlot(slot);
         freed++;
       }
@@ -408,12 +409,12 @@ export class SlidingWindow {
     if (slot === undefined) return [];
     const minLive = this.bucketOf(t) - this.buckets;
     const out = [];
-    for (let e = this.#head[slot]; e !== NIL && this.#eBucket[e] >= minLive; e = this.#eNext[e]) {
+    for (let e = this.#slotI[slot * 2]; e !== NIL && this.#cellF[e * 3] >= minLive; e = this.#cellI[e * 2 + 1]) {
       out.push({
-        bucket: this.#eBucket[e],
-        replica: this.#replicaIds[this.#eReplica[e]],
-        gen: this.#eGen[e],
-        count: this.#eCount[e],
+        bucket: this.#cellF[e * 3],
+        replica: this.#replicaIds[this.#cellI[e * 2]],
+        gen: this.#cellF[e * 3 + 1],
+        count: this.#cellF[e * 3 + 2],
       });
     }
     return out;
@@ -431,8 +432,8 @@ export class SlidingWindow {
     const key = this.#keys[slot];
     if (key === undefined) return null;
     const flat: number[] = [];
-    for (let e = this.#head[slot]; e !== NIL && this.#eBucket[e] >= minLive; e = this.#eNext[e]) {
-      flat.push(this.#eBucket[e], table.indexOf(this.#eReplica[e]), this.#eGen[e], this.#eCount[e]);
+    for (let e = this.#slotI[slot * 2]; e !== NIL && this.#cellF[e * 3] >= minLive; e = this.#cellI[e * 2 + 1]) {
+      flat.push(this.#cellF[e * 3], table.indexOf(this.#cellI[e * 2]), this.#cellF[e * 3 + 1], this.#cellF[e * 3 + 2]);
     }
     const gen = this.#resets.get(slot) ?? 0;
     return flat.length === 0 && gen === 0 ? null : [key, gen, flat];
@@ -440,66 +441,66 @@ export class SlidingWindow {
 
   /** Brings the slot's cached sums to bucket `cur`, dropping cells that left the window. */
   #refresh(slot: number, cur: number): void {
-    if (this.#cBucket[slot] === cur) return;
+    if (this.#slotF[slot * 3] === cur) return;
     const edge = cur - this.buckets;
     let sum = 0;
     let edgeSum = 0;
     let prev = NIL;
-    let e = this.#head[slot];
-    while (e !== NIL && this.#eBucket[e] > edge) {
-      sum += this.#eCount[e];
+    let e = this.#slotI[slot * 2];
+    while (e !== NIL && this.#cellF[e * 3] > edge) {
+      sum += this.#cellF[e * 3 + 2];
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
-    while (e !== NIL && this.#eBucket[e] === edge) {
-      edgeSum += this.#eCount[e];
+    while (e !== NIL && this.#cellF[e * 3] === edge) {
+      edgeSum += this.#cellF[e * 3 + 2];
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
     if (e !== NIL) this.#cut(slot, prev);
-    this.#cBucket[slot] = cur;
-    this.#cSum[slot] = sum;
-    this.#cEdge[slot] = edgeSum;
+    this.#slotF[slot * 3] = cur;
+    this.#slotF[slot * 3 + 1] = sum;
+    this.#slotF[slot * 3 + 2] = edgeSum;
   }
 
   #addLocal(slot: number, cur: number, cost: number): void {
     let prev = NIL;
-    let e = this.#head[slot];
-    while (e !== NIL && this.#eBucket[e] >= cur) {
-      if (this.#eReplica[e] === 0 && this.#eBucket[e] === cur) {
-        this.#eCount[e] += cost;
-        this.#cSum[slot] += cost;
+    let e = this.#slotI[slot * 2];
+    while (e !== NIL && this.#cellF[e * 3] >= cur) {
+      if (this.#cellI[e * 2] === 0 && this.#cellF[e * 3] === cur) {
+        this.#cellF[e * 3 + 2] += cost;
+        this.#slotF[slot * 3 + 1] += cost;
         this.#markDirty(slot);
         return;
       }
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
     this.#insertAfter(slot, prev, cur, 0, this.#resets.get(slot) ?? 0, cost);
-    this.#cSum[slot] += cost;
+    this.#slotF[slot * 3 + 1] += cost;
     this.#markDirty(slot);
   }
 
   #mergeCell(slot: number, bucket: number, replica: number, gen: number, count: number): boolean {
     let prev = NIL;
-    let e = this.#head[slot];
-    while (e !== NIL && this.#eBucket[e] > bucket) {
+    let e = this.#slotI[slot * 2];
+    while (e !== NIL && this.#cellF[e * 3] > bucket) {
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
-    while (e !== NIL && this.#eBucket[e] === bucket) {
-      if (this.#eReplica[e] === replica) {
-        if (!cellAbove(gen, count, this.#eGen[e], this.#eCount[e])) return false;
+    while (e !== NIL && this.#cellF[e * 3] === bucket) {
+      if (this.#cellI[e * 2] === replica) {
+        if (!cellAbove(gen, count, this.#cellF[e * 3 + 1], this.#cellF[e * 3 + 2])) return false;
         // Both cells are visible (older generations are pruned on reset), so
         // the window moves by the difference of the counts.
-        const delta = count - this.#eCount[e];
-        this.#eGen[e] = gen;
-        this.#eCount[e] = count;
+        const delta = count - this.#cellF[e * 3 + 2];
+        this.#cellF[e * 3 + 1] = gen;
+        this.#cellF[e * 3 + 2] = count;
         this.#adjustCache(slot, bucket, delta);
         return true;
       }
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
     this.#insertAfter(slot, prev, bucket, replica, gen, count);
     this.#adjustCache(slot, bucket, count);
@@ -507,9 +508,9 @@ export class SlidingWindow {
   }
 
   #adjustCache(slot: number, bucket: number, delta: number): void {
-    const cb = this.#cBucket[slot];
-    if (bucket > cb - this.buckets) this.#cSum[slot] += delta;
-    else if (bucket === cb - this.buckets) this.#cEdge[slot] += delta;
+    const cb = this.#slotF[slot * 3];
+    if (bucket > cb - this.buckets) this.#slotF[slot * 3 + 1] += delta;
+    else if (bucket === cb - this.buckets) this.#slotF[slot * 3 + 2] += delta;
     // NaN cache (stale) fails both tests: the next refresh recomputes it.
   }
 
@@ -517,19 +518,19 @@ export class SlidingWindow {
     if (gen <= (this.#resets.get(slot) ?? 0)) return false;
     this.#resets.set(slot, gen);
     let prev = NIL;
-    let e = this.#head[slot];
+    let e = this.#slotI[slot * 2];
     while (e !== NIL) {
-      const next = this.#eNext[e];
-      if (this.#eGen[e] < gen) {
-        if (prev === NIL) this.#head[slot] = next;
-        else this.#eNext[prev] = next;
+      const next = this.#cellI[e * 2 + 1];
+      if (this.#cellF[e * 3 + 1] < gen) {
+        if (prev === NIL) this.#slotI[slot * 2] = next;
+        else this.#cellI[prev * 2 + 1] = next;
         this.#freeCell(e);
       } else {
         prev = e;
       }
       e = next;
     }
-    this.#cBucket[slot] = NaN;
+    this.#slotF[slot * 3] = NaN;
     return true;
   }
 
@@ -539,10 +540,10 @@ export class SlidingWindow {
     // per[i] = visible hits of bucket cur − i; cells ahead of cur fold into cur.
     const per = this.#scratch;
     per.fill(0);
-    for (let e = this.#head[slot]; e !== NIL; e = this.#eNext[e]) {
-      const i = cur - this.#eBucket[e];
+    for (let e = this.#slotI[slot * 2]; e !== NIL; e = this.#cellI[e * 2 + 1]) {
+      const i = cur - this.#cellF[e * 3];
       if (i > B) break;
-      per[i < 0 ? 0 : i] += this.#eCount[e];
+      per[i < 0 ? 0 : i] += this.#cellF[e * 3 + 2];
     }
     let inner = 0;
     for (let i = 0; i < B; i++) inner += per[i];
@@ -585,17 +586,17 @@ export class SlidingWindow {
     let slot = this.#freeSlots.pop();
     if (slot === undefined) {
       slot = this.#slotTop++;
-      if (slot >= this.#head.length) this.#growSlots(this.#head.length * 2);
+      if (slot >= this.#slotCap) this.#growSlots();
     }
     this.#keys[slot] = key;
     this.#index.set(key, slot);
-    this.#head[slot] = NIL;
-    this.#cBucket[slot] = cur;
-    this.#cSum[slot] = 0;
-    this.#cEdge[slot] = 0;
+    this.#slotI[slot * 2] = NIL;
+    this.#slotF[slot * 3] = cur;
+    this.#slotF[slot * 3 + 1] = 0;
+    this.#slotF[slot * 3 + 2] = 0;
     // A slot freed while dirty is still on the dirty list: keep its flag so
     // it is not listed twice.
-    this.#flags[slot] &= DIRTY;
+    this.#slotI[slot * 2 + 1] &= DIRTY;
     return slot;
   }
 
@@ -608,8 +609,8 @@ export class SlidingWindow {
   }
 
   #markDirty(slot: number): void {
-    if ((this.#flags[slot] & DIRTY) === 0) {
-      this.#flags[slot] |= DIRTY;
+    if ((this.#slotI[slot * 2 + 1] & DIRTY) === 0) {
+      this.#slotI[slot * 2 + 1] |= DIRTY;
       this.#dirty.push(slot);
     }
   }
@@ -618,14 +619,14 @@ export class SlidingWindow {
   #cut(slot: number, prev: number): void {
     let e: number;
     if (prev === NIL) {
-      e = this.#head[slot];
-      this.#head[slot] = NIL;
+      e = this.#slotI[slot * 2];
+      this.#slotI[slot * 2] = NIL;
     } else {
-      e = this.#eNext[prev];
-      this.#eNext[prev] = NIL;
+      e = this.#cellI[prev * 2 + 1];
+      this.#cellI[prev * 2 + 1] = NIL;
     }
     while (e !== NIL) {
-      const next = this.#eNext[e];
+      const next = this.#cellI[e * 2 + 1];
       this.#freeCell(e);
       e = next;
     }
@@ -633,37 +634,37 @@ export class SlidingWindow {
 
   #pruneOlder(slot: number, minLive: number): void {
     let prev = NIL;
-    let e = this.#head[slot];
-    while (e !== NIL && this.#eBucket[e] >= minLive) {
+    let e = this.#slotI[slot * 2];
+    while (e !== NIL && this.#cellF[e * 3] >= minLive) {
       prev = e;
-      e = this.#eNext[e];
+      e = this.#cellI[e * 2 + 1];
     }
     if (e !== NIL) this.#cut(slot, prev);
   }
 
   #insertAfter(slot: number, prev: number, bucket: number, replica: number, gen: number, count: number): void {
     let e = this.#eFree;
-    if (e !== NIL) this.#eFree = this.#eNext[e];
+    if (e !== NIL) this.#eFree = this.#cellI[e * 2 + 1];
     else {
       e = this.#eTop++;
-      if (e >= this.#eBucket.length) this.#growCells(this.#eBucket.length * 2);
+      if (e >= this.#cellCap) this.#growCells();
     }
-    this.#eBucket[e] = bucket;
-    this.#eReplica[e] = replica;
-    this.#eGen[e] = gen;
-    this.#eCount[e] = count;
+    this.#cellF[e * 3] = bucket;
+    this.#cellI[e * 2] = replica;
+    this.#cellF[e * 3 + 1] = gen;
+    this.#cellF[e * 3 + 2] = count;
     if (prev === NIL) {
-      this.#eNext[e] = this.#head[slot];
-      this.#head[slot] = e;
+      this.#cellI[e * 2 + 1] = this.#slotI[slot * 2];
+      this.#slotI[slot * 2] = e;
     } else {
-      this.#eNext[e] = this.#eNext[prev];
-      this.#eNext[prev] = e;
+      this.#cellI[e * 2 + 1] = this.#cellI[prev * 2 + 1];
+      this.#cellI[prev * 2 + 1] = e;
     }
     this.#cells++;
   }
 
   #freeCell(e: number): void {
-    this.#eNext[e] = this.#eFree;
+    this.#cellI[e * 2 + 1] = this.#eFree;
     this.#eFree = e;
     this.#cells--;
   }
@@ -679,20 +680,17 @@ export class SlidingWindow {
     return i;
   }
 
-  #growSlots(size: number): void {
-    this.#head = grown(this.#head, size);
-    this.#cBucket = grown(this.#cBucket, size);
-    this.#cSum = grown(this.#cSum, size);
-    this.#cEdge = grown(this.#cEdge, size);
-    this.#flags = grown(this.#flags, size);
+  // Growth by half: doubling would leave up to half of each arena unused.
+  #growSlots(): void {
+    this.#slotCap = Math.ceil(this.#slotCap * 1.5);
+    this.#slotF = grown(this.#slotF, this.#slotCap * 3);
+    this.#slotI = grown(this.#slotI, this.#slotCap * 2);
   }
 
-  #growCells(size: number): void {
-    this.#eBucket = grown(this.#eBucket, size);
-    this.#eGen = grown(this.#eGen, size);
-    this.#eCount = grown(this.#eCount, size);
-    this.#eReplica = grown(this.#eReplica, size);
-    this.#eNext = grown(this.#eNext, size);
+  #growCells(): void {
+    this.#cellCap = Math.ceil(this.#cellCap * 1.5);
+    this.#cellF = grown(this.#cellF, this.#cellCap * 3);
+    this.#cellI = grown(this.#cellI, this.#cellCap * 2);
   }
 }
 

@@ -143,11 +143,11 @@ describe('SlidingWindow as a CRDT', () => {
 
   it('reaches the same state whatever the merge order (commutative, associative, idempotent)', () => {
     fc.assert(
-      fc.property(shortRunArb, fc.nat(), ([c, ops, seed], seed2) => {
+      fc.property(shortRunArb, fc.nat(), ([c, ops], seed) => {
         const sim = run(c, ops);
         const t = sim.horizon;
         const parts = sim.windows.flatMap((_, i) => sim.snapshotChunks(i, 2));
-        const random = prng(seed2);
+        const random = prng(seed);
         // Fold in one order; fold pairwise joins in another; fold with every part twice.
         const a = fromStates(sim.windows[0], parts, t);
         const b = fromStates(sim.windows[0], shuffled(parts, random), t);
@@ -160,7 +160,6 @@ describe('SlidingWindow as a CRDT', () => {
         expect(windowView(b, KEYS, t)).toEqual(view);
         expect(windowView(twice, KEYS, t)).toEqual(view);
         expect(windowView(grouped, KEYS, t)).toEqual(view);
-        void seed;
       }),
       fcParams(150),
     );
@@ -273,7 +272,7 @@ describe('SlidingWindow as a CRDT', () => {
         const w = sim.windows[0];
         const before = digestAround(w, t);
         // A peer's cell moves up: what a delta does.
-        const cells = [sim.windows[1].bucketOf(t), 0, w.resetGenOf(key), (w.cellsOf(key, t).find((x) => x.replica === 'zz#1')?.count ?? 0) + 1];
+        const cells = [w.bucketOf(t), 0, w.resetGenOf(key), 1];
         w.merge({ replicas: ['zz#1'], keys: [[key, 0, cells]] }, t);
         const after = digestAround(w, t);
         const shard = fnv1a(key) % SHARDS;
