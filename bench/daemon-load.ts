@@ -42,6 +42,8 @@ export async function closedLoop(client: Client, o: ClosedLoopOptions): Promise<
   let requests = 0;
   let stop = false;
   let failure: unknown;
+  let abort: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => (abort = resolve));
   const worker = async (): Promise<void> => {
     while (!stop) {
       try {
@@ -52,26 +54,41 @@ export async function closedLoop(client: Client, o: ClosedLoopOptions): Promise<
       } catch (err) {
         failure ??= err;
         stop = true;
+        abort();
       }
     }
   };
   const workers = Array.from({ length: o.inFlight }, worker);
-  const sample = () => ({ t: nowNs(), decisions, requests, client: process.cpuUsage(), server: cpuSecondsOf(o.serverPid) });
-  await sleep(o.warmupMs);
-  const a = sample();
-  await sleep(o.durationMs);
-  const b = sample();
-  stop = true;
-  await Promise.all(workers);
-  if (failure !== undefined) throw failure;
-  const seconds = Number(b.t - a.t) / 1e9;
-  const clientCpuUs = b.client.user + b.client.system - (a.client.user + a.client.system);
-  return {
-    decisionsPerSec: Math.round((b.decisions - a.decisions) / seconds),
-    requestsPerSec: Math.round((b.requests - a.requests) / seconds),
-    clientCpu: round2(clientCpuUs / 1e6 / seconds),
-    serverCpu: round2((b.server - a.server) / seconds),
+  /** Sleeps `ms`, or less when a request failed: a dead server should end the run now, not after the window. */
+  const wait = async (ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), aborted]);
+    clearTimeout(timer);
+    if (failure !== undefined) {
+      await Promise.all(workers);
+      throw failure;
+    }
   };
+  const sample = () => ({ t: nowNs(), decisions, requests, client: process.cpuUsage(), server: cpuSecondsOf(o.serverPid) });
+  try {
+    await wait(o.warmupMs);
+    const a = sample();
+    await wait(o.durationMs);
+    const b = sample();
+    stop = true;
+    await Promise.all(workers);
+    if (failure !== undefined) throw failure;
+    const seconds = Number(b.t - a.t) / 1e9;
+    const clientCpuUs = b.client.user + b.client.system - (a.client.user + a.client.system);
+    return {
+      decisionsPerSec: Math.round((b.decisions - a.decisions) / seconds),
+      requestsPerSec: Math.round((b.requests - a.requests) / seconds),
+      clientCpu: round2(clientCpuUs / 1e6 / seconds),
+      serverCpu: round2((b.server - a.server) / seconds),
+    };
+  } finally {
+    stop = true;
+  }
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;

@@ -56,15 +56,17 @@ export interface ManagedProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function track(child: ChildProcess, graceMs: number): ManagedProcess {
+function track(child: ChildProcess, what: string, graceMs: number): ManagedProcess {
   running.add(child);
+  let stopping: Promise<void> | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
+      // Said at once: the client only notices at its next request, with a less telling error.
+      if (stopping === undefined) console.error(`${what} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
       resolve({ code, signal });
     });
   });
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -124,7 +126,7 @@ export interface DaemonProcess extends ManagedProcess {
 export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
   const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const managed = track(child, DAEMON_STOP_GRACE_MS);
+  const managed = track(child, `daemon ${id}`, DAEMON_STOP_GRACE_MS);
   const tail: string[] = [];
   try {
     const m = await waitForLine(child, `daemon ${id}`, /^tallymesh listening on (\S+)/, tail);
@@ -173,7 +175,7 @@ export async function startRedisServer(): Promise<RedisProcess | null> {
     });
     if (spawned?.code === 'ENOENT') return null;
     if (spawned) throw spawned;
-    const managed = track(child, REDIS_STOP_GRACE_MS);
+    const managed = track(child, 'redis-server', REDIS_STOP_GRACE_MS);
     const tail: string[] = [];
     try {
       await waitForLine(child, 'redis-server', /Ready to accept connections/, tail);
@@ -188,9 +190,19 @@ export async function startRedisServer(): Promise<RedisProcess | null> {
   }
 }
 
+/** `/proc/<pid>/<file>`; a process that is gone is named as such rather than as a missing file. */
+function readProc(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`process ${pid} has exited (reading /proc/${pid}/${file})`);
+    throw err;
+  }
+}
+
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */
 export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readProc(pid, 'stat');
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after "pid (comm)".
@@ -199,7 +211,7 @@ export function cpuSecondsOf(pid: number): number {
 
 /** Resident set size of a process in bytes, from VmRSS in /proc/<pid>/status. */
 export function rssBytesOf(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readProc(pid, 'status'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
 }
@@ -218,6 +230,6 @@ export interface SchedStat {
  * process was ready to answer and not allowed to run.
  */
 export function schedStatOf(pid: number): SchedStat {
-  const [runNs, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  const [runNs, waitNs] = readProc(pid, 'schedstat').trim().split(' ').map(Number);
   return { runNs, waitNs };
 }

@@ -33,7 +33,8 @@ export const ACC_INTERVALS = [5, 20, 50, 200] as const;
 export const JOIN_KEYS = 100_000;
 export const JOIN_CLUSTER = 4;
 
-const PROBE_TIMEOUT_MS = 5_000;
+/** A probe some node still has not counted this long after it was sent is given up (and recorded as this long). */
+const PROBE_GIVE_UP_MS = 15_000;
 /** Probing stops after this long even if fewer than PROBES were taken (a saturated machine); `samples` tells. */
 const PROBE_BUDGET_MS = 45_000;
 /** Probes in flight at once. */
@@ -110,7 +111,7 @@ export async function measureConvergence(): Promise<ResultRow> {
     await sleep(2_000);
     // Microseconds, so sub-millisecond differences survive in the histogram.
     const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    let timeouts = 0;
+    let lost = 0;
     let next = 0;
     const deadline = machineNowMs() + PROBE_BUDGET_MS;
     const probe = async (p: number): Promise<void> => {
@@ -118,17 +119,19 @@ export async function measureConvergence(): Promise<ResultRow> {
       const others = cluster.nodes.filter((n) => n !== origin);
       const key = `probe:${p}`;
       await Promise.all(others.map((n) => n.call({ op: 'watch', limiter: 'api', key })));
-      const seen = Promise.all(others.map((n) => n.seen(key, PROBE_TIMEOUT_MS))).then(
+      // The wait is a safety net against a lost probe, not the measurement: it is
+      // generous because on a busy machine the IPC round trips themselves are slow.
+      const seen = Promise.all(others.map((n) => n.seen(key, PROBE_GIVE_UP_MS))).then(
         (ts) => Math.max(...ts),
         () => null,
       );
       const t = await origin.call<number>({ op: 'fire', limiter: 'api', key });
       const last = await seen;
-      if (last === null) timeouts++;
-      // A probe that never converged counts as the whole timeout: it must weigh on the tail.
-      hist.recordValue(Math.max(1, Math.round(((last ?? t + PROBE_TIMEOUT_MS) - t) * 1000)));
+      if (last === null) lost++;
+      // A probe that never converged counts as the whole wait: it must weigh on the tail.
+      hist.recordValue(Math.max(1, Math.round(((last ?? t + PROBE_GIVE_UP_MS) - t) * 1000)));
       if (hist.totalCount % 100 === 0) {
-        log(`  ${hist.totalCount} probes: p50 ${hist.getValueAtPercentile(50) / 1000} ms, p99 ${hist.getValueAtPercentile(99) / 1000} ms, ${timeouts} timed out`);
+        log(`  ${hist.totalCount} probes: p50 ${hist.getValueAtPercentile(50) / 1000} ms, p99 ${hist.getValueAtPercentile(99) / 1000} ms, ${lost} lost`);
       }
     };
     const lane = async (): Promise<void> => {
@@ -142,7 +145,7 @@ export async function measureConvergence(): Promise<ResultRow> {
     if (next < PROBES) log(`WARNING: probe budget of ${PROBE_BUDGET_MS / 1000} s spent after ${next} probes; reporting those`);
     await cluster.all({ op: 'stopLoad' });
     const ms = (pct: number): number => round(hist.getValueAtPercentile(pct) / 1000, 2);
-    log(`convergence: p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${round(hist.maxValue / 1000, 2)} ms, ${timeouts} probe(s) timed out`);
+    log(`convergence: p50 ${ms(50)} ms, p99 ${ms(99)} ms, max ${round(hist.maxValue / 1000, 2)} ms, ${lost} probe(s) never seen within ${PROBE_GIVE_UP_MS / 1000} s`);
     return { name: 'convergence', p50Ms: ms(50), p99Ms: ms(99), samples: hist.totalCount };
   });
 }

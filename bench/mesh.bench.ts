@@ -46,7 +46,7 @@ export const description = [
   'so they are subtracted directly, with no offset estimation.',
   `convergence: under ${n(LOAD_PER_SEC)} decisions/s spread over the nodes (${n(BG_KEYS)} keys), ${PROBES} probes (a few at a time, each on`,
   'a fresh key): one node consumes it while the four others poll it every 1 ms; the time from the admitted decision until the',
-  'last of them counts it (HDR histogram; a probe not seen within 5 s counts as 5 s).',
+  'last of them counts it (HDR histogram; a probe not seen within 15 s counts as 15 s).',
   `bandwidth: gossip bytes sent per second per node (bytesOut summed over peers, averaged over nodes, over ${BANDWIDTH_MEASURE_MS / 1000} s)`,
   `with ${n(LOAD_PER_SEC)} decisions/s on ${HOT_KEYS} hot keys; again after one hit on each of ${n(IDLE_KEYS)} idle keys (10-minute window, so`,
   `still live; laid down at ${n(TOUCH_PER_SEC)} new keys/s per node), once every node holds them and no repair or snapshot has run`,
