@@ -268,6 +268,16 @@ export class SlidingWindow {
    * the buckets it touched, and resets it issued. Returns null when nothing
    * changed. Values are current totals, so re-sending is always safe.
    */
+  /**
+   * Forgets the changes since the last drain without building them: for a
+   * node with no peer to send them to (a peer that comes gets a snapshot).
+   */
+  discardDelta(t: number): void {
+    for (const slot of this.#dirty) this.#slotI[slot * 2 + 1] &= ~DIRTY;
+    this.#dirty.length = 0;
+    this.#flushBucket = this.bucketOf(t);
+  }
+
   drainDelta(t: number): WindowState | null {
     const cur = this.bucketOf(t);
     if (this.#dirty.length === 0) {

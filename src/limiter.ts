@@ -195,6 +195,11 @@ export class Limiter {
     return { state, limitChanged };
   }
 
+  /** Drops the pending changes unbuilt (no peer to send them to); a pending limit change stays. */
+  discardDelta(): void {
+    this.#window.discardDelta(this.#time());
+  }
+
   /** Joins remote window state; returns the number of cells that changed. */
   merge(state: WindowState): number {
     return this.#window.merge(state, this.#time());

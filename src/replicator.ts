@@ -139,6 +139,14 @@ export class Replicator {
   flush(): void {
     if (this.#closed) return;
     const now = this.#scheduler.now();
+    let linked = false;
+    for (const peer of this.peers.values()) linked ||= peer.linked;
+    if (!linked) {
+      // Nobody to send to, and whoever connects gets a snapshot: building
+      // the deltas would be pure waste on the decision path's event loop.
+      for (const limiter of this.#limiters.values()) limiter.discardDelta();
+      return;
+    }
     const batches: WindowBatch[] = [];
     for (const limiter of this.#limiters.values()) {
       const { state, limitChanged } = limiter.drainDelta();
@@ -274,6 +282,11 @@ export class Replicator {
 
   #antiEntropy(): void {
     if (this.#closed) return;
+    // A digest costs a pass over every key: only take it for someone.
+    if (![...this.peers.values()].some((p) => p.linked && (p.state === 'live' || p.state === 'suspect'))) {
+      this.#sendPeers();
+      return;
+    }
     const digests = [];
     for (const limiter of this.#limiters.values()) {
       const { from, to } = digestRange(limiter);
