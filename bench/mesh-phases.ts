@@ -23,6 +23,8 @@ export const BG_KEYS = 10_000;
 export const PROBES = 400;
 export const HOT_KEYS = 100;
 export const IDLE_KEYS = 100_000;
+/** New keys per second and node while the idle / join key sets are laid down. */
+export const TOUCH_PER_SEC = 4_000;
 export const BANDWIDTH_MEASURE_MS = 5_000;
 export const ACC_LIMIT = 10_000;
 export const ACC_WINDOW_MS = 10_000;
@@ -46,8 +48,6 @@ const SETTLE_TIMEOUT_MS = 15_000;
 /** Unlimited for practical purposes: every background decision is admitted and replicated. */
 const HIGH_LIMIT = 1e12;
 const LONG_WINDOW_MS = 600_000;
-/** New keys per second and node while the idle / join key sets are laid down. */
-export const TOUCH_PER_SEC = 4_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -110,7 +110,9 @@ export async function measureConvergence(): Promise<ResultRow> {
     await startBackgroundLoad(cluster, 'api', 'bg:', BG_KEYS);
     await sleep(2_000);
     // Microseconds, so sub-millisecond differences survive in the histogram.
-    const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const hist = build();
+    const recent = build();
     let lost = 0;
     let next = 0;
     const deadline = machineNowMs() + PROBE_BUDGET_MS;
@@ -129,9 +131,14 @@ export async function measureConvergence(): Promise<ResultRow> {
       const last = await seen;
       if (last === null) lost++;
       // A probe that never converged counts as the whole wait: it must weigh on the tail.
-      hist.recordValue(Math.max(1, Math.round(((last ?? t + PROBE_GIVE_UP_MS) - t) * 1000)));
+      const us = Math.max(1, Math.round(((last ?? t + PROBE_GIVE_UP_MS) - t) * 1000));
+      hist.recordValue(us);
+      recent.recordValue(us);
       if (hist.totalCount % 100 === 0) {
-        log(`  ${hist.totalCount} probes: p50 ${hist.getValueAtPercentile(50) / 1000} ms, p99 ${hist.getValueAtPercentile(99) / 1000} ms, ${lost} lost`);
+        // Per hundred probes too: shows whether the tail is a start-up effect or spread over the run.
+        const ms = (h: typeof hist, pct: number): number => h.getValueAtPercentile(pct) / 1000;
+        log(`  ${hist.totalCount} probes: p50 ${ms(hist, 50)} ms, p99 ${ms(hist, 99)} ms (last 100: p50 ${ms(recent, 50)}, p99 ${ms(recent, 99)}, max ${ms(recent, 100)}), ${lost} lost`);
+        recent.reset();
       }
     };
     const lane = async (): Promise<void> => {
@@ -165,7 +172,8 @@ async function bytesPerSecond(cluster: MeshCluster, ms: number, label: string): 
     `${label}: ${Math.round(mean(rates))} B/s per node (min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))}); ` +
       `cluster-wide in ${ms} ms: ${diff('deltaFrames')} delta frames, ${diff('digestsSent')} digests, ` +
       `${diff('repairsAnswered')} repairs, ${diff('snapshotChunks')} snapshot chunks, ${diff('logOverflows')} log overflows; ` +
-      `CPU per node ${cpu.map((c) => `${Math.round(c * 100)}%`).join(' ')}`,
+      `CPU per node ${cpu.map((c) => `${Math.round(c * 100)}%`).join(' ')}; ` +
+      `longest event-loop delay per node ${after.map((a) => `${Math.round(a.loopDelayMaxMs)}`).join(' ')} ms`,
   );
   return mean(rates);
 }

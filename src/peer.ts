@@ -58,6 +58,8 @@ export class Peer {
   snapshot: { limiter: number; cursor: number; seq: number } | null = null;
   /** We have received a complete snapshot from this peer's current incarnation. */
   syncedFrom = false;
+  /** Digest shards that differed from this peer's in the last round, per limiter. */
+  readonly differing = new Map<string, Set<number>>();
   /** Consecutive frames refused for clock skew. */
   skewStrikes = 0;
   readonly rejected: RejectCounts = {};

@@ -89,6 +89,8 @@ export class Replicator {
   #emit: (event: ReplicatorEvent) => void;
   #timers: Array<() => void> = [];
   #closed = false;
+  /** Our digests of the current anti-entropy round, per limiter. */
+  #digests = new Map<string, { name: string; from: number; to: number; shards: number[] }>();
 
   constructor(args: {
     nodeId: string;
@@ -288,10 +290,13 @@ export class Replicator {
       return;
     }
     const digests = [];
+    this.#digests.clear();
     for (const limiter of this.#limiters.values()) {
       const { from, to } = digestRange(limiter);
       if (to < from) continue;
-      digests.push({ name: limiter.name, from, to, shards: limiter.digest(from, to, DIGEST_SHARDS) });
+      const digest = { name: limiter.name, from, to, shards: limiter.digest(from, to, DIGEST_SHARDS) };
+      this.#digests.set(limiter.name, digest);
+      digests.push(digest);
     }
     for (const peer of this.peers.values()) {
       if (peer.state !== 'live' && peer.state !== 'suspect') continue;
@@ -469,7 +474,20 @@ export class Replicator {
     for (const d of digests) {
       const limiter = this.#limiters.get(d.name);
       if (limiter === undefined || d.shards.length !== DIGEST_SHARDS) continue;
-      const differing = compareDigests(limiter.digest(d.from, d.to, DIGEST_SHARDS), d.shards);
+      // Peers' digests arrive within one interval of ours and mostly cover the
+      // same buckets: reuse our own pass instead of one pass per peer.
+      let ours = this.#digests.get(d.name);
+      if (ours === undefined || ours.from !== d.from || ours.to !== d.to) {
+        ours = { name: d.name, from: d.from, to: d.to, shards: limiter.digest(d.from, d.to, DIGEST_SHARDS) };
+        this.#digests.set(d.name, ours);
+      }
+      // Repair only shards that differed in the previous round too: a
+      // difference that the deltas in flight are about to settle must not
+      // start an exchange of whole shards (under load that snowballs).
+      const previous = peer.differing.get(d.name);
+      const now = compareDigests(ours.shards, d.shards);
+      peer.differing.set(d.name, new Set(now));
+      const differing = previous === undefined ? [] : now.filter((shard) => previous.has(shard));
       if (differing.length === 0) continue;
       // Push ours and pull theirs: one round trip repairs both directions.
       this.#pushShards(peer, limiter, new Set(differing));
