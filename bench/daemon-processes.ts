@@ -121,7 +121,7 @@ export interface DaemonProcess extends ManagedProcess {
 /**
  * Starts `tallymesh start --port 0 …` in its own process and resolves once it
  * printed `tallymesh listening on <url>`. Extra node flags for the daemon
- * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) come from `nodeFlags`.
+ * (e.g. `--cpu-prof --cpu-prof-dir=prof`) come from `nodeFlags`.
  */
 export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
   const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn'];

@@ -10,7 +10,7 @@
  * The benchmark process is the client. Children (the daemon, a fresh daemon
  * for the memory figure, redis-server) are killed when the run ends, fails or
  * is interrupted. Extra node flags for the daemons come from
- * TALLYMESH_BENCH_DAEMON_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * TALLYMESH_BENCH_DAEMON_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof".
  */
 import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon-clients.js';
 import {

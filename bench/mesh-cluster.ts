@@ -51,7 +51,7 @@ export class NodeProcess {
 
   constructor(nodeId: string) {
     this.nodeId = nodeId;
-    // No inherited flags (TALLYMESH_BENCH_NODE_FLAGS adds some, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // No inherited flags (TALLYMESH_BENCH_NODE_FLAGS adds some, e.g. "--cpu-prof --cpu-prof-dir=prof"
     // to profile the nodes); 'advanced' serialization carries typed arrays.
     this.#child = fork(NODE_SCRIPT, [nodeId], {
       execArgv: process.env.TALLYMESH_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [],

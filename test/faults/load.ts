@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import { requestJson, RequestFailure } from './http.js';
+import { createPrng } from '../../transport/prng.js';
 
 /** A daemon to send load to. */
 export interface LoadTarget {
@@ -64,16 +65,10 @@ export interface LoadResult {
   stoppedAt: number;
 }
 
-/** mulberry32: a small seeded PRNG (reproducible key choice). */
+/** A seeded PRNG (the project's sfc32), as a bare function. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createPrng(seed);
+  return () => r.next();
 }
 
 interface TargetState {

@@ -9,17 +9,12 @@ import { Hlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import type { WindowState } from '../../crdt/window-state.js';
 import { copyState } from './cells.js';
+import { createPrng } from '../../transport/prng.js';
 
-/** mulberry32: a small seeded PRNG for shuffles the property's seed controls. */
+/** A seeded PRNG (the project's sfc32), as a bare function. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createPrng(seed);
+  return () => r.next();
 }
 
 /** Fisher–Yates with a seeded PRNG. */
