@@ -91,7 +91,7 @@ export async function captureCorpus(seed = 1): Promise<Uint8Array[]> {
   net.advance(500);
   net.heal();
   net.advance(1_500);
-  // A cut shorter than suspectAfterMs loses deltas without a catch-up: digests differ, REPAIR follows.
+  // A cut shorter than suspectAfterMs loses deltas without a catch-up: digests differ, then REPAIR.
   for (let round = 0; round < 3; round++) {
     net.cut('a', 'b');
     nodes[0].get('api')!.consume(`lost:${round}`, 3);
@@ -99,6 +99,9 @@ export async function captureCorpus(seed = 1): Promise<Uint8Array[]> {
     net.restore('a', 'b');
     net.advance(450);
   }
+  // Repairs start once a shard differed two digest rounds in a row and the
+  // lost cells' bucket entered the digest range (two buckets back).
+  net.advance(3_000);
   await nodes[2].close();
   net.advance(200);
 
