@@ -10,8 +10,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freeLoopbackPort } from './free-port.js';
 
 /** `dist/cli/main.js`, next to this compiled file's `dist/bench/`. */
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -139,17 +139,6 @@ export async function startDaemonProcess(id: string, limiterSpec: string, nodeFl
   }
 }
 
-/** A free TCP port on 127.0.0.1, as the kernel hands one out for port 0. */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A redis-server started by {@link startRedisServer}. */
 export interface RedisProcess extends ManagedProcess {

@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { repoRoot } from './result-file.js';
+import { freeLoopbackPort } from './free-port.js';
 
 /** One daemon of the soak. */
 export interface SoakDaemon {
@@ -18,17 +18,6 @@ export interface SoakDaemon {
   agent: http.Agent;
 }
 
-/** A free loopback port (bound, read, released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `count` daemons that peer with each other; resolves once each printed its listening line. */
 export async function startSoakCluster(count: number, limiters: string[]): Promise<SoakDaemon[]> {
@@ -37,7 +26,7 @@ export async function startSoakCluster(count: number, limiters: string[]): Promi
   const secretFile = path.join(dir, 'secret');
   writeFileSync(secretFile, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
   const ports: number[] = [];
-  for (let i = 0; i < count; i++) ports.push(await freePort());
+  for (let i = 0; i < count; i++) ports.push(await freeLoopbackPort());
   const cli = path.join(repoRoot(), 'dist', 'cli', 'main.js');
   return Promise.all(
     ports.map(async (port, i) => {

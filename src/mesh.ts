@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Hlc } from '../crdt/hlc.js';
-import type { Scheduler, Transport } from '../transport/transport.js';
+import type { PeerStats, Scheduler, Transport } from '../transport/transport.js';
 import { codes } from './errors.js';
 import { Limiter, type LimiterOptions } from './limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
@@ -16,8 +16,8 @@ import { Replicator, type ReplicatorEvent, type ReplicationStats } from './repli
 
 export type { MeshOptions };
 
-/** One peer as `cluster()` reports it. */
-export interface PeerStatus {
+/** One peer as `cluster()` reports it: its replication state plus the transport's traffic counters. */
+export interface PeerStatus extends PeerStats {
   nodeId: string;
   address: string;
   state: 'syncing' | 'live' | 'suspect' | 'skewed' | 'down';
@@ -27,12 +27,6 @@ export interface PeerStatus {
   clockOffsetMs: number;
   replicationLagMs: number;
   lastHeardMs: number | null;
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  queuedBytes: number;
-  framesDropped: number;
   rejected: Record<string, number>;
 }
 
