@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ClusterStatus } from '../src/index.js';
+import type { ClusterStatus } from '../src/daemon/index.js';
 import { formatCount, formatMillis, formatOffset, formatTable } from './format-table.js';
 
 /** One daemon as the demo last saw it through `GET /v1/cluster`. */

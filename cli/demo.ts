@@ -9,13 +9,13 @@
  */
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import type { ClusterStatus, Daemon } from '../src/index.js';
+import type { ClusterStatus, Daemon } from '../src/daemon/index.js';
 import { EXIT, intFlag, numberFlag } from './exit.js';
 import { LoadGenerator, zipfShares } from './demo-load.js';
 import { decisionsOf, formatNodes, formatSummary, LiveView, type KeyAgreement, type NodeSample } from './demo-view.js';
 import { formatCount, formatMillis } from './format-table.js';
 import { requestJson } from './http-client.js';
-import { tallymesh } from './load.js';
+import { daemonEntry } from './load.js';
 
 interface DemoFlags {
   seconds: number;
@@ -76,7 +76,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   const share = zipfShares(keys.length)[Math.min(7, keys.length - 1)];
   const limit = Math.max(10, Math.round(flags.rate * flags.seconds * share));
   const secret = randomBytes(24).toString('base64url');
-  const { loadConfig, startDaemon } = await tallymesh();
+  const { loadConfig, startDaemon } = await daemonEntry();
   const { pino } = await import('pino');
   const logger = pino({ level: 'error', base: { demo: true } }, pino.destination({ dest: 2, sync: true }));
 

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import type { Tallymesh } from './load.js';
+/** What parses durations: the package entries' `parseDuration`. */
+interface DurationParser {
+  parseDuration(value: string, field: string, min?: number, max?: number): number;
+}
 
 /** Every exit code the CLI uses. */
 export const EXIT = {
@@ -57,7 +60,7 @@ export function numberFlag(flag: string, min: number, max: number): (value: stri
  * [min, max] with the package's own parser, or throws a usage error naming
  * the flag. Durations are converted in the action, once the entry is loaded.
  */
-export function durationFlag(tm: Tallymesh, flag: string, value: string, min = 0, max = 31 * 24 * 3_600_000): number {
+export function durationFlag(tm: DurationParser, flag: string, value: string, min = 0, max = 31 * 24 * 3_600_000): number {
   try {
     return tm.parseDuration(value, flag, min, max);
   } catch (err) {

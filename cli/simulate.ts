@@ -8,10 +8,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { SimPartition, SimulationOptions, SimulationReport } from '../src/index.js';
+import type { SimPartition, SimulationOptions, SimulationReport } from '../src/sim/index.js';
 import { EXIT, durationFlag, intFlag, numberFlag, usageError } from './exit.js';
 import { formatCount, formatMillis, formatTable } from './format-table.js';
-import { tallymesh, type Tallymesh } from './load.js';
+import { simEntry, type SimEntry } from './load.js';
 
 /** The command's flags; durations arrive as written and are parsed with the package's parser. */
 export interface SimulateFlags {
@@ -57,7 +57,7 @@ export function partitionGroups(spec: string, nodes: number, at: number, heal: n
 }
 
 /** Builds the simulation options from the command's flags, checking how they fit together. */
-export function simulationOptions(f: SimulateFlags, tm: Tallymesh): SimulationOptions {
+export function simulationOptions(f: SimulateFlags, tm: SimEntry): SimulationOptions {
   const durationMs = Math.round(f.seconds * 1000);
   const windowMs = durationFlag(tm, '--window', f.window, 1);
   if (f.partition === undefined && (f.at !== undefined || f.heal !== undefined)) throw usageError('--at and --heal need --partition');
@@ -189,7 +189,7 @@ Examples:
   $ tallymesh simulate --nodes 7 --partition 3:2:2 --limit 100 --window 2s --keys 50 --json`,
     )
     .action(async (flags: SimulateFlags) => {
-      const tm = await tallymesh();
+      const tm = await simEntry();
       const options = simulationOptions(flags, tm);
       const progress = progressReporter(flags.progress !== false);
       const started = performance.now();

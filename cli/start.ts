@@ -10,9 +10,9 @@
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import type { ConfigFlags, Daemon, DaemonConfig } from '../src/index.js';
+import type { ConfigFlags, Daemon, DaemonConfig } from '../src/daemon/index.js';
 import { CliExit, EXIT } from './exit.js';
-import { tallymesh, type Tallymesh } from './load.js';
+import { daemonEntry, type DaemonEntry } from './load.js';
 
 interface StartFlags extends ConfigFlags {
   check?: boolean;
@@ -63,7 +63,7 @@ Examples:
     )
     .action(async (flags: StartFlags) => {
       const { check, ...configFlags } = flags;
-      const tm = await tallymesh();
+      const tm = await daemonEntry();
       const loaded = tm.loadConfig({ flags: configFlags });
       for (const w of loaded.warnings) console.error(`tallymesh: warning: ${w}`);
       if (check === true) {
@@ -75,7 +75,7 @@ Examples:
 }
 
 /** Starts the daemon, prints its URL, and installs the SIGTERM/SIGINT handlers that close it and exit. */
-async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, origins: Record<string, string>, warnings: string[]): Promise<void> {
+async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, origins: Record<string, string>, warnings: string[]): Promise<void> {
   const { pino } = await import('pino');
   // Synchronous so log lines and the "listening" line keep their order on stdout.
   const logger = pino({ name: 'tallymesh', level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
@@ -127,7 +127,7 @@ async function run(tm: Tallymesh, config: DaemonConfig, file: string | null, ori
 }
 
 /** Turns a start failure into the exit it deserves: 2 for bad options, 1 for a runtime failure. */
-function startFailure(tm: Tallymesh, err: unknown, config: DaemonConfig, logger: Logger): CliExit {
+function startFailure(tm: DaemonEntry, err: unknown, config: DaemonConfig, logger: Logger): CliExit {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (tm.isTallymeshError(err) && /^TALLYMESH_ERR_(CONFIG|OPTION)_/.test(err.code)) return new CliExit(EXIT.USAGE, err.message);
   logger.error({ err }, 'start failed');

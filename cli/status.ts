@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { ClusterStatus } from '../src/index.js';
+import type { ClusterStatus } from '../src/daemon/index.js';
 import { CliExit, EXIT, intFlag } from './exit.js';
 import { formatBytes, formatCount, formatDuration, formatMillis, formatOffset, formatTable } from './format-table.js';
 import { apiUrl, defaultUrl, describeError, readToken, requestJson } from './http-client.js';

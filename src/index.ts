@@ -8,17 +8,9 @@
  *
  * @module
  */
-export { createLimiter, Limiter } from './limiter.js';
-export type { Decision, EmbeddedLimiterOptions, LimiterOptions, LimiterStats, OverflowPolicy } from './limiter.js';
+export { createLimiter, Limiter } from './limiter/limiter.js';
+export type { Decision, EmbeddedLimiterOptions, LimiterOptions, LimiterStats, OverflowPolicy } from './limiter/limiter.js';
 export { codes, isTallymeshError } from './errors.js';
 export type { ErrorCode, TallymeshError } from './errors.js';
-export { createMesh, Mesh } from './mesh.js';
-export type { ClusterStatus, MeshOptions, PeerStatus } from './mesh.js';
-export { randomScenario, runSimulation } from './simulation.js';
-export type { SimPartition, SimulationOptions, SimulationReport } from './simulation.js';
-export { loadConfig, redactConfig } from './config.js';
-export type { ConfigFlags, ConfigOrigin, LoadConfigOptions, LoadedConfig } from './config.js';
-export { parseDuration } from './config-parse.js';
-export type { DaemonConfig } from './daemon-config.js';
-export { startDaemon } from './daemon.js';
-export type { Daemon, DaemonOptions } from './daemon.js';
+export { createMesh, Mesh } from './mesh/mesh.js';
+export type { ClusterStatus, MeshOptions, PeerStatus } from './mesh/mesh.js';

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { encodeFrame } from './codec.js';
-import { FrameType } from './frame.js';
-import type { Frame } from './frame.js';
+import { encodeFrame } from './codec/codec.js';
+import { FrameType } from './codec/frame.js';
+import type { Frame } from './codec/frame.js';
 import { Link } from './link.js';
 import type { Conduit, LinkHost } from './link.js';
 import type { PeerInfo, PeerStats, RejectReason, Scheduler, TransportHandlers } from './transport.js';

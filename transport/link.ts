@@ -20,9 +20,9 @@
  *
  * @module
  */
-import { decodeFrame, encodeFrame, FrameError, frameTypeName } from './codec.js';
-import { FrameType } from './frame.js';
-import type { Frame, FrameTypeCode } from './frame.js';
+import { decodeFrame, encodeFrame, FrameError, frameTypeName } from './codec/codec.js';
+import { FrameType } from './codec/frame.js';
+import type { Frame, FrameTypeCode } from './codec/frame.js';
 import { computeMac, verifyMac } from './handshake.js';
 import type { HandshakeRole } from './handshake.js';
 import type { PeerInfo, RejectReason, Scheduler } from './transport.js';

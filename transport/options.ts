@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
-import { MAX_ID_BYTES } from './frame-schema.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './codec/frame.js';
+import { MAX_ID_BYTES } from './codec/frame-schema.js';
 import type { BackoffOptions } from './link-manager.js';
 
 /** Redial backoff when none is given: first retry within 100 ms, never waiting more than 5 s. */

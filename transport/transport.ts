@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Frame } from './frame.js';
+import type { Frame } from './codec/frame.js';
 
 /** An authenticated peer. */
 export interface PeerInfo {

@@ -2,8 +2,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, redactConfig, type ConfigFlags } from '../../src/config.js';
-import { parseDuration, parseLimiterSpec } from '../../src/config-parse.js';
+import { loadConfig, redactConfig, type ConfigFlags } from '../../src/daemon/config/load-config.js';
+import { parseDuration, parseLimiterSpec } from '../../src/daemon/config/parse.js';
 import { isTallymeshError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tallymesh-config-'));

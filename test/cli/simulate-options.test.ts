@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CliExit } from '../../cli/exit.js';
 import { formatDuration, formatTable } from '../../cli/format-table.js';
-import { tallymesh } from '../../cli/load.js';
+import { simEntry } from '../../cli/load.js';
 import { partitionGroups, simulationOptions, type SimulateFlags } from '../../cli/simulate.js';
 
 const FLAGS: SimulateFlags = {
@@ -49,14 +49,14 @@ describe('partitionGroups', () => {
 
 describe('simulationOptions', () => {
   it('parses durations and puts a partition in the middle third by default', async () => {
-    const tm = await tallymesh();
+    const tm = await simEntry();
     const o = simulationOptions({ ...FLAGS, partition: '2:3' }, tm);
     expect(o).toMatchObject({ durationMs: 9000, windowMs: 2000, skewMs: 100, gossipIntervalMs: 20 });
     expect(o.partitions).toEqual([{ at: 3000, heal: 6000, a: ['n1', 'n2'], b: ['n3', 'n4', 'n5'] }]);
   });
 
   it('names the flag that does not fit', async () => {
-    const tm = await tallymesh();
+    const tm = await simEntry();
     expect(usage(() => simulationOptions({ ...FLAGS, at: '1s' }, tm))).toBe('--at and --heal need --partition');
     expect(usage(() => simulationOptions({ ...FLAGS, partition: '2:3', at: '5s', heal: '4s' }, tm))).toBe('--heal: must be after --at (5.0 s), got 4.0 s');
     expect(usage(() => simulationOptions({ ...FLAGS, partition: '2:3', at: '10s' }, tm))).toContain('--at: must be before the end of the run');

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { requestJson, RequestFailure } from './http.js';
-import { createPrng } from '../../transport/prng.js';
+import { createPrng } from '../../transport/sim/prng.js';
 
 /** A daemon to send load to. */
 export interface LoadTarget {

@@ -9,8 +9,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, FRAME_ERROR_CODES, FrameError, frameTypeName } from '../../transport/codec.js';
-import { createPrng } from '../../transport/prng.js';
+import { decodeFrame, encodeFrame, FRAME_ERROR_CODES, FrameError, frameTypeName } from '../../transport/codec/codec.js';
+import { createPrng } from '../../transport/sim/prng.js';
 import { captureCorpus, typeOf } from './corpus.js';
 import { heapAfterGc, ITERATIONS, SEED, summary } from './fuzz-env.js';
 import { mutateBytes, mutateStructure, pathological } from './mutate.js';

@@ -5,11 +5,11 @@
  * replicators send is captured with `encodeFrame`. HELLO and AUTH, which the
  * link sends before the replicator exists, are built the same way.
  */
-import { createMesh, type Mesh } from '../../src/mesh.js';
-import { encodeFrame } from '../../transport/codec.js';
-import { FrameType, type Frame } from '../../transport/frame.js';
+import { createMesh, type Mesh } from '../../src/mesh/mesh.js';
+import { encodeFrame } from '../../transport/codec/codec.js';
+import { FrameType, type Frame } from '../../transport/codec/frame.js';
 import { computeMac, createNonce } from '../../transport/handshake.js';
-import { createSimNetwork, type SimNetwork } from '../../transport/sim-network.js';
+import { createSimNetwork, type SimNetwork } from '../../transport/sim/sim-network.js';
 import type { Transport } from '../../transport/transport.js';
 
 export const SECRET = 'fuzz-cluster-secret-0123456789';

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrng, type Prng } from '../../transport/prng.js';
+import { createPrng, type Prng } from '../../transport/sim/prng.js';
 import { cliEntry } from '../faults/daemon.js';
 import { requestJson, type JsonResponse } from '../faults/http.js';
 import { SCALE, SEED, summary } from './fuzz-env.js';

@@ -6,7 +6,7 @@
  * {@link Prng}, so a failing input is reproducible from the seed.
  */
 import { Packr, Unpackr, type Options } from 'msgpackr';
-import type { Prng } from '../../transport/prng.js';
+import type { Prng } from '../../transport/sim/prng.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, int64AsType: 'bigint' } as Options);

@@ -15,12 +15,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createMesh, type Mesh } from '../../src/mesh.js';
-import { decodeFrame, encodeFrame, FrameError } from '../../transport/codec.js';
-import { FrameType, type Frame } from '../../transport/frame.js';
+import { createMesh, type Mesh } from '../../src/mesh/mesh.js';
+import { decodeFrame, encodeFrame, FrameError } from '../../transport/codec/codec.js';
+import { FrameType, type Frame } from '../../transport/codec/frame.js';
 import { computeMac, createNonce } from '../../transport/handshake.js';
-import { createPrng } from '../../transport/prng.js';
-import { createSimNetwork } from '../../transport/sim-network.js';
+import { createPrng } from '../../transport/sim/prng.js';
+import { createSimNetwork } from '../../transport/sim/sim-network.js';
 import type { TransportHandlers } from '../../transport/transport.js';
 import { captureCorpus, LIMITERS, SECRET, simNode } from './corpus.js';
 import { heapAfterGc, SCALE, SEED, summary } from './fuzz-env.js';

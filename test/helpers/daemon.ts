@@ -5,8 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
-import type { DaemonConfig } from '../../src/daemon-config.js';
+import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import type { DaemonConfig } from '../../src/daemon/config/daemon-config.js';
 
 export const SECRET = 'integration-secret';
 

@@ -9,7 +9,7 @@ import { Hlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import type { WindowState } from '../../crdt/window-state.js';
 import { copyState } from './cells.js';
-import { createPrng } from '../../transport/prng.js';
+import { createPrng } from '../../transport/sim/prng.js';
 
 /** A seeded PRNG (the project's sfc32), as a bare function. */
 export function prng(seed: number): () => number {

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { randomScenario, runSimulation, type SimulationReport } from '../../src/simulation.js';
+import { randomScenario, runSimulation, type SimulationReport } from '../../src/sim/simulation.js';
 
 // CI runs 1,000 seeds per run, split over two files so both cores work;
 // TALLYMESH_SIM_SEEDS raises the count (a longer run), TALLYMESH_SIM_SEED

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame } from '../../transport/codec.js';
-import { FrameType } from '../../transport/frame.js';
-import type { Frame } from '../../transport/frame.js';
+import { decodeFrame, encodeFrame } from '../../transport/codec/codec.js';
+import { FrameType } from '../../transport/codec/frame.js';
+import type { Frame } from '../../transport/codec/frame.js';
 import { computeMac, verifyMac } from '../../transport/handshake.js';
 import type { Conduit, Link } from '../../transport/link.js';
 import { backoffDelay, chooseLink, LinkManager } from '../../transport/link-manager.js';
 import type { DialAttempt, LinkIdentity } from '../../transport/link-manager.js';
-import { createNodeClock, SimClock } from '../../transport/sim-clock.js';
-import { deltaFrame, pingFrame } from './frames.js';
+import { createNodeClock, SimClock } from '../../transport/sim/sim-clock.js';
+import { deltaFrame, pingFrame } from './codec/frames.js';
 import { Recorder } from './recorder.js';
 
 /** A conduit that decodes what the link writes and remembers how it was closed. */

@@ -1,7 +1,7 @@
 /**
  * Test helper: TransportHandlers that record every call, in order.
  */
-import type { Frame } from '../../transport/frame.js';
+import type { Frame } from '../../transport/codec/frame.js';
 import type { PeerInfo, RejectReason, TransportHandlers } from '../../transport/transport.js';
 
 export type RecordedEvent =

@@ -4,9 +4,9 @@
  * time; `ws-transport.integration.test.ts` on real sockets.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../transport/codec.js';
+import { encodeFrame } from '../../transport/codec/codec.js';
 import type { Transport } from '../../transport/transport.js';
-import { bulkyDelta, deltaFrame, pingFrame } from './frames.js';
+import { bulkyDelta, deltaFrame, pingFrame } from './codec/frames.js';
 import { Recorder } from './recorder.js';
 
 /** A started transport, the handlers' record, and the incarnation it was given. */

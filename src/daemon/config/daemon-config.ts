@@ -1,0 +1,43 @@
+/**
+ * The daemon's resolved configuration: what `tallymesh start` builds from its
+ * YAML file, flags and `TALLYMESH_*` environment variables (see config.ts),
+ * and what `startDaemon` runs.
+ *
+ * @module
+ */
+import type { LimiterOptions } from '../../limiter/limiter.js';
+import type { MeshTlsOptions } from '../../mesh/mesh-options.js';
+
+/** A fully resolved, validated daemon configuration. */
+export interface DaemonConfig {
+  /** Node id, unique in the cluster. */
+  id: string;
+  /** Interface to bind (default 127.0.0.1; non-loopback requires a secret). */
+  host: string;
+  /** Port for the HTTP API and the peer WebSocket (default 7070; 0 picks one). */
+  port: number;
+  /** Address peers should dial, when it differs from host:port. */
+  advertise?: string;
+  /** Seed peers (`host:port`). */
+  peers: string[];
+  /** Cluster secret ('' only on loopback). */
+  secret: string;
+  /** Bearer token required by every endpoint but /healthz and /readyz ('' = none). */
+  apiToken: string;
+  /** Limiters served. */
+  limiters: LimiterOptions[];
+  /** Keys held per node across limiters before each limiter's onOverflow applies (default 1,000,000). */
+  maxKeys: number;
+  /** Denial events per second sent to /v1/events subscribers (default 10). */
+  eventsDeniedPerSec: number;
+  /** pino level (default 'info'). */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  gossipIntervalMs: number;
+  suspectAfterMs: number;
+  maxClockOffsetMs: number;
+  /** How long a joining node waits for its seeds before it calls itself ready alone (default 2000 ms). */
+  joinTimeoutMs?: number;
+  /** Upper bound for the graceful shutdown (default 5000 ms). */
+  shutdownTimeoutMs: number;
+  tls?: MeshTlsOptions;
+}

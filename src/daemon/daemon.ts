@@ -1,0 +1,231 @@
+/**
+ * The clustered daemon: one port serving the HTTP API, the `/v1/stream`
+ * WebSocket and the peers' `/v1/mesh` WebSocket. This file only wires the
+ * pieces — mesh, decision path, HTTP API, stream, events, metrics, log — and
+ * owns the order of startup and shutdown.
+ *
+ * @module
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { MESH_PATH } from '../../transport/ws/ws-transport.js';
+import type { DaemonConfig } from './config/daemon-config.js';
+import { Decider } from './decider.js';
+import { codes } from '../errors.js';
+import { EventHub } from './events-api.js';
+import { createHttpApi } from './http-api.js';
+import { bearerCheck } from './http-auth.js';
+import { createLimiter } from '../limiter/limiter.js';
+import { configSummary, createDaemonLogger, DaemonLog, keyHasher } from './logger.js';
+import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
+import { resolveMeshOptions } from '../mesh/mesh-options.js';
+import { DaemonMetrics } from './metrics.js';
+import { refuseUpgrade, STREAM_PATH, StreamApi } from './stream-api.js';
+import { enumOption, integerOption } from '../limiter/validate.js';
+
+/** A running daemon. */
+export interface Daemon {
+  /** The mesh node behind the API. */
+  readonly mesh: Mesh;
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:7070` (`https` with TLS). */
+  readonly url: string;
+  /** `host:port` peers dial (the advertised address). */
+  readonly address: string;
+  /**
+   * Graceful shutdown: stops accepting connections and admitting hits, hands
+   * the last deltas to the peers (and says goodbye), closes streams and
+   * event clients, and resolves within `shutdownTimeoutMs`. Idempotent.
+   */
+  close(reason?: string): Promise<void>;
+}
+
+/** Options of {@link startDaemon}. */
+export interface DaemonOptions {
+  /** Logger to write to (default: pino to stdout at `config.logLevel`). */
+  logger?: Logger;
+}
+
+/** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
+function checkDaemonConfig(config: DaemonConfig): void {
+  if (typeof config !== 'object' || config === null) throw new codes.TALLYMESH_ERR_OPTION_TYPE('config', 'an object', String(config));
+  if (typeof config.apiToken !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE('apiToken', 'a string', typeof config.apiToken);
+  if (!Array.isArray(config.limiters)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiters', 'an array', typeof config.limiters);
+  integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
+  integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
+  enumOption('logLevel', config.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+  // A throwaway limiter validates each definition exactly as the mesh will.
+  for (const l of config.limiters) createLimiter(l);
+}
+
+function meshOptions(config: DaemonConfig): MeshOptions {
+  return {
+    nodeId: config.id,
+    host: config.host,
+    port: config.port,
+    advertise: config.advertise,
+    peers: config.peers,
+    secret: config.secret,
+    gossipIntervalMs: config.gossipIntervalMs,
+    suspectAfterMs: config.suspectAfterMs,
+    maxClockOffsetMs: config.maxClockOffsetMs,
+    joinTimeoutMs: config.joinTimeoutMs,
+    maxKeys: config.maxKeys,
+    tls: config.tls,
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** The URL clients use: a wildcard bind is reached over loopback; IPv6 literals go in brackets. */
+function baseUrl(tls: boolean, host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const literal = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
+  return `${tls ? 'https' : 'http'}://${literal}:${port}`;
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  return query === -1 ? raw : raw.slice(0, query);
+}
+
+/**
+ * Starts a daemon: validates `config`, listens on `config.host:config.port`,
+ * joins the mesh, and serves the HTTP API, `/v1/stream` and `/v1/events` on
+ * the same port as the peers' `/v1/mesh`. Resolves once listening (check
+ * `/readyz` or `daemon.mesh.whenReady()` for the initial sync).
+ *
+ * @throws TALLYMESH_ERR_OPTION_* for invalid config (before binding), or the
+ *   listen error (e.g. EADDRINUSE).
+ * @example
+ * import { startDaemon } from 'tallymesh';
+ * const daemon = await startDaemon(config);
+ * console.log(`serving ${daemon.url}`);
+ * process.once('SIGTERM', () => daemon.close('SIGTERM'));
+ */
+export async function startDaemon(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
+  checkDaemonConfig(config);
+  resolveMeshOptions(meshOptions(config)); // throws before binding, naming the field
+  const logger = createDaemonLogger(config.id, config.logLevel, options.logger);
+  const tls = config.tls;
+  const server =
+    tls === undefined
+      ? http.createServer()
+      : https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined });
+
+  // Bounds for slow or idle clients: a request must arrive whole in time, and
+  // connections are capped. Streams and event feeds are long-lived by design
+  // and are not affected: these bound receiving the request only.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxConnections = 10_000;
+
+  // The mesh needs a listening server, so requests can arrive before the API
+  // exists; they wait for it (a few milliseconds) instead of being dropped.
+  let api: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  const waiting: Array<() => void> = [];
+  server.on('request', (req, res) => {
+    if (api !== undefined) api(req, res);
+    else waiting.push(() => api?.(req, res));
+  });
+
+  const bound = await listen(server, config.port, config.host);
+  let mesh: Mesh;
+  try {
+    mesh = await createMesh({ ...meshOptions(config), port: bound.port, server });
+    // maxKeys is node-wide: a limiter without its own bound may use all of it
+    // (the limiter's default of 1,000,000 would cap a larger --max-keys).
+    for (const l of config.limiters) mesh.limiter({ maxKeys: config.maxKeys, ...l });
+  } catch (err) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
+
+  const hashKey = keyHasher(config.secret);
+  const log = new DaemonLog(logger, hashKey);
+  log.watch(mesh);
+  let shuttingDown = false;
+  const authorize = bearerCheck(config.apiToken);
+  const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
+    maxKeys: config.maxKeys,
+    ready: () => mesh.ready && !shuttingDown,
+    // Read at scrape time, when the endpoints created below exist.
+    clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
+  });
+  const events = new EventHub({
+    incarnation: mesh.incarnation,
+    deniedPerSec: config.eventsDeniedPerSec,
+    hashKey,
+    onDropped: (reason, n) => metrics.eventsDropped(reason, n),
+  });
+  events.watch(mesh);
+  const decider = new Decider(mesh, {
+    denied: (limiter, key, cost, decision) => events.denied(limiter, key, cost, decision),
+    overflow: (limiter, key) => {
+      log.overflow(limiter, key, config.maxKeys);
+      events.overflow(limiter, key);
+    },
+  });
+  const stream = new StreamApi({ decider, metrics, authorize, logger });
+
+  api = createHttpApi({ mesh, decider, metrics, events, authorize, maxKeys: config.maxKeys, seeds: config.peers, logger }, () => shuttingDown);
+  for (const run of waiting.splice(0)) run();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = pathOf(req.url);
+    if (path === MESH_PATH) return; // the mesh's transport takes these
+    if (path === STREAM_PATH) stream.handleUpgrade(req, socket, head);
+    else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
+  });
+
+  const url = baseUrl(tls !== undefined, config.host, bound.port);
+  logger.info({ event: 'config', config: configSummary(config) }, 'config loaded');
+  logger.info({ event: 'listening', url, address: mesh.address() }, `listening on ${url}`);
+
+  const shutdown = async (reason: string): Promise<void> => {
+    shuttingDown = true;
+    logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
+    // Order matters: no hit is admitted after this line, so the flush inside
+    // mesh.close() below carries every admitted hit to the peers.
+    decider.stop();
+    server.close(); // no new connections; in-flight requests finish (with 503 if they would admit)
+    server.closeIdleConnections();
+    events.close();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
+    });
+    const orderly = Promise.all([mesh.close(), stream.close()]).then(
+      () => 'done' as const,
+      (err: unknown) => {
+        logger.error({ event: 'shutdown-error', err }, 'error while closing');
+        return 'done' as const;
+      },
+    );
+    const outcome = await Promise.race([orderly, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') logger.warn({ event: 'shutdown-timeout', timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: cutting connections');
+    // Whatever is still open now (slow stream clients, keep-alive requests) is cut.
+    stream.terminate();
+    server.closeAllConnections();
+    logger.info({ event: 'closed', reason }, 'closed');
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    mesh,
+    url,
+    address: mesh.address(),
+    close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The daemon's Prometheus metrics, on a registry of its own (never
+ * prom-client's global one: two daemons in one process, or a host
+ * application with its own metrics, must not collide).
+ *
+ * Most figures already exist as plain counters in the mesh — limiter stats,
+ * per-peer traffic and rejections — so they are read once per scrape rather
+ * than incremented on the hot path: a decision costs no metric update at
+ * all. Cumulative sources are turned into Prometheus counters by adding the
+ * difference since the previous scrape. Only what the mesh does not keep is
+ * counted as it happens: transport rejections, HTTP responses, stream and
+ * event-stream drops, and a sampled decision latency.
+ *
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Mesh, PeerStatus } from '../mesh/mesh.js';
+import type { ReplicatorEvent } from '../mesh/replicator.js';
+
+/** One request in this many has its latency measured (two clock reads and a histogram update). */
+export const LATENCY_SAMPLE_EVERY = 8;
+
+/** Which front door a measured request came through. */
+export type DecisionApi = 'http' | 'http-batch' | 'stream';
+
+const PEER_STATES: ReadonlyArray<PeerStatus['state']> = ['syncing', 'live', 'suspect', 'skewed', 'down'];
+
+/**
+ * Reasons the transport reports through 'reject' events. Every other reason
+ * (clock-skew, unknown-limiter, geometry) is only kept in the per-peer
+ * counts, which are read at scrape; splitting by origin counts each once.
+ */
+const TRANSPORT_REASONS = new Set(['auth', 'version', 'too-large', 'malformed', 'unexpected', 'duplicate', 'self', 'timeout']);
+
+/** What the daemon reports at scrape time besides the mesh. */
+export interface MetricsSources {
+  /** Node-wide key bound. */
+  maxKeys: number;
+  /** Ready to serve: initial sync done and not shutting down. */
+  ready: () => boolean;
+  /** Connected clients of /v1/stream and /v1/events. */
+  clients: () => { stream: number; events: number };
+}
+
+/**
+ * The daemon's metrics. See docs/http-api.md for the list.
+ *
+ * @example
+ * const metrics = new DaemonMetrics(mesh, { maxKeys: 1_000_000, ready: () => mesh.ready, clients: () => ({ stream: 0, events: 0 }) });
+ * res.setHeader('content-type', metrics.contentType);
+ * res.end(await metrics.render());
+ */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  #mesh: Mesh;
+  #sources: MetricsSources;
+  /** Cumulative values seen at the previous scrape, by series. */
+  #seen = new Map<string, number>();
+  #sampleCountdown = LATENCY_SAMPLE_EVERY;
+
+  #decisions: Counter<'limiter' | 'result'>;
+  #overflows: Counter<'limiter'>;
+  #latency: Histogram<'api'>;
+  #gossipBytes: Counter<'peer' | 'direction'>;
+  #gossipFrames: Counter<'peer' | 'direction'>;
+  #rejected: Counter<'reason'>;
+  #peers: Gauge<'state'>;
+  #clockOffset: Gauge<'peer'>;
+  #replicationLag: Gauge<'peer'>;
+  #liveKeys: Gauge<'limiter'>;
+  #ready: Gauge;
+  #httpResponses: Counter<'route' | 'status'>;
+  #apiClients: Gauge<'api'>;
+  #streamsClosed: Counter<'reason'>;
+  #eventsDropped: Counter<'reason'>;
+
+  constructor(mesh: Mesh, sources: MetricsSources) {
+    this.#mesh = mesh;
+    this.#sources = sources;
+    const registers = [this.registry];
+    this.#decisions = new Counter({ name: 'tallymesh_decisions_total', help: 'Decisions taken, by limiter and result.', labelNames: ['limiter', 'result'], registers });
+    this.#overflows = new Counter({ name: 'tallymesh_overflows_total', help: 'Decisions for new keys taken past the node key bound (by the limiter onOverflow policy).', labelNames: ['limiter'], registers });
+    this.#latency = new Histogram({
+      name: 'tallymesh_decision_latency_seconds',
+      help: `Server time to answer one consume request, batch or stream frame, from body parsed to response written; 1 in ${LATENCY_SAMPLE_EVERY} measured.`,
+      labelNames: ['api'],
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.#gossipBytes = new Counter({ name: 'tallymesh_gossip_bytes_total', help: 'Peer protocol bytes, by peer and direction.', labelNames: ['peer', 'direction'], registers });
+    this.#gossipFrames = new Counter({ name: 'tallymesh_gossip_frames_total', help: 'Peer protocol frames, by peer and direction.', labelNames: ['peer', 'direction'], registers });
+    this.#rejected = new Counter({ name: 'tallymesh_frames_rejected_total', help: 'Peer connections and frames refused, by reason.', labelNames: ['reason'], registers });
+    this.#peers = new Gauge({ name: 'tallymesh_peers', help: 'Known peers, by link state.', labelNames: ['state'], registers });
+    this.#clockOffset = new Gauge({ name: 'tallymesh_peer_clock_offset_seconds', help: 'Peer HLC wall time minus local time at receipt (includes one-way latency).', labelNames: ['peer'], registers });
+    this.#replicationLag = new Gauge({ name: 'tallymesh_peer_replication_lag_seconds', help: 'Smoothed delay from a change on the peer to its arrival here.', labelNames: ['peer'], registers });
+    this.#liveKeys = new Gauge({ name: 'tallymesh_live_keys', help: 'Keys with live state, by limiter.', labelNames: ['limiter'], registers });
+    new Gauge({ name: 'tallymesh_max_keys', help: 'Node-wide key bound (maxKeys).', registers }).set(sources.maxKeys);
+    this.#ready = new Gauge({ name: 'tallymesh_ready', help: '1 once the initial sync is done and until shutdown begins.', registers });
+    this.#httpResponses = new Counter({ name: 'tallymesh_http_responses_total', help: 'HTTP API responses, by route and status.', labelNames: ['route', 'status'], registers });
+    this.#apiClients = new Gauge({ name: 'tallymesh_api_clients', help: 'Connected /v1/stream and /v1/events clients.', labelNames: ['api'], registers });
+    this.#streamsClosed = new Counter({ name: 'tallymesh_stream_rejected_total', help: '/v1/stream connections closed for a bad frame or refused at upgrade, by reason.', labelNames: ['reason'], registers });
+    this.#eventsDropped = new Counter({ name: 'tallymesh_events_dropped_total', help: 'Events not delivered: denials past the per-second cap, and slow clients cut off.', labelNames: ['reason'], registers });
+    collectDefaultMetrics({ register: this.registry });
+    mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => this.#rejected.inc({ reason: e.reason }));
+  }
+
+  /** Prometheus text exposition content type. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /**
+   * Starts a latency measurement for every {@link LATENCY_SAMPLE_EVERY}th
+   * request: returns a start time, or -1 when this request is not sampled.
+   */
+  sampleStart(): number {
+    if (--this.#sampleCountdown > 0) return -1;
+    this.#sampleCountdown = LATENCY_SAMPLE_EVERY;
+    return performance.now();
+  }
+
+  /** Ends a measurement begun by {@link sampleStart} (ignores -1). */
+  observeLatency(api: DecisionApi, start: number): void {
+    if (start >= 0) this.#latency.observe({ api }, (performance.now() - start) / 1000);
+  }
+
+  /** Counts an HTTP API response. */
+  httpResponse(route: string, status: number): void {
+    this.#httpResponses.inc({ route, status: String(status) });
+  }
+
+  /** Counts a stream connection closed or refused for `reason`. */
+  streamRejected(reason: string): void {
+    this.#streamsClosed.inc({ reason });
+  }
+
+  /** Counts events not delivered. */
+  eventsDropped(reason: 'sampled' | 'slow-client', n = 1): void {
+    this.#eventsDropped.inc({ reason }, n);
+  }
+
+  /** Reads the mesh once and renders every metric in the text format. */
+  async render(): Promise<string> {
+    this.#refresh();
+    return this.registry.metrics();
+  }
+
+  #refresh(): void {
+    const cluster = this.#mesh.cluster();
+    for (const l of this.#mesh.limiters) {
+      this.#advance(this.#decisions, `allowed:${l.name}`, { limiter: l.name, result: 'allowed' }, l.stats.allowed);
+      this.#advance(this.#decisions, `denied:${l.name}`, { limiter: l.name, result: 'denied' }, l.stats.denied);
+      this.#advance(this.#overflows, `overflows:${l.name}`, { limiter: l.name }, l.stats.overflows);
+    }
+    this.#liveKeys.reset();
+    for (const l of cluster.limiters) this.#liveKeys.set({ limiter: l.name }, l.keys);
+
+    // Per-peer gauges are rebuilt so a forgotten peer's series disappear.
+    this.#peers.reset();
+    this.#clockOffset.reset();
+    this.#replicationLag.reset();
+    const byState = new Map<string, number>(PEER_STATES.map((s) => [s, 0]));
+    for (const p of cluster.peers) {
+      byState.set(p.state, (byState.get(p.state) ?? 0) + 1);
+      this.#clockOffset.set({ peer: p.nodeId }, p.clockOffsetMs / 1000);
+      this.#replicationLag.set({ peer: p.nodeId }, p.replicationLagMs / 1000);
+      const peer = p.nodeId;
+      this.#advance(this.#gossipBytes, `bytes-in:${peer}`, { peer, direction: 'in' }, p.bytesIn);
+      this.#advance(this.#gossipBytes, `bytes-out:${peer}`, { peer, direction: 'out' }, p.bytesOut);
+      this.#advance(this.#gossipFrames, `frames-in:${peer}`, { peer, direction: 'in' }, p.framesIn);
+      this.#advance(this.#gossipFrames, `frames-out:${peer}`, { peer, direction: 'out' }, p.framesOut);
+      for (const [reason, n] of Object.entries(p.rejected)) {
+        if (!TRANSPORT_REASONS.has(reason)) this.#advance(this.#rejected, `rejected:${peer}:${reason}`, { reason }, n);
+      }
+    }
+    for (const [state, n] of byState) this.#peers.set({ state }, n);
+    this.#ready.set(this.#sources.ready() ? 1 : 0);
+    const clients = this.#sources.clients();
+    this.#apiClients.set({ api: 'stream' }, clients.stream);
+    this.#apiClients.set({ api: 'events' }, clients.events);
+  }
+
+  /** Adds to `counter` what the cumulative `current` of `series` (a unique name) grew by since the last scrape. */
+  #advance<T extends string>(counter: Counter<T>, series: string, labels: Record<T, string>, current: number): void {
+    const last = this.#seen.get(series) ?? 0;
+    // A source that went backwards restarted from zero: all of it is new.
+    const delta = current >= last ? current - last : current;
+    if (delta > 0) counter.inc(labels as Partial<Record<T, string>>, delta);
+    this.#seen.set(series, current);
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The limiter: one named sliding window with a limit, deciding locally and
+ * synchronously. On its own it is the embedded single-process limiter; inside
+ * a mesh the replicator drains its deltas and merges its peers' state.
+ *
+ * @module
+ */
+import { Hlc } from '../../crdt/hlc.js';
+import { mergeLww, type LwwRegister } from '../../crdt/lww.js';
+import { SlidingWindow, type Decision } from '../../crdt/sliding-window.js';
+import type { WindowState } from '../../crdt/window-state.js';
+import { codes } from '../errors.js';
+import { newIncarnation, replicaIdOf } from './replica-id.js';
+import {
+  checkCost,
+  checkKey,
+  defaultBuckets,
+  enumOption,
+  integerOption,
+  MAX_BUCKETS,
+  MAX_LIMIT,
+  MAX_WINDOW_MS,
+  nameOption,
+} from './validate.js';
+
+export type { Decision };
+
+/** What to do with a new key when the limiter already holds `maxKeys` keys. */
+export type OverflowPolicy = 'allow' | 'deny';
+
+/** Options of {@link createLimiter}. */
+export interface LimiterOptions {
+  /** Name: 1–64 of [A-Za-z0-9_.-]. Peers share a limiter by name. */
+  name: string;
+  /** Hits admitted per window (integer ≥ 1). */
+  limit: number;
+  /** Window length in ms (integer ≥ 1). */
+  windowMs: number;
+  /** Buckets per window (integer 1–600). Default: one per second, clamped to [10, 600]. */
+  buckets?: number;
+  /** Keys held before `onOverflow` applies (default 1,000,000). */
+  maxKeys?: number;
+  /** New keys past `maxKeys`: admit without counting ('allow', the default) or deny. */
+  onOverflow?: OverflowPolicy;
+}
+
+/** Counters a limiter keeps about itself. */
+export interface LimiterStats {
+  allowed: number;
+  denied: number;
+  /** Decisions taken for new keys past `maxKeys`. */
+  overflows: number;
+}
+
+/** Environment of a limiter: clock, replica id. Supplied by a mesh; defaults for embedded use. */
+export interface LimiterContext {
+  hlc: Hlc;
+  /** Physical time in ms. */
+  now: () => number;
+  replicaId: string;
+  maxClockOffsetMs: number;
+  /** Called when a new key meets a full limiter. */
+  onOverflow?: (limiter: Limiter) => void;
+  /** Node-wide key bound shared by every limiter of a node: true when it is reached. */
+  nodeFull?: () => boolean;
+  /** Called when this many keys wait to be replicated: ship them now instead of at the next tick. */
+  flushAt?: number;
+  onFlushDue?: () => void;
+}
+
+const DEFAULT_MAX_KEYS = 1_000_000;
+
+/**
+ * A named sliding-window rate limiter.
+ *
+ * @example
+ * const api = createLimiter({ name: 'api', limit: 100, windowMs: 60_000 });
+ * const d = api.consume('user:42');
+ * if (!d.allowed) res.setHeader('Retry-After', Math.ceil(d.retryAfterMs / 1000));
+ */
+export class Limiter {
+  readonly name: string;
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly maxKeys: number;
+  readonly overflowPolicy: OverflowPolicy;
+  readonly stats: LimiterStats = { allowed: 0, denied: 0, overflows: 0 };
+  #window: SlidingWindow;
+  #ctx: LimiterContext;
+  /** The limit in force: an LWW register so runtime changes converge cluster-wide. */
+  #limit: LwwRegister<number>;
+  /** A limit change not yet shipped to peers. */
+  #limitDirty = false;
+
+  /** @internal Use {@link createLimiter} or `mesh.limiter()`. */
+  constructor(options: LimiterOptions, ctx: LimiterContext) {
+    if (typeof options !== 'object' || options === null) {
+      throw new codes.TALLYMESH_ERR_OPTION_TYPE('options', 'an object', String(options));
+    }
+    this.name = nameOption(options.name);
+    const limit = integerOption('limit', options.limit, 1, MAX_LIMIT);
+    this.windowMs = integerOption('windowMs', options.windowMs, 1, MAX_WINDOW_MS);
+    this.buckets =
+      options.buckets === undefined ? defaultBuckets(this.windowMs) : integerOption('buckets', options.buckets, 1, MAX_BUCKETS);
+    this.maxKeys = options.maxKeys === undefined ? DEFAULT_MAX_KEYS : integerOption('maxKeys', options.maxKeys, 1, 1e9);
+    this.overflowPolicy = options.onOverflow === undefined ? 'allow' : enumOption('onOverflow', options.onOverflow, ['allow', 'deny']);
+    this.#ctx = ctx;
+    // The configured limit is the register's floor (ts 0): any runtime change wins over it.
+    this.#limit = { ts: 0, replica: '', value: limit };
+    this.#window = new SlidingWindow({
+      windowMs: this.windowMs,
+      buckets: this.buckets,
+      replicaId: ctx.replicaId,
+      maxClockOffsetMs: ctx.maxClockOffsetMs,
+    });
+  }
+
+  /** The limit in force. */
+  get limit(): number {
+    return this.#limit.value;
+  }
+
+  /** Keys with live state. */
+  get size(): number {
+    return this.#window.size;
+  }
+
+  /** This limiter's replica id (node id + incarnation). */
+  get replicaId(): string {
+    return this.#ctx.replicaId;
+  }
+
+  /**
+   * Decides and, when admitted, counts `cost` hits for `key`. Synchronous; a
+   * denied request is not counted.
+   * @throws TypeError/RangeError (TALLYMESH_ERR_KEY_*, TALLYMESH_ERR_COST_INVALID) for bad arguments.
+   */
+  consume(key: string, cost = 1): Decision {
+    checkKey(key);
+    const limit = this.#limit.value;
+    checkCost(cost, limit);
+    const t = this.#ctx.hlc.wall(this.#ctx.now());
+    const w = this.#window;
+    if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key)) {
+      // Sweeping may make room; merged peer state can hold more than maxKeys,
+      // so freeing one key is not enough by itself.
+      if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys) return this.#overflow(limit, t);
+    }
+    const d = w.decide(key, cost, limit, t, true);
+    if (d.allowed) {
+      this.stats.allowed++;
+      if (w.pending === this.#ctx.flushAt) this.#ctx.onFlushDue?.();
+    } else this.stats.denied++;
+    return d;
+  }
+
+  /** The decision a request of cost 1 would get now, without counting anything. */
+  peek(key: string): Decision {
+    checkKey(key);
+    return this.#window.decide(key, 1, this.#limit.value, this.#ctx.hlc.wall(this.#ctx.now()), false);
+  }
+
+  /** The weighted window count of `key` now. */
+  count(key: string): number {
+    checkKey(key);
+    return this.#window.count(key, this.#ctx.hlc.wall(this.#ctx.now()));
+  }
+
+  /** Forgets every hit of `key` counted so far, here and (in a mesh) on every peer. */
+  reset(key: string): void {
+    checkKey(key);
+    const now = this.#ctx.now();
+    this.#window.reset(key, this.#ctx.hlc.tick(now), this.#ctx.hlc.wall(now));
+  }
+
+  /** Changes the limit at runtime; in a mesh the newest change wins everywhere (LWW). */
+  setLimit(limit: number): void {
+    const value = integerOption('limit', limit, 1, MAX_LIMIT);
+    this.#limit = { ts: this.#ctx.hlc.tick(this.#ctx.now()), replica: this.#ctx.replicaId, value };
+    this.#limitDirty = true;
+  }
+
+  // --- Replication surface: used by the mesh, no network code here. ---
+
+  /** The limit register (for replication). */
+  get limitRegister(): LwwRegister<number> {
+    return this.#limit;
+  }
+
+  /** Takes this replica's changes since the last call (null when none) and whether the limit changed. */
+  drainDelta(): { state: WindowState | null; limitChanged: boolean } {
+    const state = this.#window.drainDelta(this.#time());
+    const limitChanged = this.#limitDirty;
+    this.#limitDirty = false;
+    return { state, limitChanged };
+  }
+
+  /** Drops the pending changes unbuilt (no peer to send them to); a pending limit change stays. */
+  discardDelta(): void {
+    this.#window.discardDelta(this.#time());
+  }
+
+  /** Joins remote window state; returns the number of cells that changed. */
+  merge(state: WindowState): number {
+    return this.#window.merge(state, this.#time());
+  }
+
+  /** Joins a remote limit register. */
+  mergeLimit(register: LwwRegister<number>): void {
+    this.#limit = mergeLww(this.#limit, register) as LwwRegister<number>;
+  }
+
+  /** A chunk of the live state, from slot `cursor` (see SlidingWindow.snapshot). */
+  snapshot(cursor = 0, maxKeys = Infinity): { state: WindowState; cursor: number } {
+    return this.#window.snapshot(this.#time(), cursor, maxKeys);
+  }
+
+  /** Anti-entropy digest over buckets `from..to`. */
+  digest(from: number, to: number, shards: number): number[] {
+    return this.#window.digest(from, to, shards);
+  }
+
+  /** Full state of the given digest shards. */
+  shardState(shards: number, wanted: ReadonlySet<number>): WindowState {
+    return this.#window.shardState(shards, wanted, this.#time());
+  }
+
+  /** The current bucket id. */
+  currentBucket(): number {
+    return this.#window.bucketOf(this.#time());
+  }
+
+  /** Frees expired state; returns keys freed. */
+  sweep(maxSlots?: number): number {
+    return this.#window.sweep(this.#time(), maxSlots);
+  }
+
+  /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */
+  cellsOf(key: string): ReturnType<SlidingWindow['cellsOf']> {
+    return this.#window.cellsOf(key, this.#time());
+  }
+
+  /** The newest reset generation of `key` (0: never reset). */
+  resetGenOf(key: string): number {
+    return this.#window.resetGenOf(key);
+  }
+
+  /** Every key with live state. */
+  keys(): IterableIterator<string> {
+    return this.#window.keys();
+  }
+
+  #time(): number {
+    return this.#ctx.hlc.wall(this.#ctx.now());
+  }
+
+  #overflow(limit: number, t: number): Decision {
+    this.stats.overflows++;
+    this.#ctx.onOverflow?.(this);
+    const allowed = this.overflowPolicy === 'allow';
+    if (allowed) this.stats.allowed++;
+    else this.stats.denied++;
+    const g = this.windowMs / this.buckets;
+    const resetMs = Math.ceil((Math.floor(t / g) + 1 + this.buckets) * g - t);
+    return { allowed, limit, remaining: allowed ? limit - 1 : 0, resetMs, retryAfterMs: allowed ? 0 : resetMs };
+  }
+}
+
+/** Options of {@link createLimiter} for embedded, single-process use. */
+export interface EmbeddedLimiterOptions extends LimiterOptions {
+  /** Physical clock in ms (default `Date.now`). Tests and simulations pass their own. */
+  now?: () => number;
+  /** Node id used in the replica id (default 'local'). */
+  nodeId?: string;
+}
+
+/**
+ * Creates a single-process limiter: no network, decisions in-process.
+ *
+ * @example
+ * import { createLimiter } from 'tallymesh';
+ * const api = createLimiter({ name: 'api', limit: 100, windowMs: 60_000 });
+ * api.consume('user:42');      // { allowed: true, limit: 100, remaining: 99, resetMs: 61000, retryAfterMs: 0 }
+ * api.consume('user:42', 3);   // cost 3
+ */
+export function createLimiter(options: EmbeddedLimiterOptions): Limiter {
+  const now = options?.now ?? Date.now;
+  if (typeof now !== 'function') throw new codes.TALLYMESH_ERR_OPTION_TYPE('now', 'a function', typeof now);
+  const nodeId = options?.nodeId === undefined ? 'local' : nameOption(options.nodeId, 'nodeId');
+  const hlc = new Hlc();
+  return new Limiter(options, {
+    hlc,
+    now,
+    replicaId: replicaIdOf(nodeId, newIncarnation(now())),
+    maxClockOffsetMs: hlc.maxOffsetMs,
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Options of {@link createMesh}, their defaults and their validation.
+ *
+ * @module
+ */
+import type { Scheduler, Transport } from '../../transport/transport.js';
+import { codes } from '../errors.js';
+import { integerOption, nameOption } from '../limiter/validate.js';
+import type { ReplicatorOptions } from './replicator.js';
+
+/** TLS material for `wss` between peers. PEM strings or Buffers. */
+export interface MeshTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA that signed the peers' certificates; with it, peers must present one (mutual TLS). */
+  ca?: string | Buffer;
+}
+
+/** Options of `createMesh`. */
+export interface MeshOptions {
+  /** This node's id: 1–64 of [A-Za-z0-9_.-], unique in the cluster. */
+  nodeId: string;
+  /** Interface to listen on (default 127.0.0.1). Without a secret only loopback is allowed. */
+  host?: string;
+  /** Port to listen on (default 7070; 0 picks a free one). */
+  port?: number;
+  /** `host:port` peers should dial (default: host:port actually bound). */
+  advertise?: string;
+  /** Seed peers, `host:port` each. One reachable seed is enough. */
+  peers?: string[];
+  /** Shared cluster secret; peers prove they know it before any state moves. */
+  secret?: string;
+  /** Delta flush interval (default 20 ms). */
+  gossipIntervalMs?: number;
+  /** Anti-entropy digest interval (default 1000 ms). */
+  digestIntervalMs?: number;
+  /** Silence after which a peer counts as unreachable (default 1000 ms). */
+  suspectAfterMs?: number;
+  /** How long a joining node waits for seeds before it calls itself ready alone (default 2000 ms). */
+  joinTimeoutMs?: number;
+  /** Remote clocks further ahead than this are refused (default 500 ms). */
+  maxClockOffsetMs?: number;
+  /** Largest frame sent or accepted (default 4 MiB). */
+  maxFrameBytes?: number;
+  /** Per-peer send queue bound (default 8 MiB); past it the peer gets a snapshot instead. */
+  maxQueueBytes?: number;
+  /** Cells a peer's compacted delta log may hold before it is replaced by a snapshot (default 200,000). */
+  maxLogCells?: number;
+  /** Keys held across this node's limiters before each limiter's `onOverflow` applies (default 1,000,000). */
+  maxKeys?: number;
+  /** TLS for the peer port (`wss`). */
+  tls?: MeshTlsOptions;
+  /** Attach to this HTTP(S) server instead of opening one (it must already listen). */
+  server?: import('node:http').Server;
+  /** Process incarnation (default: fresh per start). Tests only. */
+  incarnation?: string;
+  /** A transport other than WebSocket, with its scheduler: the simulated network. */
+  transport?: Transport;
+  scheduler?: Scheduler;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedMeshOptions extends ReplicatorOptions {
+  nodeId: string;
+  host: string;
+  port: number;
+  advertise: string | undefined;
+  peers: string[];
+  secret: string;
+  joinTimeoutMs: number;
+  maxClockOffsetMs: number;
+  maxFrameBytes: number;
+  maxQueueBytes: number;
+  maxKeys: number;
+  tls: MeshTlsOptions | undefined;
+  server: import('node:http').Server | undefined;
+}
+
+const ADDRESS_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** True for addresses that never leave the machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Validates a `host:port` peer address. */
+export function peerAddress(value: unknown, option = 'peers'): string {
+  if (typeof value !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE(option, 'a "host:port" string', typeof value);
+  const m = ADDRESS_RE.exec(value);
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    throw new codes.TALLYMESH_ERR_OPTION_RANGE(option, 'addresses of the form host:port', JSON.stringify(value));
+  }
+  return value;
+}
+
+/** Applies defaults and validates every mesh option, naming the one at fault. */
+export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
+  if (typeof o !== 'object' || o === null) throw new codes.TALLYMESH_ERR_OPTION_TYPE('options', 'an object', String(o));
+  const nodeId = nameOption(o.nodeId, 'nodeId');
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new codes.TALLYMESH_ERR_OPTION_TYPE('host', 'a host name or address', String(host));
+  const secret = o.secret ?? '';
+  if (typeof secret !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE('secret', 'a string', typeof secret);
+  if (secret !== '' && secret.length < 8) throw new codes.TALLYMESH_ERR_OPTION_RANGE('secret', 'at least 8 characters', `${secret.length} characters`);
+  if (secret === '' && o.transport === undefined && !isLoopback(host)) {
+    // Without a secret anyone who can reach the port could join and inflate counts.
+    throw new codes.TALLYMESH_ERR_OPTION_RANGE('host', 'a loopback address when no secret is set', JSON.stringify(host));
+  }
+  const peers = o.peers ?? [];
+  if (!Array.isArray(peers)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('peers', 'an array of "host:port"', typeof peers);
+  const gossipIntervalMs = integerOption('gossipIntervalMs', o.gossipIntervalMs ?? 20, 1, 60_000);
+  const suspectAfterMs = integerOption('suspectAfterMs', o.suspectAfterMs ?? 1000, 10, 3_600_000);
+  return {
+    nodeId,
+    host,
+    port: integerOption('port', o.port ?? 7070, 0, 65535),
+    advertise: o.advertise === undefined ? undefined : peerAddress(o.advertise, 'advertise'),
+    // A custom transport (the simulator) has its own address scheme.
+    peers: o.transport === undefined ? peers.map((p) => peerAddress(p)) : peers.map(String),
+    secret,
+    gossipIntervalMs,
+    digestIntervalMs: integerOption('digestIntervalMs', o.digestIntervalMs ?? 1000, 10, 3_600_000),
+    suspectAfterMs,
+    joinTimeoutMs: integerOption('joinTimeoutMs', o.joinTimeoutMs ?? 2000, 0, 3_600_000),
+    maxClockOffsetMs: integerOption('maxClockOffsetMs', o.maxClockOffsetMs ?? 500, 1, 3_600_000),
+    maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    maxQueueBytes: integerOption('maxQueueBytes', o.maxQueueBytes ?? 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxLogCells: integerOption('maxLogCells', o.maxLogCells ?? 200_000, 1, 100_000_000),
+    maxKeys: integerOption('maxKeys', o.maxKeys ?? 1_000_000, 1, 1e9),
+    snapshotChunkKeys: 4096,
+    maxSkewStrikes: 5,
+    snapshotQueueBytes: 1024 * 1024,
+    tls: o.tls,
+    server: o.server,
+  };
+}

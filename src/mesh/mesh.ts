@@ -1,0 +1,305 @@
+/**
+ * A mesh node: limiters that replicate to peers. Wires the limiters, the
+ * hybrid logical clock, the replicator and a transport (WebSocket by
+ * default, or a simulated one), and tracks readiness.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { Hlc } from '../../crdt/hlc.js';
+import type { PeerStats, Scheduler, Transport } from '../../transport/transport.js';
+import { codes } from '../errors.js';
+import { Limiter, type LimiterOptions } from '../limiter/limiter.js';
+import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
+import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
+import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
+
+export type { MeshOptions };
+
+/** One peer as `cluster()` reports it: its replication state plus the transport's traffic counters. */
+export interface PeerStatus extends PeerStats {
+  nodeId: string;
+  address: string;
+  state: 'syncing' | 'live' | 'suspect' | 'skewed' | 'down';
+  /** Why the state last changed. */
+  reason: string;
+  reachable: boolean;
+  clockOffsetMs: number;
+  replicationLagMs: number;
+  lastHeardMs: number | null;
+  rejected: Record<string, number>;
+}
+
+/** The node's view of the cluster (what `/v1/cluster` serves). */
+export interface ClusterStatus {
+  node: {
+    nodeId: string;
+    incarnation: string;
+    address: string;
+    ready: boolean;
+    hlc: number;
+    uptimeMs: number;
+    /** Set when this node's own clock runs so far ahead that peers refuse its frames. */
+    clockProblem: string | null;
+  };
+  peers: PeerStatus[];
+  limiters: Array<{ name: string; limit: number; windowMs: number; buckets: number; keys: number; allowed: number; denied: number; overflows: number }>;
+  replication: ReplicationStats;
+}
+
+/** Keys waiting to be replicated at which a limiter ships them without waiting for the tick. */
+const EARLY_FLUSH_KEYS = 4096;
+
+/**
+ * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'` (each a
+ * {@link ReplicatorEvent}), `'ready'` and `'overflow'` (a limiter).
+ */
+export class Mesh extends EventEmitter {
+  readonly nodeId: string;
+  readonly incarnation: string;
+  readonly replicaId: string;
+  readonly hlc: Hlc;
+  #opts: ResolvedMeshOptions;
+  #limiters = new Map<string, Limiter>();
+  #replicator: Replicator;
+  #transport: Transport;
+  #scheduler: Scheduler;
+  #startedAt: number;
+  #ready = false;
+  #readyWaiters: Array<() => void> = [];
+  #closeHooks: Array<() => Promise<void>> = [];
+  #closed = false;
+  #flushQueued = false;
+  #cancelReadyTimer: () => void = () => {};
+
+  /** @internal Use {@link createMesh}. */
+  constructor(opts: ResolvedMeshOptions, transport: Transport, scheduler: Scheduler, incarnation: string) {
+    super();
+    this.#opts = opts;
+    this.nodeId = opts.nodeId;
+    this.incarnation = incarnation;
+    this.replicaId = replicaIdOf(opts.nodeId, incarnation);
+    this.hlc = new Hlc({ maxOffsetMs: opts.maxClockOffsetMs });
+    this.#transport = transport;
+    this.#scheduler = scheduler;
+    this.#startedAt = scheduler.now();
+    this.#replicator = new Replicator({
+      nodeId: opts.nodeId,
+      hlc: this.hlc,
+      transport,
+      scheduler,
+      limiters: this.#limiters,
+      options: opts,
+      emit: (event) => this.#onEvent(event),
+    });
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    await this.#replicator.start(this.#opts.peers);
+    this.#cancelReadyTimer = this.#scheduler.after(this.#opts.joinTimeoutMs, () => this.#checkReady());
+    this.#checkReady();
+  }
+
+  /** @internal Runs `hook` on close (used to stop the HTTP server the mesh opened). */
+  onClose(hook: () => Promise<void>): void {
+    this.#closeHooks.push(hook);
+  }
+
+  /**
+   * Registers (or returns the existing) replicated limiter `name`. Every node
+   * sharing a limiter must give it the same `windowMs` and `buckets`.
+   * @example const api = mesh.limiter({ name: 'api', limit: 100, windowMs: 60_000 });
+   */
+  limiter(options: LimiterOptions): Limiter {
+    if (this.#closed) throw new codes.TALLYMESH_ERR_MESH_CLOSED();
+    const limiter = new Limiter(options, {
+      hlc: this.hlc,
+      now: () => this.#scheduler.now(),
+      replicaId: this.replicaId,
+      maxClockOffsetMs: this.#opts.maxClockOffsetMs,
+      onOverflow: (l) => this.emit('overflow', l),
+      nodeFull: () => this.#keyCount() >= this.#opts.maxKeys,
+      flushAt: EARLY_FLUSH_KEYS,
+      onFlushDue: () => this.#queueFlush(),
+    });
+    const existing = this.#limiters.get(limiter.name);
+    if (existing !== undefined) {
+      if (existing.windowMs !== limiter.windowMs || existing.buckets !== limiter.buckets) {
+        throw new codes.TALLYMESH_ERR_LIMITER_EXISTS(limiter.name, `windowMs ${existing.windowMs}, buckets ${existing.buckets}`);
+      }
+      return existing;
+    }
+    this.#limiters.set(limiter.name, limiter);
+    return limiter;
+  }
+
+  /** The limiter named `name`, if registered. */
+  get(name: string): Limiter | undefined {
+    return this.#limiters.get(name);
+  }
+
+  /** Every registered limiter. */
+  get limiters(): Limiter[] {
+    return [...this.#limiters.values()];
+  }
+
+  /** True once the node has synced with the peers it can reach (or waited out the join timeout alone). */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Resolves when {@link Mesh.ready} turns true. */
+  whenReady(): Promise<void> {
+    return this.#ready ? Promise.resolve() : new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** The `host:port` this node accepts peers (and, in a daemon, API clients) on. */
+  address(): string {
+    return this.#transport.address();
+  }
+
+  /** Ships pending changes to peers now instead of at the next gossip tick. */
+  flush(): void {
+    this.#replicator.flush();
+  }
+
+  /** This node's view of the cluster. */
+  cluster(): ClusterStatus {
+    const now = this.#scheduler.now();
+    const peers: PeerStatus[] = [];
+    for (const p of this.#replicator.peers.values()) {
+      const s = this.#transport.stats(p.nodeId);
+      peers.push({
+        nodeId: p.nodeId,
+        address: p.address,
+        state: p.state,
+        reason: p.reason,
+        reachable: p.state === 'live' || p.state === 'syncing',
+        clockOffsetMs: p.clockOffsetMs,
+        replicationLagMs: Math.round(p.replicationLagMs * 10) / 10,
+        lastHeardMs: p.lastHeardAt === 0 ? null : now - p.lastHeardAt,
+        ...s,
+        rejected: { ...p.rejected },
+      });
+    }
+    return {
+      node: {
+        nodeId: this.nodeId,
+        incarnation: this.incarnation,
+        address: this.address(),
+        ready: this.#ready,
+        hlc: this.hlc.last,
+        uptimeMs: now - this.#startedAt,
+        clockProblem: this.clockProblem(),
+      },
+      peers,
+      limiters: this.limiters.map((l) => ({
+        name: l.name,
+        limit: l.limit,
+        windowMs: l.windowMs,
+        buckets: l.buckets,
+        keys: l.size,
+        ...l.stats,
+      })),
+      replication: { ...this.#replicator.stats },
+    };
+  }
+
+  /**
+   * Non-null when at least half of the peers heard from show clocks more than
+   * `maxClockOffsetMs` behind ours: then it is our clock that runs ahead, and
+   * they refuse our frames (our hits do not replicate).
+   */
+  clockProblem(): string | null {
+    const heard = [...this.#replicator.peers.values()].filter((p) => p.lastHeardAt > 0);
+    const behind = heard.filter((p) => -p.clockOffsetMs > this.#opts.maxClockOffsetMs);
+    if (heard.length === 0 || behind.length * 2 < heard.length) return null;
+    const worst = Math.max(...behind.map((p) => -p.clockOffsetMs));
+    return `this node's clock runs up to ${worst} ms ahead of ${behind.map((p) => p.nodeId).join(', ')} (max offset ${this.#opts.maxClockOffsetMs} ms): peers refuse its frames`;
+  }
+
+  /**
+   * Leaves the cluster: ships the last deltas, says goodbye, closes every
+   * link and (when the mesh opened it) the server. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelReadyTimer();
+    this.#replicator.goodbye('shutdown');
+    await this.#replicator.close();
+    for (const hook of this.#closeHooks) await hook();
+  }
+
+  #keyCount(): number {
+    let n = 0;
+    for (const l of this.#limiters.values()) n += l.size;
+    return n;
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    this.#scheduler.after(0, () => {
+      this.#flushQueued = false;
+      this.#replicator.flush();
+    });
+  }
+
+  #onEvent(event: ReplicatorEvent): void {
+    this.emit(event.type, event);
+    if (event.type === 'synced' || event.type === 'peer') this.#checkReady();
+  }
+
+  #checkReady(): void {
+    if (this.#ready || this.#closed) return;
+    const waited = this.#scheduler.now() - this.#startedAt;
+    const up = [...this.#replicator.peers.values()].filter((p) => p.state !== 'down' && p.state !== 'skewed');
+    const allSynced = up.every((p) => p.syncedFrom);
+    const everyoneFound = up.length >= this.#opts.peers.length;
+    // Ready: synced with every peer it reached, once it reached all seeds or
+    // the join timeout passed; past 5× the timeout a peer that never finishes
+    // its snapshot no longer holds readiness back.
+    if ((allSynced && (everyoneFound || waited >= this.#opts.joinTimeoutMs)) || waited >= 5 * this.#opts.joinTimeoutMs) {
+      this.#ready = true;
+      this.emit('ready');
+      for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    } else if (waited >= this.#opts.joinTimeoutMs) {
+      this.#cancelReadyTimer = this.#scheduler.after(this.#opts.joinTimeoutMs / 4, () => this.#checkReady());
+    }
+  }
+}
+
+/**
+ * Starts a mesh node: listens for peers on `host:port` (path `/v1/mesh`),
+ * dials `peers`, and replicates the limiters created with `mesh.limiter()`.
+ *
+ * @example
+ * import { createMesh } from 'tallymesh';
+ * const mesh = await createMesh({ nodeId: 'a', port: 7071, peers: ['127.0.0.1:7072'], secret: process.env.TALLYMESH_SECRET });
+ * const api = mesh.limiter({ name: 'api', limit: 100, windowMs: 60_000 });
+ * api.consume('user:42', 3);
+ * await mesh.close();
+ */
+export async function createMesh(options: MeshOptions): Promise<Mesh> {
+  const opts = resolveMeshOptions(options);
+  const incarnation = options.incarnation ?? newIncarnation();
+  if (options.transport !== undefined && options.scheduler !== undefined) {
+    const mesh = new Mesh(opts, options.transport, options.scheduler, incarnation);
+    await mesh.start();
+    return mesh;
+  }
+  // Loaded on demand: simulations never pull in the HTTP and WebSocket stack.
+  const { openWsTransport } = await import('./ws-listener.js');
+  const { transport, scheduler, close } = await openWsTransport(opts, incarnation);
+  const mesh = new Mesh(opts, transport, scheduler, incarnation);
+  mesh.onClose(close);
+  try {
+    await mesh.start();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return mesh;
+}

@@ -1,0 +1,101 @@
+/**
+ * What a node knows about one peer: its link state, what it still owes the
+ * peer (a compacted delta log or a snapshot in progress), and figures for
+ * observability.
+ *
+ * @module
+ */
+import { DeltaLog } from '../../crdt/delta-log.js';
+
+/**
+ * Link state of a peer, as this node sees it.
+ * - `syncing`: connected, the initial snapshot exchange is in progress;
+ * - `live`: connected and in sync (deltas flow);
+ * - `suspect`: connected but silent for `suspectAfterMs` (unreachable);
+ * - `skewed`: its clock runs further ahead than `maxClockOffsetMs`: its frames are refused;
+ * - `down`: no connection (redialing).
+ */
+export type PeerLinkState = 'syncing' | 'live' | 'suspect' | 'skewed' | 'down';
+
+/** Frames refused from a peer, by reason. */
+export type RejectCounts = Record<string, number>;
+
+/** Per-peer replication state. */
+export class Peer {
+  readonly nodeId: string;
+  address: string;
+  incarnation = '';
+  state: PeerLinkState = 'down';
+  /** Why the state last changed (e.g. `clock-skew`, `silent for 1012 ms`). */
+  reason = '';
+  /** A transport link to the peer is up (a `skewed` peer may have one or not). */
+  linked = false;
+  /** Physical ms when a frame last arrived from this peer. */
+  lastHeardAt = 0;
+  /** Physical ms when a frame was last sent to this peer. */
+  lastSentAt = 0;
+  /** Peer's HLC wall minus our physical clock at receipt (ms; includes one-way latency). */
+  clockOffsetMs = 0;
+  /** Smoothed delay between a change on the peer and its arrival here (ms). */
+  replicationLagMs = 0;
+  /**
+   * Deltas the peer may not have: everything sent in the current and the
+   * previous retention period (one `suspectAfterMs` each), plus everything
+   * kept while it was silent. Without acknowledgements, a frame sent just
+   * before a peer fell silent may be lost; retaining one suspicion period
+   * back covers it.
+   */
+  log = new DeltaLog();
+  /** The previous retention period's log. */
+  previous = new DeltaLog();
+  /** Physical ms when the log was last rotated. */
+  rotatedAt = 0;
+  /** The peer was heard again after silence: send it the retained logs. */
+  catchUp = false;
+  /** The peer must get a full snapshot (new, restarted, or too far behind). */
+  needsSnapshot = true;
+  /** Snapshot in progress: limiter index and slot cursor. */
+  snapshot: { limiter: number; cursor: number; seq: number } | null = null;
+  /** We have received a complete snapshot from this peer's current incarnation. */
+  syncedFrom = false;
+  /** Digest shards that differed from this peer's in the last round, per limiter. */
+  readonly differing = new Map<string, Set<number>>();
+  /** Consecutive frames refused for clock skew. */
+  skewStrikes = 0;
+  readonly rejected: RejectCounts = {};
+
+  constructor(nodeId: string, address: string) {
+    this.nodeId = nodeId;
+    this.address = address;
+  }
+
+  /** Cells retained in both periods. */
+  get retainedCells(): number {
+    return this.log.cells + this.previous.cells;
+  }
+
+  /** Starts a new retention period: the previous one is forgotten. */
+  rotate(now: number): void {
+    const old = this.previous;
+    old.clear();
+    this.previous = this.log;
+    this.log = old;
+    this.rotatedAt = now;
+  }
+
+  /** Forgets everything retained (a snapshot replaces it). */
+  clearLogs(): void {
+    this.log.clear();
+    this.previous.clear();
+  }
+
+  /** Counts a refused frame. */
+  reject(reason: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  /** Whether the link is up (frames can be sent). */
+  get connected(): boolean {
+    return this.linked;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Turning limiter state into frame-sized window batches and back.
+ *
+ * @module
+ */
+import type { WindowState } from '../../crdt/window-state.js';
+import type { WindowBatch } from '../../transport/codec/frame.js';
+import type { Limiter } from '../limiter/limiter.js';
+
+/** Most cells one frame carries (~40 bytes each on the wire: well under the default 4 MiB frame bound). */
+export const MAX_CELLS_PER_FRAME = 16_384;
+/** Most keys one frame carries. */
+export const MAX_KEYS_PER_FRAME = 8_192;
+
+/** Wraps window state of `limiter` as a batch (optionally carrying its limit register). */
+export function toBatch(limiter: Limiter, state: WindowState, withLimit: boolean): WindowBatch {
+  const reg = limiter.limitRegister;
+  return {
+    name: limiter.name,
+    windowMs: limiter.windowMs,
+    buckets: limiter.buckets,
+    // The configured limit (ts 0) is each node's own floor: only runtime changes travel.
+    limit: withLimit && reg.ts > 0 ? [reg.ts, reg.replica, reg.value] : null,
+    replicas: state.replicas,
+    keys: state.keys,
+  };
+}
+
+/**
+ * Splits batches so that no frame carries more than MAX_CELLS_PER_FRAME cells
+ * or MAX_KEYS_PER_FRAME keys. Returns one array of batches per frame.
+ */
+export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
+  const frames: WindowBatch[][] = [];
+  let frame: WindowBatch[] = [];
+  let cells = 0;
+  let keys = 0;
+  for (const batch of batches) {
+    let part: WindowBatch = { ...batch, keys: [] };
+    for (const entry of batch.keys) {
+      const n = entry[2].length / 4;
+      if (part.keys.length > 0 && (cells + n > MAX_CELLS_PER_FRAME || keys + 1 > MAX_KEYS_PER_FRAME)) {
+        frame.push(part);
+        frames.push(frame);
+        frame = [];
+        cells = 0;
+        keys = 0;
+        part = { ...batch, limit: null, keys: [] };
+      }
+      part.keys.push(entry);
+      cells += n;
+      keys += 1;
+    }
+    if (part.keys.length > 0 || part.limit !== null) frame.push(part);
+  }
+  if (frame.length > 0) frames.push(frame);
+  return frames;
+}
+
+/** True when a remote batch describes the same window geometry as the local limiter. */
+export function sameGeometry(limiter: Limiter, batch: { windowMs: number; buckets: number }): boolean {
+  return limiter.windowMs === batch.windowMs && limiter.buckets === batch.buckets;
+}

@@ -1,0 +1,79 @@
+/**
+ * Opens the node's port — one HTTP(S) server for the peer WebSocket at
+ * `/v1/mesh` (and, in a daemon, the HTTP API) — and the WebSocket transport on it.
+ *
+ * @module
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { realScheduler } from '../../transport/scheduler.js';
+import type { Scheduler, Transport } from '../../transport/transport.js';
+import { createWsTransport } from '../../transport/ws/ws-transport.js';
+import type { ResolvedMeshOptions } from './mesh-options.js';
+
+/** Formats a bound address as `host:port` (IPv6 in brackets). */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Listens (unless given a server) and returns the WebSocket transport with a way to close both. */
+export async function openWsTransport(
+  opts: ResolvedMeshOptions,
+  incarnation: string,
+): Promise<{ transport: Transport; scheduler: Scheduler; server: http.Server; close: () => Promise<void> }> {
+  let server = opts.server;
+  const owned = server === undefined;
+  if (server === undefined) {
+    const s: http.Server =
+      opts.tls === undefined
+        ? http.createServer()
+        : https.createServer({
+            cert: opts.tls.cert,
+            key: opts.tls.key,
+            ca: opts.tls.ca,
+            requestCert: opts.tls.ca !== undefined,
+            rejectUnauthorized: opts.tls.ca !== undefined,
+          });
+    // Requests other than the mesh upgrade get a plain 404 unless a daemon adds routes.
+    s.on('request', (req, res) => {
+      if (s.listenerCount('request') === 1) {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(opts.port, opts.host, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    server = s;
+  }
+  const bound = server.address() as AddressInfo;
+  const advertise = opts.advertise ?? hostPort(opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host, bound.port);
+  const transport = createWsTransport({
+    nodeId: opts.nodeId,
+    incarnation,
+    secret: opts.secret,
+    server,
+    advertise,
+    maxFrameBytes: opts.maxFrameBytes,
+    maxQueueBytes: opts.maxQueueBytes,
+    tls: opts.tls === undefined ? undefined : { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key },
+  });
+  const srv = server;
+  return {
+    transport,
+    scheduler: realScheduler,
+    server: srv,
+    close: async () => {
+      await transport.close();
+      if (owned) {
+        srv.closeAllConnections?.();
+        await new Promise<void>((resolve) => srv.close(() => resolve()));
+      }
+    },
+  };
+}

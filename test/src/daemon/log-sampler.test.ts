@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { Throttle } from '../../../src/daemon/log-sampler.js';
+
+describe('Throttle', () => {
+  it('lets one report per subject through per interval and counts the ones held back', () => {
+    let now = 0;
+    const t = new Throttle(10_000, () => now);
+    expect(t.take('a')).toBe(0);
+    expect(t.take('b')).toBe(0);
+    expect(t.take('a')).toBeNull();
+    now = 9_999;
+    expect(t.take('a')).toBeNull();
+    now = 10_000;
+    expect(t.take('a')).toBe(2);
+    expect(t.take('a')).toBeNull();
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * One WebSocket as a {@link Conduit}: flow control, close codes and the
+ * translation of socket events into link calls.
+ *
+ * Flow control: a frame goes straight to the socket while the socket's
+ * `bufferedAmount` is under {@link HIGH_WATER_BYTES}; otherwise it waits in
+ * a byte-bounded {@link SendQueue}, which the completion callback of every
+ * socket write drains. Memory per peer is therefore bounded by the high-water
+ * mark plus the queue bound, and `write` never blocks.
+ *
+ * @module
+ */
+import { WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import type { FrameTypeCode } from '../codec/frame.js';
+import type { Conduit, Link } from '../link.js';
+import { SendQueue } from './send-queue.js';
+
+/** Stop writing to a socket holding this many unsent bytes; queue instead. */
+export const HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * WebSocket close codes (RFC 6455 §7.4.2 private range 4000–4999) for each
+ * refusal, so a peer's logs tell what went wrong even across versions.
+ */
+export const CLOSE_CODES: Readonly<Record<string, number>> = {
+  auth: 4001,
+  version: 4002,
+  'too-large': 4003,
+  malformed: 4004,
+  unexpected: 4005,
+  duplicate: 4006,
+  self: 4007,
+  timeout: 4008,
+  restarted: 4009,
+  shutdown: 1001, // "going away"
+};
+/** Close code for any other reason (disconnect() with a reason of the owner's). */
+export const CLOSE_NORMAL = 1000;
+/** RFC 6455 limits a close reason to 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+function closeReason(reason: string): string {
+  let text = reason;
+  while (Buffer.byteLength(text) > MAX_CLOSE_REASON_BYTES) text = text.slice(0, -1);
+  return text;
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/**
+ * Adapts one open WebSocket to a link.
+ *
+ * @example
+ * ```ts
+ * const conduit = new WsConduit(ws, '10.0.0.2:51234', 8 * 1024 * 1024);
+ * const link = manager.accept(conduit);
+ * if (link) conduit.bind(link); else conduit.close('shutdown');
+ * ```
+ */
+export class WsConduit implements Conduit {
+  readonly remote: string;
+  readonly socket: WebSocket;
+  #queue: SendQueue;
+  #link: Link | null = null;
+  /** Heard from the peer since the last keepalive ping. */
+  #alive = true;
+  #pump = (): void => {
+    while (this.#queue.length > 0 && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
+      this.socket.send(this.#queue.shift() as Uint8Array, this.#pump);
+    }
+  };
+
+  constructor(socket: WebSocket, remote: string, maxQueueBytes: number) {
+    this.socket = socket;
+    this.remote = remote;
+    this.#queue = new SendQueue(maxQueueBytes);
+    socket.on('message', (data, isBinary) => {
+      this.#alive = true;
+      if (!isBinary) this.#link?.fail('malformed', 'text message (frames are binary)');
+      else this.#link?.receive(toBytes(data));
+    });
+    socket.on('pong', () => {
+      this.#alive = true;
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws reports protocol violations here, then closes the socket itself.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#link?.fail('too-large', err.message);
+      else if (err.code?.startsWith('WS_ERR_')) this.#link?.fail('malformed', err.message);
+      // Anything else (ECONNRESET...) is followed by 'close'.
+    });
+    socket.on('close', (code, reason) => {
+      this.#queue.clear();
+      const text = reason.toString();
+      this.#link?.remoteClosed(text !== '' ? text : code === 1006 ? 'connection lost' : `closed with code ${code}`);
+    });
+  }
+
+  /** Deliver this socket's events to `link` from now on. */
+  bind(link: Link): void {
+    this.#link = link;
+  }
+
+  write(bytes: Uint8Array, type: FrameTypeCode): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.#queue.length === 0 && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
+      this.socket.send(bytes, this.#pump);
+      return true;
+    }
+    const { accepted, dropped } = this.#queue.push(bytes, type);
+    if (dropped > 0) this.#link?.overflowed(dropped);
+    return accepted;
+  }
+
+  close(reason: string): void {
+    this.#queue.clear();
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.socket.close(CLOSE_CODES[reason] ?? CLOSE_NORMAL, closeReason(reason));
+    } else if (this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.terminate();
+    }
+  }
+
+  queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
+  /** Keepalive tick: ping, or terminate a socket that answered nothing since the last tick (half-open TCP). */
+  heartbeat(): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (!this.#alive) {
+      this.socket.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.socket.ping();
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The real {@link Transport}: WebSocket links on the node's HTTP(S) server,
+ * at path {@link MESH_PATH}.
+ *
+ * The handshake, duplicate resolution, redialing and stats live in the
+ * shared {@link LinkManager}; this file owns sockets: accepting upgrades,
+ * dialing `ws://` or `wss://`, keepalive pings and an orderly close.
+ *
+ * @module
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Frame } from '../codec/frame.js';
+import { createNonce } from '../handshake.js';
+import type { Link } from '../link.js';
+import { LinkManager } from '../link-manager.js';
+import type { DialAttempt } from '../link-manager.js';
+import { integerOption, optionError, resolveLinkOptions } from '../options.js';
+import { realScheduler } from '../scheduler.js';
+import type { PeerInfo, PeerStats, Scheduler, Transport, TransportHandlers } from '../transport.js';
+import { WsConduit } from './ws-conduit.js';
+
+/** URL path of the peer WebSocket. */
+export const MESH_PATH = '/v1/mesh';
+/** Default bound of each peer's send queue. */
+export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
+/** Default keepalive ping interval; a peer silent for two intervals is dropped. */
+export const DEFAULT_KEEPALIVE_MS = 15_000;
+/** How long close() waits for peers to acknowledge before cutting the sockets. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** TLS settings for dialing peers over `wss://` (the listening side is the https.Server's business). */
+export interface WsTlsOptions {
+  /** CA certificate(s) that peers' certificates must chain to (default: the system store). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate, for peers that require mTLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of {@link createWsTransport}. */
+export interface WsTransportOptions {
+  nodeId: string;
+  /** Changes on every process start. */
+  incarnation: string;
+  /** Cluster secret; '' only for loopback development (both sides must then use ''). */
+  secret: string;
+  /** The server whose `upgrade` events on {@link MESH_PATH} this transport takes; other paths are left alone. */
+  server: http.Server | https.Server;
+  /** `host:port` peers should dial (a function is read at each handshake). Default: the server's bound address. */
+  advertise?: string | (() => string);
+  /** Bound of one frame on send and receive (also ws `maxPayload`). Default 4 MiB. */
+  maxFrameBytes?: number;
+  /** Bound of each peer's send queue. Default 8 MiB. */
+  maxQueueBytes?: number;
+  /** Redial backoff. Default { initialMs: 100, maxMs: 5000 }, full jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Dial `wss://` with these settings; without it, dial `ws://`. */
+  tls?: WsTlsOptions;
+  /** Default {@link realScheduler}. */
+  scheduler?: Scheduler;
+  /** Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Ping interval; 0 disables keepalive. Default 15000. */
+  keepaliveMs?: number;
+}
+
+function boundAddress(server: http.Server | https.Server): string {
+  const bound = server.address() as AddressInfo | string | null;
+  if (bound === null || typeof bound === 'string') return '';
+  return bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '';
+  const query = raw.indexOf('?');
+  return query === -1 ? raw : raw.slice(0, query);
+}
+
+function whenClosed(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+class WsTransport implements Transport {
+  readonly nodeId: string;
+  #server: http.Server | https.Server;
+  #wss: WebSocketServer;
+  #manager: LinkManager;
+  #advertise: () => string;
+  #scheme: 'ws' | 'wss';
+  #tls: WsTlsOptions;
+  #maxFrameBytes: number;
+  #maxQueueBytes: number;
+  #keepaliveMs: number;
+  #scheduler: Scheduler;
+  #sockets = new Set<WebSocket>();
+  #conduits = new Set<WsConduit>();
+  #stopKeepalive: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: WsTransportOptions) {
+    const link = resolveLinkOptions(options);
+    if (options.server === null || typeof options.server !== 'object' || typeof options.server.on !== 'function') {
+      throw optionError(TypeError, 'server', 'must be an http.Server or https.Server');
+    }
+    const advertise = options.advertise;
+    if (advertise !== undefined && typeof advertise !== 'string' && typeof advertise !== 'function') {
+      throw optionError(TypeError, 'advertise', 'must be a host:port string or a function returning one');
+    }
+    this.nodeId = link.nodeId;
+    this.#server = options.server;
+    this.#advertise =
+      advertise === undefined ? () => boundAddress(this.#server) : typeof advertise === 'string' ? () => advertise : advertise;
+    this.#scheme = options.tls === undefined ? 'ws' : 'wss';
+    this.#tls = options.tls ?? {};
+    this.#maxFrameBytes = link.maxFrameBytes;
+    this.#maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, link.maxFrameBytes);
+    this.#keepaliveMs = integerOption('keepaliveMs', options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
+    this.#scheduler = options.scheduler ?? realScheduler;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: link.maxFrameBytes, perMessageDeflate: false });
+    this.#manager = new LinkManager({
+      ...link,
+      address: () => (this.#manager.running ? this.#advertise() : ''),
+      scheduler: this.#scheduler,
+      random: Math.random,
+      nonce: createNonce,
+      dial: (attempt) => this.#dial(attempt),
+    });
+  }
+
+  async start(handlers: TransportHandlers): Promise<void> {
+    this.#manager.start(handlers);
+    this.#server.on('upgrade', this.#onUpgrade);
+    if (this.#keepaliveMs > 0) {
+      this.#stopKeepalive = this.#scheduler.every(this.#keepaliveMs, () => {
+        for (const conduit of this.#conduits) conduit.heartbeat();
+      });
+    }
+  }
+
+  address(): string {
+    return this.#manager.address();
+  }
+
+  connect(address: string): void {
+    this.#manager.connect(address);
+  }
+
+  forget(address: string): void {
+    this.#manager.forget(address);
+  }
+
+  send(nodeId: string, frame: Frame): boolean {
+    return this.#manager.send(nodeId, frame);
+  }
+
+  disconnect(nodeId: string, reason: string): void {
+    this.#manager.disconnect(nodeId, reason);
+  }
+
+  peers(): PeerInfo[] {
+    return this.#manager.peers();
+  }
+
+  stats(nodeId: string): PeerStats {
+    return this.#manager.stats(nodeId);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#server.off('upgrade', this.#onUpgrade);
+    this.#stopKeepalive?.();
+    this.#manager.close('shutdown'); // close frames go out on every open link
+    const sockets = [...this.#sockets];
+    for (const socket of sockets) if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    await Promise.race([Promise.all(sockets.map(whenClosed)), grace]);
+    clearTimeout(timer);
+    // Peers that did not answer the close frame in time are cut off, so nothing holds the process open.
+    for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+    await Promise.all(sockets.map(whenClosed));
+    this.#wss.close();
+  }
+
+  #onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(req.url) !== MESH_PATH) return; // another listener's route
+    if (!this.#manager.running) {
+      socket.destroy();
+      return;
+    }
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#adopt(ws, remote, (conduit) => this.#manager.accept(conduit));
+    });
+  };
+
+  #adopt(socket: WebSocket, remote: string, attach: (conduit: WsConduit) => Link | null): void {
+    const conduit = new WsConduit(socket, remote, this.#maxQueueBytes);
+    this.#sockets.add(socket);
+    this.#conduits.add(conduit);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#conduits.delete(conduit);
+    });
+    const link = attach(conduit);
+    if (link === null) conduit.close('shutdown');
+    else conduit.bind(link);
+  }
+
+  #dial(attempt: DialAttempt): void {
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(`${this.#scheme}://${attempt.address}${MESH_PATH}`, {
+        maxPayload: this.#maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: this.#manager.handshakeTimeoutMs,
+        ...(this.#scheme === 'wss' ? this.#tls : {}),
+      });
+    } catch (err) {
+      attempt.failed(`cannot dial ${attempt.address}: ${(err as Error).message}`);
+      return;
+    }
+    let opened = false;
+    this.#sockets.add(socket);
+    // Errors before 'open' (refused, TLS, HTTP status) are all followed by 'close', handled below.
+    socket.on('error', () => {});
+    socket.once('open', () => {
+      opened = true;
+      this.#sockets.delete(socket); // #adopt tracks it from here
+      this.#adopt(socket, attempt.address, (conduit) => attempt.opened(conduit));
+    });
+    socket.once('close', (code) => {
+      if (opened) return;
+      this.#sockets.delete(socket);
+      attempt.failed(`connection to ${attempt.address} closed before opening (code ${code})`);
+    });
+  }
+}
+
+/**
+ * Create the WebSocket transport on `options.server`. Nothing listens or
+ * dials until `start()`.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer();
+ * server.listen(7070, '127.0.0.1');
+ * const transport = createWsTransport({ nodeId: 'a', incarnation: randomUUID(), secret, server });
+ * await transport.start(handlers);
+ * transport.connect('127.0.0.1:7071');
+ * ```
+ */
+export function createWsTransport(options: WsTransportOptions): Transport {
+  return new WsTransport(options);
+}
