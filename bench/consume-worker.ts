@@ -8,6 +8,7 @@
  * IPC message, a {@link WorkerReply}, and exits.
  */
 import * as hdr from 'hdr-histogram-js';
+import { pathToFileURL } from 'node:url';
 
 /** Competitors the worker knows how to drive. */
 export type Competitor = 'tallymesh' | 'rate-limiter-flexible' | 'baseline-map';
@@ -24,6 +25,14 @@ export type WorkerTask =
       limit: number;
       /** Which path every timed call must take; checked so all competitors measure the same one. */
       expect: 'admit' | 'deny';
+      /**
+       * tallymesh only: absolute path of the package entry to load (a build's
+       * `dist/src/index.js`), so one harness can time another build, e.g. one
+       * made from an older commit. Default: this build's own entry.
+       */
+      entry?: string;
+      /** Printed in the worker's log line instead of the competitor's name, e.g. `before (d3c5594)`. */
+      label?: string;
     }
   | { kind: 'memory'; competitor: Exclude<Competitor, 'baseline-map'>; keys: number }
   | { kind: 'latency'; competitor: 'tallymesh'; keys: number; samples: number; warmupCalls: number };
@@ -38,9 +47,27 @@ const WINDOW_MS = 60_000;
 /** A synchronous decision closure; tallymesh and the floor share this harness. */
 type SyncDecide = (key: string) => boolean;
 
-async function tallymeshDecide(limit: number, name = 'bench'): Promise<SyncDecide & { peek(key: string): unknown }> {
+/**
+ * The part of the package entry the harness drives. Spelled out instead of
+ * `typeof import('../src/index.js')` because another build (an older commit)
+ * may differ in everything else.
+ */
+interface LimiterEntry {
+  createLimiter(options: { name: string; limit: number; windowMs: number }): {
+    consume(key: string, cost: number): { allowed: boolean };
+    peek(key: string): unknown;
+  };
+}
+
+async function loadEntry(entry: string | undefined): Promise<LimiterEntry> {
   // Imported lazily so the other competitors' processes never load tallymesh.
-  const { createLimiter } = await import('../src/index.js');
+  const mod = (entry === undefined ? await import('../src/index.js') : await import(pathToFileURL(entry).href)) as Partial<LimiterEntry>;
+  if (typeof mod.createLimiter !== 'function') throw new Error(`${entry ?? 'the package entry'} exports no createLimiter`);
+  return mod as LimiterEntry;
+}
+
+async function tallymeshDecide(limit: number, name = 'bench', entry?: string): Promise<SyncDecide & { peek(key: string): unknown }> {
+  const { createLimiter } = await loadEntry(entry);
   const lim = createLimiter({ name, limit, windowMs: WINDOW_MS });
   return Object.assign((key: string) => lim.consume(key, 1).allowed, { peek: (key: string): unknown => lim.peek(key) });
 }
@@ -111,7 +138,7 @@ async function throughput(task: Extract<WorkerTask, { kind: 'throughput' }>): Pr
     const rl = newRlf(rlf, task.limit);
     loop = (calls) => loopRlf(rl, rlf.RateLimiterRes, keys, calls);
   } else {
-    const decide = task.competitor === 'tallymesh' ? await tallymeshDecide(task.limit) : await baselineDecide(task.limit);
+    const decide = task.competitor === 'tallymesh' ? await tallymeshDecide(task.limit, 'bench', task.entry) : await baselineDecide(task.limit);
     loop = async (calls) => loopSync(decide, keys, calls);
   }
 
@@ -130,7 +157,7 @@ async function throughput(task: Extract<WorkerTask, { kind: 'throughput' }>): Pr
     all.push(opsPerSec);
     best = Math.max(best, opsPerSec);
   }
-  log(`${task.competitor} keys=${task.keys} ${task.expect}: ${all.map((v) => (v / 1e6).toFixed(2)).join(' / ')} Mops/s`);
+  log(`${task.label ?? task.competitor} keys=${task.keys} ${task.expect}: ${all.map((v) => (v / 1e6).toFixed(2)).join(' / ')} Mops/s`);
   return { opsPerSec: Math.round(best) };
 }
 
@@ -252,6 +279,8 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
+  // A parent that went away (interrupted run) reads no answer: stop measuring.
+  process.once('disconnect', () => process.exit(1));
   const task = JSON.parse(process.argv[2] ?? 'null') as WorkerTask;
   let reply: WorkerReply;
   try {

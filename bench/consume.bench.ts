@@ -7,9 +7,8 @@
  * Every measurement runs in its own freshly forked process (see
  * consume-worker.ts), one after another, all in the same run.
  */
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Competitor, WorkerReply, WorkerTask } from './consume-worker.js';
+import { runConsumeWorker as runWorker } from './consume-fork.js';
+import type { Competitor } from './consume-worker.js';
 import type { ResultRow } from './scenario.js';
 import type { Target } from './targets.js';
 
@@ -77,24 +76,6 @@ export const targets: readonly Target[] = [
     threshold: 160,
   },
 ];
-
-const WORKER = fileURLToPath(new URL('./consume-worker.js', import.meta.url));
-
-/** Forks one worker for one task and resolves with its figures. */
-function runWorker(task: WorkerTask): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    // Explicit execArgv: a fresh process with gc() exposed, not inheriting the runner's flags.
-    const child = fork(WORKER, [JSON.stringify(task)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let reply: WorkerReply | undefined;
-    child.once('message', (m) => (reply = m as WorkerReply));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (reply?.ok) resolve(reply.figures);
-      else if (reply) reject(new Error(`${task.kind} ${task.competitor} failed: ${reply.error}`));
-      else reject(new Error(`${task.kind} ${task.competitor} worker exited (${signal ?? code}) without a reply`));
-    });
-  });
-}
 
 function figure(rows: ResultRow[], match: Record<string, string | number>, name: string): number {
   const row = rows.find((r) => Object.entries(match).every(([k, v]) => r[k] === v));

@@ -223,7 +223,8 @@ function traffic(): TrafficResult {
     framesOut: 0,
     livePeers: 0,
     peerStates: c.peers.map((p) => `${p.nodeId}:${p.state}`),
-    repairsAnswered: c.replication.repairsAnswered,
+    // Both kinds of shard push, as this figure always counted (the cluster's own `repairsAnswered` sum is deprecated).
+    repairsAnswered: c.replication.repairRequestsAnswered + c.replication.repairPushesStarted,
     snapshotChunks: c.replication.snapshotChunks,
     deltaFrames: c.replication.deltaFrames,
     digestsSent: c.replication.digestsSent,
@@ -241,7 +242,7 @@ function traffic(): TrafficResult {
 
 function snapshotBytes(limiterName: string): number {
   const l = limiterOf(limiterName);
-  const { state } = l.snapshot();
+  const { state } = l.replica.snapshot();
   // Same array layout as a batch inside a SNAPSHOT or DELTA frame.
   return packr.pack([l.name, l.windowMs, l.buckets, null, state.replicas, state.keys]).length;
 }

@@ -1,5 +1,6 @@
 /**
- * Benchmark runner: `npm run bench -- [scenario ...|all]`.
+ * Benchmark runner: `npm run bench -- [scenario ...|all] [--before <ref>]
+ * [--rounds <n>] [--calls <n>]` (flags in run-options.ts).
  *
  * Loads `dist/bench/<scenario>.bench.js`, runs it, prints its rows and target
  * verdicts as aligned tables, and writes `bench/results/<scenario>.json`.
@@ -12,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { collectMachineInfo } from './machine.js';
 import { formatResultFileForConsole } from './render-console.js';
 import { buildResultFile, resultsDir, stringifyResultFile, type ResultFile } from './result-file.js';
-import { assertScenarioModule } from './scenario.js';
+import { parseRunArgs, UsageError } from './run-options.js';
+import { assertScenarioModule, type RunOptions, type ScenarioModule } from './scenario.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const SUFFIX = '.bench.js';
@@ -25,9 +27,18 @@ async function listScenarios(dir: string = BENCH_DIR): Promise<string[]> {
     .sort();
 }
 
-async function runScenario(name: string): Promise<ResultFile> {
+async function loadScenario(name: string): Promise<ScenarioModule> {
   const mod: unknown = await import(pathToFileURL(path.join(BENCH_DIR, name + SUFFIX)).href);
   assertScenarioModule(name, mod);
+  return mod;
+}
+
+/** Options a scenario requires but was not given, e.g. `['before']`. */
+function missingOptions(mod: ScenarioModule, options: RunOptions): string[] {
+  return (mod.requires ?? []).filter((key) => options[key] === undefined);
+}
+
+async function runScenario(name: string, mod: ScenarioModule, options: RunOptions): Promise<ResultFile> {
   console.error(`running ${name}: ${mod.description}`);
   // Machine info is read before the run so the date marks when it started.
   const machine = collectMachineInfo();
@@ -35,23 +46,30 @@ async function runScenario(name: string): Promise<ResultFile> {
     // Not fatal: the load is recorded in the result file for readers to judge.
     console.error(`warning: load average ${machine.loadAvg1} on ${machine.cores} cores; figures will be noisy`);
   }
-  const rows = await mod.run();
+  const rows = await mod.run(options);
   return buildResultFile(name, mod, rows, machine);
 }
 
 async function main(argv: string[]): Promise<void> {
+  const { scenarios, options } = parseRunArgs(argv);
   const available = await listScenarios();
-  const wanted = argv.length === 0 || argv.includes('all') ? available : argv;
+  const all = scenarios.length === 0 || scenarios.includes('all');
+  const wanted = all ? available : scenarios;
   const unknown = wanted.filter((n) => !available.includes(n));
-  if (unknown.length > 0) {
-    console.error(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.join(', ') || '(none)'}`);
-    process.exitCode = 2;
-    return;
+  if (unknown.length > 0) throw new UsageError(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.join(', ') || '(none)'}`);
+  const runs: [string, ScenarioModule][] = [];
+  for (const name of wanted) {
+    const mod = await loadScenario(name);
+    const missing = missingOptions(mod, options);
+    const flags = missing.map((key) => `--${key}`).join(', ');
+    if (missing.length === 0) runs.push([name, mod]);
+    else if (all) console.error(`skipping ${name}: it needs ${flags}`);
+    else throw new UsageError(`scenario ${name} needs ${flags} (see bench/run-options.ts)`);
   }
   const outDir = resultsDir();
   await mkdir(outDir, { recursive: true });
-  for (const name of wanted) {
-    const file = await runScenario(name);
+  for (const [name, mod] of runs) {
+    const file = await runScenario(name, mod, options);
     const out = path.join(outDir, `${name}.json`);
     await writeFile(out, stringifyResultFile(file));
     console.log(formatResultFileForConsole(file));
@@ -60,6 +78,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(err.message);
+    process.exitCode = 2;
+    return;
+  }
   console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exitCode = 1;
 });

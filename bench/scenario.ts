@@ -16,14 +16,34 @@ export interface ResultRow {
   [figure: string]: number | string;
 }
 
+/**
+ * Options from the runner's command line (`--before <ref>`, `--rounds <n>`,
+ * `--calls <n>`) or their `TALLYMESH_BENCH_*` environment variables. A scenario
+ * reads the ones it understands and ignores the rest.
+ */
+export interface RunOptions {
+  /** Git ref of the build to compare the current one against (consume-compare). */
+  before?: string;
+  /** Rounds of alternating processes, overriding the scenario's default. */
+  rounds?: number;
+  /** Timed calls per repetition, overriding the scenario's default (short runs while developing). */
+  calls?: number;
+}
+
 /** What a `bench/<scenario>.bench.ts` module exports. */
 export interface ScenarioModule {
   /** One paragraph: what is measured and how; printed and copied into the docs. */
   description: string;
   /** Goals evaluated against this scenario's rows after every run. */
   targets: readonly Target[];
+  /**
+   * Options the scenario cannot run without. `npm run bench` (all scenarios)
+   * skips a scenario whose required options are missing; naming it explicitly
+   * without them is an error.
+   */
+  requires?: readonly (keyof RunOptions)[];
   /** Runs the whole scenario and resolves with every row, raw figures included. */
-  run(): Promise<ResultRow[]>;
+  run(options: RunOptions): Promise<ResultRow[]>;
 }
 
 /**
@@ -36,4 +56,5 @@ export function assertScenarioModule(name: string, mod: unknown): asserts mod is
   if (typeof m.run !== 'function') throw new TypeError(`scenario "${name}" must export async function run()`);
   if (typeof m.description !== 'string') throw new TypeError(`scenario "${name}" must export a string "description"`);
   if (!Array.isArray(m.targets)) throw new TypeError(`scenario "${name}" must export an array "targets"`);
+  if (m.requires !== undefined && !Array.isArray(m.requires)) throw new TypeError(`scenario "${name}": "requires" must be an array`);
 }

@@ -31,6 +31,7 @@ export function registerStart(program: Command): void {
     .option('--host <host>', 'interface to bind; non-loopback needs a secret (default 127.0.0.1)')
     .option('--port <port>', 'port for the HTTP API and peers, 0 picks a free one (default 7070)')
     .option('--advertise <host:port>', 'address peers should dial, when it differs from the bound one')
+    .option('--allowed-hosts <names>', 'names accepted in the Host header besides loopback, --host and --advertise; .domain for subdomains (repeatable)', collect)
     .option('--peers <host:port,...>', 'seed peers, comma-separated (repeatable)', collect)
     .option('--secret-file <path>', 'file holding the cluster secret, at least 16 characters (env TALLYMESH_SECRET)')
     .option('--api-token-file <path>', 'file holding the bearer token API clients must send (env TALLYMESH_API_TOKEN)')
@@ -56,7 +57,7 @@ Exit codes: 0 after a clean shutdown, 1 a runtime failure (port in use), 2 inval
 
 Examples:
   $ tallymesh start --limiter name=api,limit=100,window=60s
-  $ tallymesh start --id a --port 7071 --peers 127.0.0.1:7072 --limiter name=api,limit=100,window=60s
+  $ tallymesh start --id a --port 7071 --peers 127.0.0.1:7072 --secret-file secret --limiter name=api,limit=100,window=60s
   $ tallymesh start --config /etc/tallymesh/cluster.yaml --host 0.0.0.0 --secret-file /etc/tallymesh/secret
   $ TALLYMESH_PORT=0 tallymesh start --limiter name=login,limit=5,window=1m,overflow=deny
   $ tallymesh start --config cluster.yaml --check`,

@@ -10,13 +10,20 @@
  *
  * @module
  */
-import { GCounter } from './g-counter.js';
-import { CELL_STRIDE, type WindowState } from './window-state.js';
+import {
+  BATCH_CELL_BUCKET,
+  BATCH_CELL_COUNT,
+  BATCH_CELL_GEN,
+  BATCH_CELL_REPLICA,
+  BATCH_CELL_STRIDE,
+  type CellBatch,
+} from './cell-batch.js';
+import { ResettableCounter } from './resettable-counter.js';
 
 interface KeyLog {
   resetGen: number;
   /** bucket → counter */
-  buckets: Map<number, GCounter>;
+  buckets: Map<number, ResettableCounter>;
 }
 
 /**
@@ -43,18 +50,19 @@ export class DeltaLog {
   }
 
   /** Joins `state` of `limiter` into the log. */
-  add(limiter: string, state: WindowState): void {
+  add(limiter: string, state: CellBatch): void {
     let keys = this.#limiters.get(limiter);
     if (keys === undefined) this.#limiters.set(limiter, (keys = new Map()));
     for (const [key, resetGen, flat] of state.keys) {
       let log = keys.get(key);
       if (log === undefined) keys.set(key, (log = { resetGen: 0, buckets: new Map() }));
       if (resetGen > log.resetGen) log.resetGen = resetGen;
-      for (let i = 0; i < flat.length; i += CELL_STRIDE) {
-        let counter = log.buckets.get(flat[i]);
-        if (counter === undefined) log.buckets.set(flat[i], (counter = new GCounter()));
+      for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
+        const bucket = flat[i + BATCH_CELL_BUCKET];
+        let counter = log.buckets.get(bucket);
+        if (counter === undefined) log.buckets.set(bucket, (counter = new ResettableCounter()));
         const before = counter.cells.size;
-        counter.mergeCell(state.replicas[flat[i + 1]], flat[i + 2], flat[i + 3]);
+        counter.mergeCell(state.replicas[flat[i + BATCH_CELL_REPLICA]], flat[i + BATCH_CELL_GEN], flat[i + BATCH_CELL_COUNT]);
         this.#cells += counter.cells.size - before;
       }
     }
@@ -78,12 +86,12 @@ export class DeltaLog {
   }
 
   /** Empties the log, returning its contents as one state per limiter. */
-  drain(): Array<{ limiter: string; state: WindowState }> {
-    const out: Array<{ limiter: string; state: WindowState }> = [];
+  drain(): Array<{ limiter: string; state: CellBatch }> {
+    const out: Array<{ limiter: string; state: CellBatch }> = [];
     for (const [limiter, keys] of this.#limiters) {
       const replicas: string[] = [];
       const index = new Map<string, number>();
-      const state: WindowState = { replicas, keys: [] };
+      const state: CellBatch = { replicas, keys: [] };
       for (const [key, log] of keys) {
         const flat: number[] = [];
         for (const [bucket, counter] of log.buckets) {
@@ -94,7 +102,7 @@ export class DeltaLog {
               replicas.push(replica);
               index.set(replica, r);
             }
-            flat.push(bucket, r, cell.gen, cell.count);
+            flat.push(bucket, r, cell.gen, cell.count); // the BATCH_CELL_* order
           }
         }
         if (flat.length > 0 || log.resetGen > 0) state.keys.push([key, log.resetGen, flat]);

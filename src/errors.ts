@@ -1,7 +1,11 @@
 /**
- * The error registry. Every error tallymesh throws or returns carries a
- * stable `code` from this table; `docs/errors.md` lists the same codes and a
- * test keeps the two in step. Match on `code`, never on message text.
+ * The error registry. Every error tallymesh throws, answers with or closes a
+ * peer link for carries a stable `code` from this table, the transport's
+ * included; `docs/errors.md` lists the same codes and a test keeps the two in
+ * step. Match on `code`, never on message text.
+ *
+ * A leaf module: it imports nothing, so every folder but the pure `crdt/`
+ * (which imports nothing of ours) may import it.
  *
  * @module
  */
@@ -19,6 +23,8 @@ export interface TallymeshError extends Error {
 export interface TallymeshErrorClass {
   new (...args: unknown[]): TallymeshError;
   readonly code: ErrorCode;
+  /** HTTP status of every error of this class. */
+  readonly statusCode: number;
 }
 
 function format(template: string, args: unknown[]): string {
@@ -30,6 +36,7 @@ function define(code: string, Base: ErrorBase, template: string, statusCode: num
   const Parent = Base as typeof Error;
   class RegistryError extends Parent {
     static readonly code = code as ErrorCode;
+    static readonly statusCode = statusCode;
     readonly code = code as ErrorCode;
     readonly statusCode = statusCode;
     constructor(...args: unknown[]) {
@@ -54,6 +61,7 @@ export const codes = {
   TALLYMESH_ERR_OPTION_RANGE: define('TALLYMESH_ERR_OPTION_RANGE', RangeError, 'Option "%s" must be %s, got %s', 400),
   TALLYMESH_ERR_KEY_INVALID: define('TALLYMESH_ERR_KEY_INVALID', TypeError, 'Key must be a non-empty string, got %s', 400),
   TALLYMESH_ERR_KEY_TOO_LONG: define('TALLYMESH_ERR_KEY_TOO_LONG', RangeError, 'Key must be at most %s bytes of UTF-8, got %s', 400),
+  TALLYMESH_ERR_KEY_MALFORMED: define('TALLYMESH_ERR_KEY_MALFORMED', TypeError, 'Key must be well-formed Unicode (no lone surrogate), so that it has one UTF-8 form on every node; got %s', 400),
   TALLYMESH_ERR_COST_INVALID: define('TALLYMESH_ERR_COST_INVALID', RangeError, 'Cost must be an integer from 1 to the limit (%s), got %s', 400),
   TALLYMESH_ERR_RATE_LIMITED: define('TALLYMESH_ERR_RATE_LIMITED', Error, 'Rate limit "%s" exceeded; retry after %s s', 429),
   TALLYMESH_ERR_LIMITER_EXISTS: define('TALLYMESH_ERR_LIMITER_EXISTS', Error, 'Limiter "%s" already exists with a different window (%s)', 409),
@@ -70,6 +78,28 @@ export const codes = {
   TALLYMESH_ERR_HTTP_INTERNAL: define('TALLYMESH_ERR_HTTP_INTERNAL', Error, 'Internal error: %s', 500),
   TALLYMESH_ERR_STREAM_MALFORMED: define('TALLYMESH_ERR_STREAM_MALFORMED', Error, 'Malformed stream frame: %s', 400),
   TALLYMESH_ERR_HTTP_NOT_FOUND: define('TALLYMESH_ERR_HTTP_NOT_FOUND', Error, 'No route for %s %s', 404),
+  // Browsers at the node's port (docs/http-api.md, "Browsers"): a foreign Host, an Origin on an upgrade, a cross-site write, a non-JSON body.
+  TALLYMESH_ERR_HTTP_HOST_REFUSED: define('TALLYMESH_ERR_HTTP_HOST_REFUSED', Error, 'Host %s is not a name this node answers to; %s', 421),
+  TALLYMESH_ERR_HTTP_ORIGIN_REFUSED: define('TALLYMESH_ERR_HTTP_ORIGIN_REFUSED', Error, 'Browser request refused on %s: %s', 403),
+  TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: define('TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', Error, 'Content-Type %s is not accepted: %s', 415),
+  // Peer frames refused. The transport throws these as `FrameError` (whose
+  // `reason` is the metric label and the close reason on the wire) and closes
+  // that peer's link; never answered over HTTP, so the status only classifies.
+  TALLYMESH_ERR_FRAME_AUTH: define('TALLYMESH_ERR_FRAME_AUTH', Error, 'Peer frame refused (auth): %s', 401),
+  TALLYMESH_ERR_FRAME_VERSION: define('TALLYMESH_ERR_FRAME_VERSION', Error, 'Peer frame refused (version): %s', 400),
+  TALLYMESH_ERR_FRAME_TOO_LARGE: define('TALLYMESH_ERR_FRAME_TOO_LARGE', Error, 'Peer frame refused (too-large): %s', 413),
+  TALLYMESH_ERR_FRAME_MALFORMED: define('TALLYMESH_ERR_FRAME_MALFORMED', Error, 'Peer frame refused (malformed): %s', 400),
+  TALLYMESH_ERR_FRAME_UNEXPECTED: define('TALLYMESH_ERR_FRAME_UNEXPECTED', Error, 'Peer frame refused (unexpected): %s', 400),
+  TALLYMESH_ERR_FRAME_DUPLICATE: define('TALLYMESH_ERR_FRAME_DUPLICATE', Error, 'Peer link refused (duplicate): %s', 409),
+  TALLYMESH_ERR_FRAME_SELF: define('TALLYMESH_ERR_FRAME_SELF', Error, 'Peer link refused (self): %s', 409),
+  TALLYMESH_ERR_FRAME_TIMEOUT: define('TALLYMESH_ERR_FRAME_TIMEOUT', Error, 'Peer handshake refused (timeout): %s', 408),
+  TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES: define('TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES', Error, 'Peer connection refused (too-many-handshakes): %s', 503),
+  TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES_PER_ADDRESS: define(
+    'TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES_PER_ADDRESS',
+    Error,
+    'Peer connection refused (too-many-handshakes-per-address): %s',
+    503,
+  ),
 } as const;
 
 /** Every registry code. */

@@ -1,6 +1,13 @@
 /**
  * tallymesh: a distributed sliding-window rate limiter that needs no Redis.
  *
+ * The embedded limiter and the mesh. Importing this entry (ESM or CommonJS)
+ * loads no third-party package: {@link createMesh} loads the WebSocket
+ * transport (`ws`, `msgpackr`) when first called; the HTTP middleware, the
+ * daemon and the simulator have entries of their own (`tallymesh/http`,
+ * `tallymesh/daemon`, `tallymesh/sim`). test/package/entry-imports.test.ts
+ * holds it to that.
+ *
  * @example
  * import { createLimiter } from 'tallymesh';
  * const api = createLimiter({ name: 'api', limit: 100, windowMs: 60_000 });

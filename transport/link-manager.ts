@@ -12,7 +12,8 @@ import { FrameType } from './codec/frame.js';
 import type { Frame } from './codec/frame.js';
 import { Link } from './link.js';
 import type { Conduit, LinkHost } from './link.js';
-import type { PeerInfo, PeerStats, RejectReason, Scheduler, TransportHandlers } from './transport.js';
+import type { Scheduler } from './scheduler.js';
+import type { PeerInfo, PeerStats, RejectReason, TransportHandlers } from './transport.js';
 
 /** Redial delays: attempt n waits a uniform random time in [0, min(maxMs, initialMs * 2^n)) ("full jitter"). */
 export interface BackoffOptions {
@@ -98,6 +99,12 @@ export interface LinkManagerOptions {
   handshakeTimeoutMs: number;
   /** Open a connection to `attempt.address`, then call `opened` or `failed`. */
   dial: (attempt: DialAttempt) => void;
+  /**
+   * A link proved the secret (before duplicate resolution): the concrete
+   * transport lifts what it bounds only until then (pre-auth receive limits,
+   * a pending-handshake slot).
+   */
+  authenticated?: (link: Link) => void;
 }
 
 /** A redial loop for one address ({@link LinkManager.connect}). */
@@ -193,6 +200,15 @@ export class LinkManager implements LinkHost {
     return this.#adopt(new Link(this, conduit, 'listener'));
   }
 
+  /**
+   * Report a connection the concrete transport refused before any link ran
+   * on it (e.g. past its cap on unauthenticated connections). `who` is the
+   * remote address.
+   */
+  refuse(who: string, reason: RejectReason, detail: string): void {
+    if (this.#lifecycle === 'running') this.#handlers?.onReject(who, reason, detail);
+  }
+
   /** See {@link Transport.send}. */
   send(nodeId: string, frame: Frame): boolean {
     const link = this.#open.get(nodeId);
@@ -247,6 +263,7 @@ export class LinkManager implements LinkHost {
   // ---- LinkHost ----
 
   linkAuthenticated(link: Link): void {
+    this.#options.authenticated?.(link);
     const peer = link.peer as PeerInfo;
     const loop = this.#loopOf(link);
     if (loop !== null) loop.attempt = 0;

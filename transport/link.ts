@@ -25,7 +25,8 @@ import { FrameType } from './codec/frame.js';
 import type { Frame, FrameTypeCode } from './codec/frame.js';
 import { computeMac, verifyMac } from './handshake.js';
 import type { HandshakeRole } from './handshake.js';
-import type { PeerInfo, RejectReason, Scheduler } from './transport.js';
+import type { Scheduler } from './scheduler.js';
+import type { PeerInfo, RejectReason } from './transport.js';
 
 /** The byte pipe under a link: one WebSocket, or one simulated connection. */
 export interface Conduit {
@@ -75,7 +76,9 @@ export interface LinkHost {
 /**
  * Largest frame accepted before authentication. A HELLO at its bounds is
  * under 600 bytes; refusing more spares decoding work to anyone who can
- * merely open a socket.
+ * merely open a socket. The link checks whole messages; the WebSocket
+ * transport also holds its sockets to this bound while frames arrive
+ * (`ws/pre-auth-guard.ts`), so such a frame is never buffered either.
  */
 export const MAX_HANDSHAKE_FRAME_BYTES = 1_024;
 

@@ -1,22 +1,29 @@
 /**
  * Validation and defaults for the options both transports share. Bad
- * options throw at construction (TypeError for a wrong type, RangeError for
- * a value out of bounds), never later on the network path.
+ * options throw at construction, never later on the network path: the
+ * package's option errors from `src/validate.ts` (TypeError
+ * `TALLYMESH_ERR_OPTION_TYPE` for a wrong type, RangeError
+ * `TALLYMESH_ERR_OPTION_RANGE` for a value out of bounds).
  *
  * @module
  */
+import { codes } from '../src/errors.js';
+import { describeValue, integerOption } from '../src/validate.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './codec/frame.js';
 import { MAX_ID_BYTES } from './codec/frame-schema.js';
 import type { BackoffOptions } from './link-manager.js';
 
 /** Redial backoff when none is given: first retry within 100 ms, never waiting more than 5 s. */
 export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = { initialMs: 100, maxMs: 5_000 };
-/** How long a connection may take to finish the handshake. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+/**
+ * How long a connection may take to finish the handshake. A listener needs
+ * two round trips after the upgrade (HELLO in, HELLO+AUTH out, AUTH in): 3 s
+ * covers a 700 ms satellite RTT with a lost segment retransmitted, while an
+ * unauthenticated socket holds its slot for little longer.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 3_000;
 /** Smallest allowed maxFrameBytes: a HELLO must fit. */
 export const MIN_FRAME_BYTES = 1_024;
-/** Error code of every invalid transport option. */
-export const TRANSPORT_OPTION_ERROR_CODE = 'TALLYMESH_ERR_TRANSPORT_OPTION';
 
 /** Options every transport takes, before defaults. */
 export interface LinkOptionsInput {
@@ -39,39 +46,37 @@ export interface LinkOptions {
 }
 
 /**
- * Build the error thrown for an invalid option, with a stable `code`.
+ * Build the error thrown for an invalid option: the registry's
+ * `TALLYMESH_ERR_OPTION_TYPE` (for `TypeError`) or `TALLYMESH_ERR_OPTION_RANGE`
+ * (for `RangeError`), naming the option and what it must be.
  *
  * @example
  * ```ts
- * throw optionError(RangeError, 'maxQueueBytes', 'must be a positive integer');
+ * throw optionError(TypeError, 'server', 'an http.Server or https.Server', options.server);
  * ```
  */
-export function optionError(kind: typeof TypeError | typeof RangeError, name: string, problem: string): Error {
-  const error = new kind(`transport option ${name} ${problem}`);
-  return Object.assign(error, { code: TRANSPORT_OPTION_ERROR_CODE });
+export function optionError(kind: typeof TypeError | typeof RangeError, name: string, expected: string, value: unknown): Error {
+  const Code = kind === TypeError ? codes.TALLYMESH_ERR_OPTION_TYPE : codes.TALLYMESH_ERR_OPTION_RANGE;
+  return new Code(name, expected, describeValue(value));
 }
 
 /**
- * Check `value` is an integer in [min, max] and return it (or `fallback` when undefined).
+ * `integerOption` of `src/validate.ts` with the transport's convention: an
+ * undefined option takes `fallback`; `max` defaults to the largest safe integer.
  *
  * @example
  * ```ts
- * const maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, 8 << 20, 1);
+ * const maxQueueBytes = integerOptionOr('maxQueueBytes', options.maxQueueBytes, 8 << 20, 1);
  * ```
  */
-export function integerOption(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw optionError(TypeError, name, `must be a number, got ${typeof value}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw optionError(RangeError, name, `must be an integer in [${min}, ${max}], got ${value}`);
-  }
-  return value;
+export function integerOptionOr(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return value === undefined ? fallback : integerOption(name, value, min, max);
 }
 
 function idOption(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw optionError(TypeError, name, `must be a string, got ${typeof value}`);
+  if (typeof value !== 'string') throw optionError(TypeError, name, 'a string', value);
   const bytes = Buffer.byteLength(value);
-  if (bytes === 0 || bytes > MAX_ID_BYTES) throw optionError(RangeError, name, `must be 1 to ${MAX_ID_BYTES} UTF-8 bytes`);
+  if (bytes === 0 || bytes > MAX_ID_BYTES) throw optionError(RangeError, name, `1 to ${MAX_ID_BYTES} bytes of UTF-8`, value);
   return value;
 }
 
@@ -85,15 +90,18 @@ function idOption(name: string, value: unknown): string {
  * ```
  */
 export function resolveLinkOptions(input: LinkOptionsInput): LinkOptions {
-  if (typeof input.secret !== 'string') throw optionError(TypeError, 'secret', "must be a string ('' for none)");
-  const initialMs = integerOption('backoff.initialMs', input.backoff?.initialMs, DEFAULT_BACKOFF.initialMs, 1);
-  const maxMs = integerOption('backoff.maxMs', input.backoff?.maxMs, Math.max(DEFAULT_BACKOFF.maxMs, initialMs), initialMs);
+  if (typeof input.secret !== 'string') {
+    // Only the type: whatever was passed may hold the secret.
+    throw new codes.TALLYMESH_ERR_OPTION_TYPE('secret', "a string ('' for none)", typeof input.secret);
+  }
+  const initialMs = integerOptionOr('backoff.initialMs', input.backoff?.initialMs, DEFAULT_BACKOFF.initialMs, 1);
+  const maxMs = integerOptionOr('backoff.maxMs', input.backoff?.maxMs, Math.max(DEFAULT_BACKOFF.maxMs, initialMs), initialMs);
   return {
     nodeId: idOption('nodeId', input.nodeId),
     incarnation: idOption('incarnation', input.incarnation),
     secret: input.secret,
-    maxFrameBytes: integerOption('maxFrameBytes', input.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_FRAME_BYTES, 2 ** 31 - 1),
+    maxFrameBytes: integerOptionOr('maxFrameBytes', input.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_FRAME_BYTES, 2 ** 31 - 1),
     backoff: { initialMs, maxMs },
-    handshakeTimeoutMs: integerOption('handshakeTimeoutMs', input.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, 1),
+    handshakeTimeoutMs: integerOptionOr('handshakeTimeoutMs', input.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, 1),
   };
 }

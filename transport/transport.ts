@@ -25,7 +25,9 @@ export type RejectReason =
   | 'unexpected' // a frame that is not allowed in the current handshake state
   | 'duplicate' // a second connection from a node already connected
   | 'self' // the node connected to itself
-  | 'timeout'; // the handshake did not finish within its deadline
+  | 'timeout' // the handshake did not finish within its deadline
+  | 'too-many-handshakes' // an upgrade past the cap on unauthenticated connections
+  | 'too-many-handshakes-per-address'; // an upgrade past the cap on unauthenticated connections from one address
 
 /** Per-peer traffic counters. */
 export interface PeerStats {
@@ -92,18 +94,4 @@ export interface Transport {
   stats(nodeId: string): PeerStats;
   /** Close every link and stop listening. Idempotent. */
   close(): Promise<void>;
-}
-
-/**
- * Time and timers, as the replicator sees them. The real one uses the
- * process clock; the simulated network gives each node a virtual clock with
- * its own offset.
- */
-export interface Scheduler {
-  /** Physical wall-clock time in ms since the Unix epoch, as this node reads it. */
-  now(): number;
-  /** Run `fn` every `ms`; returns a cancel function. Real timers are unref'd. */
-  every(ms: number, fn: () => void): () => void;
-  /** Run `fn` once after `ms`; returns a cancel function. */
-  after(ms: number, fn: () => void): () => void;
 }

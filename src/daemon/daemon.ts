@@ -1,8 +1,8 @@
 /**
  * The clustered daemon: one port serving the HTTP API, the `/v1/stream`
  * WebSocket and the peers' `/v1/mesh` WebSocket. This file only wires the
- * pieces — mesh, decision path, HTTP API, stream, events, metrics, log — and
- * owns the order of startup and shutdown.
+ * pieces — browser guard, mesh, decision path, HTTP API, stream, events,
+ * metrics, log — and owns the order of startup and shutdown.
  *
  * @module
  */
@@ -12,19 +12,31 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { MESH_PATH } from '../../transport/ws/ws-transport.js';
-import type { DaemonConfig } from './config/daemon-config.js';
+import { LOG_LEVELS, type DaemonConfig } from './config/daemon-config.js';
+import { redactConfig } from './config/redact-config.js';
 import { Decider } from './decider.js';
 import { codes } from '../errors.js';
 import { EventHub } from './events-api.js';
-import { createHttpApi } from './http-api.js';
+import { createHttpApi, pathOf } from './http-api.js';
 import { bearerCheck } from './http-auth.js';
 import { createLimiter } from '../limiter/limiter.js';
-import { configSummary, createDaemonLogger, DaemonLog, keyHasher } from './logger.js';
+import { keyHasher } from './key-hash.js';
+import { createDaemonLogger, DaemonLog } from './logger.js';
 import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
-import { DaemonMetrics } from './metrics.js';
+import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
+import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port-guard.js';
 import { refuseUpgrade, STREAM_PATH, StreamApi } from './stream-api.js';
-import { enumOption, integerOption } from '../limiter/validate.js';
+import { enumOption, formatAddress, integerOption } from '../validate.js';
+
+/** A request's headers must arrive whole within this (slowloris bound; node:http answers 408 and closes). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request, headers and body, must arrive within this. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often the two deadlines above are checked: a slow client is cut at most this late. */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Open connections of all kinds (API, streams, event feeds, peers) past which new ones are dropped. */
+export const MAX_CONNECTIONS = 10_000;
 
 /** A running daemon. */
 export interface Daemon {
@@ -55,7 +67,15 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (!Array.isArray(config.limiters)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiters', 'an array', typeof config.limiters);
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
-  enumOption('logLevel', config.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+  enumOption('logLevel', config.logLevel, LOG_LEVELS);
+  if (config.allowedHosts !== undefined) {
+    if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
+    for (const h of config.allowedHosts) {
+      if (typeof h !== 'string' || allowedHostPattern(h) === null) {
+        throw new codes.TALLYMESH_ERR_OPTION_RANGE('allowedHosts', 'host names, IP addresses or .domain suffixes, without a port', JSON.stringify(h));
+      }
+    }
+  }
   // A throwaway limiter validates each definition exactly as the mesh will.
   for (const l of config.limiters) createLimiter(l);
 }
@@ -87,17 +107,15 @@ function listen(server: http.Server, port: number, host: string): Promise<Addres
   });
 }
 
+/** The metric label of an upgrade's path (a fixed set). */
+function upgradeEndpoint(path: string): BrowserEndpoint {
+  return path === MESH_PATH ? 'mesh' : path === STREAM_PATH ? 'stream' : 'other';
+}
+
 /** The URL clients use: a wildcard bind is reached over loopback; IPv6 literals go in brackets. */
 function baseUrl(tls: boolean, host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const literal = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
-  return `${tls ? 'https' : 'http'}://${literal}:${port}`;
-}
-
-function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const query = raw.indexOf('?');
-  return query === -1 ? raw : raw.slice(0, query);
+  return `${tls ? 'https' : 'http'}://${formatAddress(reachable, port)}`;
 }
 
 /**
@@ -109,7 +127,7 @@ function pathOf(url: string | undefined): string {
  * @throws TALLYMESH_ERR_OPTION_* for invalid config (before binding), or the
  *   listen error (e.g. EADDRINUSE).
  * @example
- * import { startDaemon } from 'tallymesh';
+ * import { startDaemon } from 'tallymesh/daemon';
  * const daemon = await startDaemon(config);
  * console.log(`serving ${daemon.url}`);
  * process.once('SIGTERM', () => daemon.close('SIGTERM'));
@@ -119,17 +137,21 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   resolveMeshOptions(meshOptions(config)); // throws before binding, naming the field
   const logger = createDaemonLogger(config.id, config.logLevel, options.logger);
   const tls = config.tls;
+  // node:http checks the two request deadlines below only every
+  // connectionsCheckingInterval (default 30 s), which let a slowloris client
+  // hold a socket 40 s against a 10 s headers timeout: check every second.
+  const checking = { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
   const server =
     tls === undefined
-      ? http.createServer()
-      : https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined });
+      ? http.createServer(checking)
+      : https.createServer({ ...checking, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined });
 
   // Bounds for slow or idle clients: a request must arrive whole in time, and
   // connections are capped. Streams and event feeds are long-lived by design
   // and are not affected: these bound receiving the request only.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.maxConnections = 10_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
 
   // The mesh needs a listening server, so requests can arrive before the API
   // exists; they wait for it (a few milliseconds) instead of being dropped.
@@ -141,6 +163,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   });
 
   const bound = await listen(server, config.port, config.host);
+  // Guarded before the mesh attaches: no upgrade from a browser or to a foreign Host reaches /v1/mesh or /v1/stream.
+  // Refusals are counted and logged once the metrics and the log exist (a few ms later).
+  const hosts = new HostAllowlist({ host: config.host, boundAddress: bound.address, advertise: config.advertise, allowedHosts: config.allowedHosts });
+  let reportRefusal: (endpoint: BrowserEndpoint, req: http.IncomingMessage, refusal: Refusal) => void = () => {};
+  guardUpgrades(
+    server,
+    (req) => checkUpgrade(req, hosts),
+    (req, refusal) => reportRefusal(upgradeEndpoint(pathOf(req.url)), req, refusal),
+  );
   let mesh: Mesh;
   try {
     mesh = await createMesh({ ...meshOptions(config), port: bound.port, server });
@@ -179,8 +210,26 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     },
   });
   const stream = new StreamApi({ decider, metrics, authorize, logger });
+  reportRefusal = (endpoint, req, refusal) => {
+    metrics.browserRefused(refusal.reason, endpoint);
+    log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
+  };
 
-  api = createHttpApi({ mesh, decider, metrics, events, authorize, maxKeys: config.maxKeys, seeds: config.peers, logger }, () => shuttingDown);
+  api = createHttpApi(
+    {
+      mesh,
+      decider,
+      metrics,
+      events,
+      authorize,
+      maxKeys: config.maxKeys,
+      seeds: config.peers,
+      logger,
+      hosts,
+      onRefused: (req, refusal) => reportRefusal('http', req, refusal),
+    },
+    () => shuttingDown,
+  );
   for (const run of waiting.splice(0)) run();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = pathOf(req.url);
@@ -190,8 +239,11 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   });
 
   const url = baseUrl(tls !== undefined, config.host, bound.port);
-  logger.info({ event: 'config', config: configSummary(config) }, 'config loaded');
-  logger.info({ event: 'listening', url, address: mesh.address() }, `listening on ${url}`);
+  logger.info({ event: 'config', config: redactConfig(config) }, 'config loaded');
+  logger.info({ event: 'listening', url, address: mesh.address(), hostCheck: hosts.enforced }, `listening on ${url}`);
+  if (config.secret === '') {
+    logger.info({ event: 'secret' }, 'no cluster secret: this node uses a random one of its own, so no peer can join it');
+  }
 
   const shutdown = async (reason: string): Promise<void> => {
     shuttingDown = true;

@@ -21,6 +21,8 @@ export interface ConsumeRequest {
   limiter: unknown;
   key: unknown;
   cost?: unknown;
+  /** Set by a decoder that met the key as bytes that are not UTF-8 (the stream): `key` is not what was sent, so the item is refused. */
+  keyNotUtf8?: true;
 }
 
 /** An item of a batch that could not be decided. */
@@ -103,6 +105,7 @@ export class Decider {
         if (typeof r !== 'object' || r === null || Array.isArray(r)) {
           throw new codes.TALLYMESH_ERR_HTTP_BAD_REQUEST(`requests[${i}] must be an object`);
         }
+        if (r.keyNotUtf8 === true) throw new codes.TALLYMESH_ERR_KEY_MALFORMED('bytes that are not valid UTF-8');
         results[i] = this.one(r.limiter, r.key, r.cost === undefined ? 1 : r.cost);
       } catch (err) {
         results[i] = itemError(err);

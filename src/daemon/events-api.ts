@@ -22,7 +22,7 @@ import type http from 'node:http';
 import type { Decision, Limiter } from '../limiter/limiter.js';
 import type { Mesh } from '../mesh/mesh.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
-import { Throttle } from './log-sampler.js';
+import { LogSampler } from './log-sampler.js';
 
 /** Events kept for `Last-Event-ID` resumption. */
 export const EVENT_BUFFER_SIZE = 1024;
@@ -32,6 +32,8 @@ export const KEEP_ALIVE_MS = 15_000;
 export const RETRY_MS = 2_000;
 /** Unsent bytes a client may accumulate before it is dropped. */
 export const MAX_CLIENT_BYTES = 1024 * 1024;
+/** Why a slow client's connection was destroyed (the socket's error; never sent or thrown). */
+const SLOW_CLIENT_REASON = 'event client cut off: its unsent backlog passed the bound';
 /** At most one skew event per peer per this interval (a skewed peer is refused many times a second). */
 const SKEW_EVENT_MS = 1_000;
 /** At most one overflow event per limiter per this interval. */
@@ -69,8 +71,8 @@ export class EventHub {
   #ring: string[] = new Array(EVENT_BUFFER_SIZE);
   #seq = 0;
   #keepAlive: NodeJS.Timeout;
-  #skewThrottle: Throttle;
-  #overflowThrottle: Throttle;
+  #skewSampler: LogSampler;
+  #overflowSampler: LogSampler;
   /** Denial sampling: the current one-second window, denials sent in it, and denials left out since the last one sent. */
   #windowStart = 0;
   #sentInWindow = 0;
@@ -78,8 +80,8 @@ export class EventHub {
 
   constructor(options: EventHubOptions) {
     this.#opts = { keepAliveMs: KEEP_ALIVE_MS, maxClientBytes: MAX_CLIENT_BYTES, now: Date.now, ...options };
-    this.#skewThrottle = new Throttle(SKEW_EVENT_MS, this.#opts.now);
-    this.#overflowThrottle = new Throttle(OVERFLOW_EVENT_MS, this.#opts.now);
+    this.#skewSampler = new LogSampler(SKEW_EVENT_MS, this.#opts.now);
+    this.#overflowSampler = new LogSampler(OVERFLOW_EVENT_MS, this.#opts.now);
     this.#keepAlive = setInterval(() => this.#broadcast(': keep-alive\n\n'), this.#opts.keepAliveMs);
     this.#keepAlive.unref();
   }
@@ -95,7 +97,7 @@ export class EventHub {
       this.publish('peer', { nodeId: e.nodeId, address: e.address, state: e.state, reason: e.reason }),
     );
     mesh.on('skew', (e: Extract<ReplicatorEvent, { type: 'skew' }>) => {
-      const suppressed = this.#skewThrottle.take(e.nodeId);
+      const suppressed = this.#skewSampler.take(e.nodeId);
       if (suppressed !== null) this.publish('skew', { nodeId: e.nodeId, offsetMs: e.offsetMs, suppressed });
     });
     if (mesh.ready) this.publish('ready', {});
@@ -120,7 +122,7 @@ export class EventHub {
     this.publish('denied', {
       limiter: limiter.name,
       keyHash: this.#opts.hashKey(key),
-      bucket: limiter.currentBucket(),
+      bucket: limiter.replica.currentBucket(),
       cost,
       limit: d.limit,
       remaining: d.remaining,
@@ -131,12 +133,12 @@ export class EventHub {
 
   /** Reports a limiter overflow (at most once per limiter per 10 s). */
   overflow(limiter: Limiter, key: string): void {
-    const suppressed = this.#overflowThrottle.take(limiter.name);
+    const suppressed = this.#overflowSampler.take(limiter.name);
     if (suppressed === null) return;
     this.publish('overflow', {
       limiter: limiter.name,
       keyHash: this.#opts.hashKey(key),
-      bucket: limiter.currentBucket(),
+      bucket: limiter.replica.currentBucket(),
       policy: limiter.overflowPolicy,
       suppressed,
     });
@@ -203,7 +205,11 @@ export class EventHub {
     if (res.destroyed || res.writableEnded) return;
     if (res.writableLength + chunk.length > this.#opts.maxClientBytes) {
       this.#clients.delete(res);
-      res.destroy();
+      // With a reason, node fails the backlog's pending writes with that one error; without
+      // one it builds an ERR_STREAM_DESTROYED, stack trace included, per pending chunk (four
+      // per event): ~80 ms of event loop per client cut at 1 MiB, which clients that never
+      // read could multiply into seconds (test/fuzz/hostile-clients.fuzz.ts).
+      res.destroy(new Error(SLOW_CLIENT_REASON));
       this.#opts.onDropped?.('slow-client', 1);
       return;
     }

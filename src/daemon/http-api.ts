@@ -1,7 +1,10 @@
 /**
  * The daemon's HTTP API on `node:http`: routing and the JSON endpoints.
+ * What `/readyz` answers is decided in `readiness.ts`; this file only routes.
  *
- * `/healthz` and `/readyz` are answered first, before authentication and
+ * Every request first passes the browser guard (`src/mesh/port-guard.ts`):
+ * a `Host` the node does not answer to gets 421, a cross-origin write 403.
+ * Then `/healthz` and `/readyz` are answered, before authentication and
  * without touching the decision path, the stream or the event hub: a probe
  * must keep working when everything else is saturated. Everything else
  * needs the bearer token when one is configured (`/metrics` included), and
@@ -17,7 +20,9 @@ import type { EventHub } from './events-api.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import { readJson } from './http-body.js';
 import type { Mesh } from '../mesh/mesh.js';
+import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port-guard.js';
 import type { DaemonMetrics } from './metrics.js';
+import { readiness } from './readiness.js';
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -31,23 +36,25 @@ export interface HttpApiOptions {
   /** Seed peers from the config (readiness explains how many were reached). */
   seeds: readonly string[];
   logger: Logger;
+  /** The names this node answers to in `Host`. */
+  hosts: HostAllowlist;
+  /** Told of every request the browser guard refuses (for the metric and the log). */
+  onRefused?: (req: http.IncomingMessage, refusal: Refusal) => void;
 }
 
 /** Route names, used as the `route` metric label. */
 type Route = 'consume' | 'keys' | 'cluster' | 'events' | 'stream' | 'metrics' | 'unknown';
 
-/** The `/readyz` answer. */
-export interface Readiness {
-  ready: boolean;
-  /** Why not ready (absent when ready). */
-  reason?: string;
-  peers: Array<{ nodeId: string; state: string; clockOffsetMs: number }>;
-}
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 const KEY_ROUTE = /^\/v1\/limiters\/([^/]+)\/keys\/([^/]+)$/;
 
-function pathOf(url: string | undefined): string {
+/**
+ * The path of a request target, without its query: what routes are matched on.
+ *
+ * @example
+ * pathOf('/v1/limiters/api/keys/k?cells=1'); // '/v1/limiters/api/keys/k'
+ */
+export function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const query = raw.indexOf('?');
   return query === -1 ? raw : raw.slice(0, query);
@@ -64,6 +71,8 @@ function decodeSegment(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
+    // Well-formed escapes of bytes that are not UTF-8 (%ED%A0%80 is a lone surrogate as WTF-8): a key with no string form.
+    if (what === 'key' && !/%(?![0-9A-Fa-f]{2})/.test(segment)) throw new codes.TALLYMESH_ERR_KEY_MALFORMED('percent-escapes that are not UTF-8');
     throw new codes.TALLYMESH_ERR_HTTP_BAD_REQUEST(`the ${what} in the path has invalid percent-encoding`);
   }
 }
@@ -73,33 +82,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * What `/readyz` reports: ready once the mesh finished its initial sync, and
- * not while shutting down; otherwise the reason, naming the peers involved.
- */
-export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean): Readiness {
-  const cluster = mesh.cluster();
-  const peers = cluster.peers.map((p) => ({ nodeId: p.nodeId, state: p.state, clockOffsetMs: p.clockOffsetMs }));
-  if (closing) return { ready: false, reason: 'shutting down', peers };
-  // A node whose clock runs beyond the bound decides alone: its hits never replicate.
-  if (cluster.node.clockProblem !== null) return { ready: false, reason: cluster.node.clockProblem, peers };
-  if (cluster.node.ready) return { ready: true, peers };
-  const reasons: string[] = [];
-  const syncing = cluster.peers.filter((p) => p.state === 'syncing').map((p) => p.nodeId);
-  if (syncing.length > 0) reasons.push(`waiting for the initial sync from ${syncing.join(', ')}`);
-  const skewed = cluster.peers.filter((p) => p.state === 'skewed').map((p) => `${p.nodeId} (${p.clockOffsetMs} ms ahead)`);
-  if (skewed.length > 0) reasons.push(`refusing peers whose clocks run ahead: ${skewed.join(', ')}`);
-  const reached = cluster.peers.filter((p) => p.state !== 'down').length;
-  if (reached < seeds.length) reasons.push(`reached ${reached} of ${seeds.length} seed peers`);
-  return { ready: false, reason: reasons.length > 0 ? reasons.join('; ') : 'waiting for the initial sync', peers };
-}
-
-/**
  * Builds the request listener of the daemon's HTTP API. `closing()` turns
  * true when shutdown begins: from then on API requests get 503 and the
  * connection is closed.
  *
  * @example
- * server.on('request', createHttpApi({ mesh, decider, metrics, events, authorize, maxKeys, seeds, logger }, () => closing));
+ * server.on('request', createHttpApi({ mesh, decider, metrics, events, authorize, maxKeys, seeds, logger, hosts }, () => closing));
  */
 export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const send = (res: http.ServerResponse, route: Route, status: number, body: unknown, headers?: Record<string, string>): void => {
@@ -120,8 +108,10 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
     }
     const headers: Record<string, string> = {};
     if (err.code === 'TALLYMESH_ERR_HTTP_UNAUTHORIZED') headers['www-authenticate'] = AUTH_CHALLENGE;
-    // Past the body bound the rest of the body is unread, and after shutdown began the connection has no future.
-    if (err.code === 'TALLYMESH_ERR_HTTP_BODY_TOO_LARGE' || err.code === 'TALLYMESH_ERR_MESH_CLOSED') headers.connection = 'close';
+    // Past the body bound, or refused for its type, the rest of the body is unread; after shutdown began the connection has no future.
+    if (err.code === 'TALLYMESH_ERR_HTTP_BODY_TOO_LARGE' || err.code === 'TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE' || err.code === 'TALLYMESH_ERR_MESH_CLOSED') {
+      headers.connection = 'close';
+    }
     send(res, route, err.statusCode, { error: { code: err.code, message: err.message } }, headers);
   };
 
@@ -157,7 +147,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       // peek() validates the key; count() adds the weighted window count behind `remaining`.
       const body: Record<string, unknown> = { ...limiter.peek(k), count: limiter.count(k) };
       // ?cells=1 adds the G-Counter cells behind the count: per bucket and replica, for audits and checkers.
-      if (/[?&]cells=1(&|$)/.test(req.url ?? '')) body.cells = limiter.cellsOf(k);
+      if (/[?&]cells=1(&|$)/.test(req.url ?? '')) body.cells = limiter.replica.cellsOf(k);
       send(res, 'keys', 200, body);
       return;
     }
@@ -211,7 +201,13 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
 
   return (req, res) => {
     const path = pathOf(req.url);
-    // Probes first: no token, no body, nothing shared with the API below.
+    // A page rebinding its domain to this node, or posting to it cross-site, is refused before anything is answered.
+    const refusal = checkRequest(req, o.hosts);
+    if (refusal !== null) {
+      o.onRefused?.(req, refusal);
+      return fail(req, res, routeLabel(path), refusal.error);
+    }
+    // Probes next: no token, no body, nothing shared with the API below.
     if (path === '/healthz') {
       writeJson(res, 200, { status: 'ok' });
       return;

@@ -1,5 +1,13 @@
 /**
- * Bounded reading of request bodies and strict JSON parsing.
+ * Bounded reading of request bodies, their media type, and strict JSON parsing.
+ *
+ * Bodies are JSON. A browser may send three types cross-site without asking
+ * first (a CORS preflight): `text/plain`, `multipart/form-data` and
+ * `application/x-www-form-urlencoded` — a form on any web page can post a
+ * JSON-looking `text/plain` body to a loopback daemon. So JSON types are
+ * required ({@link checkMediaType}); form-urlencoded, what `curl -d` sends,
+ * is accepted only from a client that is no browser (no `Origin`, no
+ * `Sec-Fetch-Site`), so the README's `curl -d` lines keep working.
  *
  * A body is refused as soon as it is known to pass the bound: from its
  * `Content-Length` before a byte is read, or while streaming, the moment the
@@ -13,6 +21,36 @@ import { codes } from '../errors.js';
 
 /** Largest request body accepted: 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** `application/json` and the structured `+json` types (RFC 6839 §3.1), parameters aside. */
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
+/** What `curl -d` sends; a browser form too, so it is accepted only from non-browsers. */
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Refuses a body that is not declared as JSON, before a byte of it is read:
+ * JSON types (`application/json`, `application/*+json`, any parameters)
+ * pass; `application/x-www-form-urlencoded` passes when the request carries
+ * neither `Origin` nor `Sec-Fetch-Site` (curl, scripts, server-side clients);
+ * everything else — `text/plain`, multipart, no type at all — does not.
+ *
+ * @throws TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE (415).
+ * @example
+ * checkMediaType(req); // before readBody(req)
+ */
+export function checkMediaType(req: http.IncomingMessage): void {
+  const declared = req.headers['content-type'];
+  const type = (declared ?? '').split(';')[0].trim().toLowerCase();
+  if (JSON_MEDIA_TYPE.test(type)) return;
+  const browser = req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined;
+  if (type === FORM_MEDIA_TYPE && !browser) return;
+  const shown = declared === undefined ? '(none)' : JSON.stringify(declared.length > 80 ? `${declared.slice(0, 80)}…` : declared);
+  const hint =
+    type === FORM_MEDIA_TYPE
+      ? 'a browser form is not a client of this API; send content-type: application/json'
+      : 'send content-type: application/json (form-urlencoded, as curl -d sends, is accepted from non-browser clients)';
+  throw new codes.TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE(shown, hint);
+}
 
 // fatal: invalid UTF-8 is an error, not U+FFFD that would silently change a key.
 // The decoder drops a leading BOM, which RFC 8259 §8.1 lets parsers ignore.
@@ -91,7 +129,8 @@ export function parseJson(body: Uint8Array): unknown {
   }
 }
 
-/** Reads and parses a JSON body; see {@link readBody} and {@link parseJson}. */
+/** Checks the media type, then reads and parses a JSON body; see {@link checkMediaType}, {@link readBody} and {@link parseJson}. */
 export async function readJson(req: http.IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  checkMediaType(req);
   return parseJson(await readBody(req, maxBytes));
 }

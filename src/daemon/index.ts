@@ -13,7 +13,8 @@
  *
  * @module
  */
-export { loadConfig, redactConfig } from './config/load-config.js';
+export { loadConfig } from './config/load-config.js';
+export { redactConfig } from './config/redact-config.js';
 export type { ConfigFlags, ConfigOrigin, LoadConfigOptions, LoadedConfig } from './config/load-config.js';
 export { parseDuration } from './config/parse.js';
 export type { DaemonConfig } from './config/daemon-config.js';

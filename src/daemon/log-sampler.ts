@@ -1,5 +1,7 @@
 /**
- * At most one report per subject per interval, counting what was held back.
+ * A log sampler: at most one report per subject per interval, counting what
+ * was held back. (It thins logs and events; it has nothing to do with the
+ * rate limiting the package does.)
  * The daemon's logs and events use it so that a flood (a skewed peer sending
  * fifty frames a second, a limiter past its key bound) becomes one line every
  * few seconds that says how many were folded into it.
@@ -14,11 +16,11 @@ const MAX_SUBJECTS = 1024;
  * Lets one report per subject through every `intervalMs`.
  *
  * @example
- * const throttle = new Throttle(10_000);
- * const suppressed = throttle.take(`overflow:${limiter.name}`);
+ * const sampler = new LogSampler(10_000);
+ * const suppressed = sampler.take(`overflow:${limiter.name}`);
  * if (suppressed !== null) logger.warn({ limiter: limiter.name, suppressed }, 'limiter overflow');
  */
-export class Throttle {
+export class LogSampler {
   readonly intervalMs: number;
   #now: () => number;
   /** Per subject: when the last report went out and how many were held back since. */

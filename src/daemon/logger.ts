@@ -1,30 +1,27 @@
 /**
  * The daemon's structured log: one pino JSON line per event that matters —
  * config loaded, listening, peer state changes, clock-skew rejections,
- * refused connections, readiness, limiter overflow, shutdown. Every line
+ * refused connections, browsers refused, readiness, limiter overflow, shutdown. Every line
  * carries the node id; lines about a key carry its limiter, bucket id and a
- * keyed hash of the key, never the key itself (keys are user ids, IPs, API
- * keys: personal data that logs must not collect).
+ * keyed hash of the key (`key-hash.ts`), never the key itself. The config
+ * line carries the config as `redactConfig` shows it.
  *
  * Floods are folded: a skewed peer, a refused-connection storm or a full
- * limiter produce at most one line per subject per {@link LOG_THROTTLE_MS},
+ * limiter produce at most one line per subject per {@link LOG_SAMPLE_INTERVAL_MS},
  * with a `suppressed` count of the lines held back.
  *
  * @module
  */
-import { createHmac } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import type { DaemonConfig } from './config/daemon-config.js';
+import type { LogLevel } from './config/daemon-config.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Mesh } from '../mesh/mesh.js';
+import type { Refusal } from '../mesh/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
-import { Throttle } from './log-sampler.js';
+import { LogSampler } from './log-sampler.js';
 
-/** Interval of the per-subject log throttle (skew per peer, rejections per reason, overflow per limiter). */
-export const LOG_THROTTLE_MS = 10_000;
-
-/** Hex digits kept of a key hash: 64 bits, enough to tell keys apart in a log search. */
-const KEY_HASH_HEX = 16;
+/** Interval of the per-subject log sampler (skew per peer, rejections per reason, overflow per limiter). */
+export const LOG_SAMPLE_INTERVAL_MS = 10_000;
 
 /**
  * The daemon's root logger: the caller's logger, or a new pino logger at
@@ -34,41 +31,8 @@ const KEY_HASH_HEX = 16;
  * const logger = createDaemonLogger('a', 'info');
  * logger.info({ event: 'listening' }, 'listening');   // {"level":30,"nodeId":"a","event":"listening",...}
  */
-export function createDaemonLogger(nodeId: string, level: DaemonConfig['logLevel'], given?: Logger): Logger {
+export function createDaemonLogger(nodeId: string, level: LogLevel, given?: Logger): Logger {
   return (given ?? pino({ name: 'tallymesh', level })).child({ nodeId });
-}
-
-/**
- * A function hashing rate-limit keys for logs and events: HMAC-SHA-256 keyed
- * with the cluster secret, truncated to 64 bits. Keyed, so that someone
- * holding the logs cannot confirm a guessed key (an IP address, an e-mail)
- * without the secret; the same on every node of a cluster, so lines about
- * one key correlate across nodes. Without a secret (loopback development)
- * the key is a fixed label and the hash is only a pseudonym.
- *
- * @example
- * const hashKey = keyHasher(secret);
- * hashKey('user:42');   // '3f0c5d9e1b2a7c44'
- */
-export function keyHasher(secret: string): (key: string) => string {
-  const hmacKey = secret === '' ? 'tallymesh-key-hash' : secret;
-  return (key) => createHmac('sha256', hmacKey).update(key, 'utf8').digest('hex').slice(0, KEY_HASH_HEX);
-}
-
-/** What the startup line shows of the config: everything but the secret and the API token. */
-export function configSummary(config: DaemonConfig): Record<string, unknown> {
-  return {
-    id: config.id,
-    host: config.host,
-    port: config.port,
-    advertise: config.advertise,
-    peers: config.peers,
-    limiters: config.limiters.map((l) => ({ name: l.name, limit: l.limit, windowMs: l.windowMs, onOverflow: l.onOverflow ?? 'allow' })),
-    maxKeys: config.maxKeys,
-    secret: config.secret === '' ? 'none' : 'set',
-    apiToken: config.apiToken === '' ? 'none' : 'set',
-    tls: config.tls !== undefined,
-  };
 }
 
 /**
@@ -82,12 +46,12 @@ export function configSummary(config: DaemonConfig): Record<string, unknown> {
 export class DaemonLog {
   readonly logger: Logger;
   #hashKey: (key: string) => string;
-  #throttle: Throttle;
+  #sampler: LogSampler;
 
   constructor(logger: Logger, hashKey: (key: string) => string, now: () => number = Date.now) {
     this.logger = logger;
     this.#hashKey = hashKey;
-    this.#throttle = new Throttle(LOG_THROTTLE_MS, now);
+    this.#sampler = new LogSampler(LOG_SAMPLE_INTERVAL_MS, now);
   }
 
   /** Logs the mesh's membership, skew, rejection and readiness events. */
@@ -98,7 +62,7 @@ export class DaemonLog {
       this.logger[level]({ event: 'peer', peer: e.nodeId, address: e.address, state: e.state, reason: e.reason }, `peer ${e.nodeId} ${e.state}`);
     });
     mesh.on('skew', (e: Extract<ReplicatorEvent, { type: 'skew' }>) => {
-      const suppressed = this.#throttle.take(`skew:${e.nodeId}`);
+      const suppressed = this.#sampler.take(`skew:${e.nodeId}`);
       if (suppressed === null) return;
       this.logger.warn(
         { event: 'skew', peer: e.nodeId, offsetMs: e.offsetMs, suppressed },
@@ -106,8 +70,8 @@ export class DaemonLog {
       );
     });
     mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => {
-      // Throttled by reason, not by remote: an unauthenticated remote is an address:port that changes per attempt.
-      const suppressed = this.#throttle.take(`reject:${e.reason}`);
+      // Sampled by reason, not by remote: an unauthenticated remote is an address:port that changes per attempt.
+      const suppressed = this.#sampler.take(`reject:${e.reason}`);
       if (suppressed === null) return;
       this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, `refused ${e.who}: ${e.reason}`);
     });
@@ -117,15 +81,25 @@ export class DaemonLog {
     else mesh.once('ready', ready);
   }
 
+  /** Logs a request or upgrade the browser guard refused (at most once per reason per interval; the metric counts each). */
+  browserRefused(endpoint: string, refusal: Refusal, remote: string | undefined): void {
+    const suppressed = this.#sampler.take(`browser:${refusal.reason}`);
+    if (suppressed === null) return;
+    this.logger.warn(
+      { event: 'browser-refused', reason: refusal.reason, endpoint, remote, code: refusal.error.code, detail: refusal.error.message, suppressed },
+      `refused a browser request on ${endpoint} (${refusal.reason})`,
+    );
+  }
+
   /** Logs that `limiter` met a new key past the node's key bound (at most once per limiter per interval). */
   overflow(limiter: Limiter, key: string, maxKeys: number): void {
-    const suppressed = this.#throttle.take(`overflow:${limiter.name}`);
+    const suppressed = this.#sampler.take(`overflow:${limiter.name}`);
     if (suppressed === null) return;
     this.logger.warn(
       {
         event: 'overflow',
         limiter: limiter.name,
-        bucket: limiter.currentBucket(),
+        bucket: limiter.replica.currentBucket(),
         keyHash: this.#hashKey(key),
         policy: limiter.overflowPolicy,
         keys: limiter.size,

@@ -9,17 +9,21 @@
  * all. Cumulative sources are turned into Prometheus counters by adding the
  * difference since the previous scrape. Only what the mesh does not keep is
  * counted as it happens: transport rejections, HTTP responses, stream and
- * event-stream drops, and a sampled decision latency.
+ * event-stream drops, browsers refused, and a sampled decision latency.
  *
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Mesh, PeerStatus } from '../mesh/mesh.js';
+import type { RefusalReason } from '../mesh/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 
 /** One request in this many has its latency measured (two clock reads and a histogram update). */
 export const LATENCY_SAMPLE_EVERY = 8;
+
+/** Where a browser was refused: the HTTP API, or an upgrade to the stream, the mesh or another path. */
+export type BrowserEndpoint = 'http' | 'stream' | 'mesh' | 'other';
 
 /** Which front door a measured request came through. */
 export type DecisionApi = 'http' | 'http-batch' | 'stream';
@@ -31,7 +35,10 @@ const PEER_STATES: ReadonlyArray<PeerStatus['state']> = ['syncing', 'live', 'sus
  * (clock-skew, unknown-limiter, geometry) is only kept in the per-peer
  * counts, which are read at scrape; splitting by origin counts each once.
  */
-const TRANSPORT_REASONS = new Set(['auth', 'version', 'too-large', 'malformed', 'unexpected', 'duplicate', 'self', 'timeout']);
+const TRANSPORT_REASONS = new Set([
+  'auth', 'version', 'too-large', 'malformed', 'unexpected', 'duplicate', 'self', 'timeout',
+  'too-many-handshakes', 'too-many-handshakes-per-address',
+]);
 
 /** What the daemon reports at scrape time besides the mesh. */
 export interface MetricsSources {
@@ -74,6 +81,7 @@ export class DaemonMetrics {
   #apiClients: Gauge<'api'>;
   #streamsClosed: Counter<'reason'>;
   #eventsDropped: Counter<'reason'>;
+  #browserRefused: Counter<'reason' | 'endpoint'>;
 
   constructor(mesh: Mesh, sources: MetricsSources) {
     this.#mesh = mesh;
@@ -101,6 +109,12 @@ export class DaemonMetrics {
     this.#apiClients = new Gauge({ name: 'tallymesh_api_clients', help: 'Connected /v1/stream and /v1/events clients.', labelNames: ['api'], registers });
     this.#streamsClosed = new Counter({ name: 'tallymesh_stream_rejected_total', help: '/v1/stream connections closed for a bad frame or refused at upgrade, by reason.', labelNames: ['reason'], registers });
     this.#eventsDropped = new Counter({ name: 'tallymesh_events_dropped_total', help: 'Events not delivered: denials past the per-second cap, and slow clients cut off.', labelNames: ['reason'], registers });
+    this.#browserRefused = new Counter({
+      name: 'tallymesh_browser_refused_total',
+      help: 'Requests and WebSocket upgrades refused as a browser\'s: a Host not allowed (host), an upgrade with Origin or Sec-Fetch-Site (origin), a cross-origin write (cross-site); by endpoint (http, stream, mesh, other).',
+      labelNames: ['reason', 'endpoint'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
     mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => this.#rejected.inc({ reason: e.reason }));
   }
@@ -133,6 +147,11 @@ export class DaemonMetrics {
   /** Counts a stream connection closed or refused for `reason`. */
   streamRejected(reason: string): void {
     this.#streamsClosed.inc({ reason });
+  }
+
+  /** Counts a request (`endpoint` 'http') or upgrade refused by the browser guard. */
+  browserRefused(reason: RefusalReason, endpoint: BrowserEndpoint): void {
+    this.#browserRefused.inc({ reason, endpoint });
   }
 
   /** Counts events not delivered. */

@@ -13,12 +13,12 @@
  * @module
  */
 import type http from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Decider } from './decider.js';
-import { codes, isTallymeshError, type TallymeshError } from '../errors.js';
+import { codes, isTallymeshError } from '../errors.js';
+import { refuseUpgrade } from '../mesh/port-guard.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import type { DaemonMetrics } from './metrics.js';
 import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from './stream-codec.js';
@@ -51,22 +51,8 @@ export interface StreamApiOptions {
   logger: Logger;
 }
 
-/**
- * Answers an upgrade request with an HTTP error instead (the socket is not
- * yet a WebSocket, so a JSON error body is still possible).
- */
-export function refuseUpgrade(socket: Duplex, err: TallymeshError, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
-  const lines = [
-    `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode] ?? ''}`,
-    'content-type: application/json; charset=utf-8',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.on('error', () => {}); // the client may already be gone; nothing to do about it
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
+// One refusal writer for every upgrade on the port (the browser guard's too).
+export { refuseUpgrade };
 
 function closeReason(text: string): string {
   let reason = text;

@@ -19,7 +19,10 @@
  * Structure is checked strictly — a frame of the wrong shape is malformed and
  * closes the stream — while item *values* (limiter name, key, cost) are
  * checked by the limiter, so a bad item is an entry in `errors` and the rest
- * of the batch is decided.
+ * of the batch is decided. That holds for a key whose bytes are not UTF-8
+ * too: msgpackr would decode it to U+FFFD, another key, so the decoder marks
+ * the item (`keyNotUtf8`) and the decider refuses it with
+ * `TALLYMESH_ERR_KEY_MALFORMED`.
  *
  * @module
  */
@@ -29,6 +32,7 @@ import type { ConsumeRequest, ItemResult } from './decider.js';
 import { MAX_BATCH_REQUESTS } from './decider.js';
 import { codes } from '../errors.js';
 import type { Decision } from '../limiter/limiter.js';
+import { describeValue, isWellFormed } from '../validate.js';
 
 /** Version of the stream frames (first field of every frame). */
 export const STREAM_VERSION = 1;
@@ -64,8 +68,9 @@ function isRequestId(id: unknown): id is number {
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
 }
 
-function unpack(bytes: Uint8Array, depth: number): unknown {
-  const problem = scanMessagePack(bytes, depth);
+/** Decodes after the structural scan; with `invalidStrings`, strings that are not UTF-8 are recorded there instead of refused. */
+function unpack(bytes: Uint8Array, depth: number, invalidStrings?: number[]): unknown {
+  const problem = scanMessagePack(bytes, depth, invalidStrings);
   if (problem !== null) throw malformed(problem);
   try {
     return unpackr.unpack(bytes);
@@ -83,6 +88,8 @@ function unpack(bytes: Uint8Array, depth: number): unknown {
  */
 export function encodeStreamRequest(id: number, requests: ReadonlyArray<{ limiter: string; key: string; cost?: number }>): Uint8Array {
   if (!isRequestId(id)) throw malformed('id must be an integer from 0 to 2^53-1');
+  // msgpackr would send a lone surrogate as bytes that are not UTF-8 (or as U+FFFD): refuse it here, where the caller can see why.
+  for (const r of requests) if (typeof r.key === 'string' && !isWellFormed(r.key)) throw new codes.TALLYMESH_ERR_KEY_MALFORMED(describeValue(r.key));
   return packr.pack([STREAM_VERSION, id, requests.map((r) => (r.cost === undefined ? [r.limiter, r.key] : [r.limiter, r.key, r.cost]))]);
 }
 
@@ -96,7 +103,8 @@ export function encodeStreamRequest(id: number, requests: ReadonlyArray<{ limite
  */
 export function decodeStreamRequest(bytes: Uint8Array): StreamRequest {
   if (bytes.length > MAX_STREAM_FRAME_BYTES) throw new codes.TALLYMESH_ERR_HTTP_BODY_TOO_LARGE(MAX_STREAM_FRAME_BYTES);
-  const frame = unpack(bytes, REQUEST_DEPTH);
+  const invalidStrings: number[] = [];
+  const frame = unpack(bytes, REQUEST_DEPTH, invalidStrings);
   if (!Array.isArray(frame) || frame.length !== 3) throw malformed('a frame is the array [version, id, requests]');
   const [version, id, list] = frame as unknown[];
   if (version !== STREAM_VERSION) throw malformed(`unsupported version ${String(version)} (this daemon speaks ${STREAM_VERSION})`);
@@ -109,7 +117,30 @@ export function decodeStreamRequest(bytes: Uint8Array): StreamRequest {
     if (!Array.isArray(item) || item.length < 2 || item.length > 3) throw malformed(`request ${i} must be [limiter, key] or [limiter, key, cost]`);
     requests[i] = { limiter: item[0], key: item[1], cost: item.length === 3 ? item[2] : 1 };
   }
+  if (invalidStrings.length > 0) markKeysNotUtf8(list as unknown[][], requests, invalidStrings);
   return { id, requests };
+}
+
+/**
+ * Marks the requests whose key was one of the `invalid` strings (ordinals in
+ * document order, as the scan counted them). Version and id are numbers by
+ * now, so the frame's strings are all inside the requests, and a request
+ * holds only scalars (the scan's depth bound), in order.
+ */
+function markKeysNotUtf8(list: unknown[][], requests: ConsumeRequest[], invalid: number[]): void {
+  let ordinal = 0;
+  let next = 0; // index into invalid, which is ascending
+  for (let i = 0; i < list.length && next < invalid.length; i++) {
+    const item = list[i];
+    for (let j = 0; j < item.length; j++) {
+      if (typeof item[j] !== 'string') continue;
+      if (ordinal === invalid[next]) {
+        if (j === 1) requests[i].keyNotUtf8 = true;
+        next++;
+      }
+      ordinal++;
+    }
+  }
 }
 
 /**

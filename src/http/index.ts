@@ -12,10 +12,15 @@
  *
  * @module
  */
-export { expressRateLimit, fastifyRateLimit, rateLimit } from './middleware.js';
-export type { FastifyReplyLike, FastifyRequestLike, NextFunctionLike, NodeRateLimitOptions } from './middleware.js';
+export { rateLimit } from './node.js';
+export type { NodeRateLimitOptions } from './node.js';
+export { expressRateLimit } from './express.js';
+export type { NextFunctionLike } from './express.js';
+export { fastifyRateLimit } from './fastify.js';
+export type { FastifyReplyLike, FastifyRequestLike } from './fastify.js';
 export { clientAddress, RATE_LIMITED_CODE } from './rate-limit-engine.js';
-export type { HeaderMode, RateLimitedBody, RateLimitOptions } from './rate-limit-engine.js';
+export type { RateLimitedBody } from './rate-limit-engine.js';
+export type { HeaderMode, RateLimitOptions } from './rate-limit-options.js';
 export { formatRateLimit, formatRateLimitPolicy, formatRetryAfter } from './ratelimit-headers.js';
 export type { RateLimitPolicy, RateLimitState } from './ratelimit-headers.js';
 export type { Decision, Limiter } from '../limiter/limiter.js';

@@ -1,8 +1,12 @@
 /**
- * The framework-neutral core of the HTTP middleware: option validation, the
- * default key (the client address), the decision and the values of the
- * header fields. The adapters in `middleware.ts` own only each framework's
- * calling convention.
+ * The framework-neutral core of the HTTP middleware: the default key (the
+ * client address), the decision, the values of the header fields and the
+ * whole per-request flow — decide → header fields → continue, or 429 — in
+ * {@link RateLimitEngine.handle}. The adapters (`node.ts`, `express.ts`,
+ * `fastify.ts`) only describe each framework's calling convention.
+ *
+ * May import: the error registry, the limiter's types, `ratelimit-headers.ts`
+ * and `rate-limit-options.ts`. Never Express or Fastify.
  *
  * @module
  */
@@ -13,11 +17,19 @@ import {
   formatRateLimit,
   formatRateLimitPolicy,
   formatRetryAfter,
-  isSfString,
   RATELIMIT_HEADER,
   RATELIMIT_POLICY_HEADER,
   RETRY_AFTER_HEADER,
 } from './ratelimit-headers.js';
+import {
+  headersOption,
+  limiterOption,
+  optionalFunction,
+  policyNameOption,
+  trustProxyOption,
+  type HeaderMode,
+  type RateLimitOptions,
+} from './rate-limit-options.js';
 
 /**
  * Code of the default 429 body. Provisional: it is to join the registry in
@@ -27,62 +39,6 @@ import {
  * if (body.error?.code === RATE_LIMITED_CODE) await sleep(body.error.retryAfter * 1000);
  */
 export const RATE_LIMITED_CODE = codes.TALLYMESH_ERR_RATE_LIMITED.code as 'TALLYMESH_ERR_RATE_LIMITED';
-
-/** Longest `policyName` accepted, in characters. */
-const MAX_POLICY_NAME = 256;
-/** Most proxy hops `trustProxy` may name. */
-const MAX_TRUSTED_HOPS = 64;
-
-/**
- * Which rate-limit header fields to send: the IETF draft's pair, or none.
- *
- * @example
- * rateLimit({ limiter, headers: false }); // only Retry-After, on 429
- */
-export type HeaderMode = 'draft' | false;
-
-/**
- * Options shared by `rateLimit`, `expressRateLimit` and `fastifyRateLimit`
- * (see `middleware.ts`). `Req` and `Res` are the framework's request and
- * response types, as the callbacks see them.
- *
- * @example
- * const options: RateLimitOptions<IncomingMessage, ServerResponse> = {
- *   limiter: api,
- *   key: (req) => String(req.headers['x-api-key'] ?? ''),
- *   cost: (req) => (req.method === 'POST' ? 5 : 1),
- *   skip: (req) => req.url === '/healthz',
- * };
- */
-export interface RateLimitOptions<Req, Res> {
-  /** The limiter deciding: `createLimiter(...)` or `mesh.limiter(...)`. Required. */
-  limiter: Limiter;
-  /**
-   * The rate-limit key of a request (a non-empty string of at most 256 bytes).
-   * Default: the client address (see `trustProxy`).
-   */
-  key?: (req: Req) => string;
-  /** Hits a request costs (an integer from 1 to the limit). Default 1. */
-  cost?: (req: Req) => number;
-  /** Return true to let a request through uncounted and without headers. */
-  skip?: (req: Req) => boolean;
-  /** Policy name in the header fields (printable ASCII). Default: the limiter's name. */
-  policyName?: string;
-  /** `'draft'` (default) sends `RateLimit-Policy` and `RateLimit`; `false` sends neither. */
-  headers?: HeaderMode;
-  /**
-   * Only for the default key. `false` (default): the socket peer address.
-   * `true`: the leftmost `X-Forwarded-For` address. A number n: the address n
-   * hops in front of this server (n proxies are trusted).
-   */
-  trustProxy?: boolean | number;
-  /**
-   * Sends the response to a denied request instead of the default JSON body.
-   * The status (429), `Retry-After` and the header fields are already set.
-   * It must send a response; a rejected promise is handled like an error.
-   */
-  onLimited?: (req: Req, res: Res, decision: Decision) => void | Promise<void>;
-}
 
 /**
  * The JSON body of the default 429 response.
@@ -130,65 +86,6 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean | number
   return index >= 0 ? hops[index] : hops[0];
 }
 
-/** A short, safe rendering of a bad option value for an error message. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/**
- * Requires a function or undefined.
- *
- * @example
- * const onError = optionalFunction<(err: unknown) => void>('onError', options.onError);
- */
-export function optionalFunction<F>(name: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new codes.TALLYMESH_ERR_OPTION_TYPE(name, 'a function', describe(value));
-  return value as F;
-}
-
-function isLimiter(value: unknown): value is Limiter {
-  // Structural rather than instanceof, so that two installed copies of the
-  // package (a common npm accident) still work together.
-  if (typeof value !== 'object' || value === null) return false;
-  const l = value as Partial<Limiter>;
-  return typeof l.consume === 'function' && typeof l.name === 'string' && typeof l.windowMs === 'number';
-}
-
-function trustProxyOption(value: unknown): boolean | number {
-  if (value === undefined) return false;
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new codes.TALLYMESH_ERR_OPTION_TYPE('trustProxy', 'a boolean or a number of hops', describe(value));
-  }
-  if (!Number.isInteger(value) || value < 0 || value > MAX_TRUSTED_HOPS) {
-    throw new codes.TALLYMESH_ERR_OPTION_RANGE('trustProxy', `an integer from 0 to ${MAX_TRUSTED_HOPS}`, describe(value));
-  }
-  return value;
-}
-
-function policyNameOption(value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE('policyName', 'a string', describe(value));
-  if (value.length === 0 || value.length > MAX_POLICY_NAME || !isSfString(value)) {
-    throw new codes.TALLYMESH_ERR_OPTION_RANGE(
-      'policyName',
-      `1-${MAX_POLICY_NAME} characters of printable ASCII (0x20-0x7E)`,
-      describe(value),
-    );
-  }
-  return value;
-}
-
-function headersOption(value: unknown): HeaderMode {
-  if (value === undefined || value === 'draft') return 'draft';
-  if (value === false) return false;
-  throw new codes.TALLYMESH_ERR_OPTION_RANGE('headers', "'draft' or false", describe(value));
-}
-
 /**
  * Sets one header on the framework's response object. A plain function
  * rather than a closure, so writing headers allocates nothing per request.
@@ -199,8 +96,52 @@ function headersOption(value: unknown): HeaderMode {
 export type HeaderSink<T> = (target: T, name: string, value: string) => void;
 
 /**
+ * How one framework continues, answers and fails a request: all an adapter
+ * gives {@link RateLimitEngine.handle}. Built once per middleware, never per
+ * request. `Next` is the framework's continuation (Express's `next`,
+ * Fastify's `done`; unused by node:http).
+ *
+ * @example
+ * const convention: FrameworkConvention<IncomingMessage, ServerResponse, NextFunctionLike> = {
+ *   setHeader: (res, name, value) => { res.setHeader(name, value) },
+ *   proceed: (next) => next(),
+ *   setStatus: (res, status) => { res.statusCode = status },
+ *   sendLimited: (res, body) => sendJson(res, 429, body),
+ *   fail: (err, _req, _res, next) => next(err),
+ *   failLimited: (err, _req, res, next) => { if (!res.headersSent) res.statusCode = 500; next(err) },
+ * };
+ */
+export interface FrameworkConvention<Req, Res, Next> {
+  /** Sets one response header field. */
+  readonly setHeader: HeaderSink<Res>;
+  /** Lets an allowed or skipped request go on. */
+  proceed(next: Next): void;
+  /** Sets the status of a denial (429), before `onLimited` or the default body runs. */
+  setStatus(res: Res, status: number): void;
+  /** Sends the default 429 body (status and header fields already set). */
+  sendLimited(res: Res, body: RateLimitedBody): void;
+  /** Answers what `skip`, `key`, `cost` or the limiter threw (nothing is sent yet). */
+  fail(err: unknown, req: Req, res: Res, next: Next): void;
+  /** Answers what `onLimited` threw or rejected with (the 429 status is set; the response may have started). */
+  failLimited(err: unknown, req: Req, res: Res, next: Next): void;
+}
+
+/** Runs a user callback that may return a promise, routing a throw or a rejection to `fail`. */
+function settle(run: () => void | Promise<void>, fail: (err: unknown) => void): void {
+  let result: void | Promise<void>;
+  try {
+    result = run();
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  if (result !== undefined && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, fail);
+}
+
+/**
  * The framework-neutral part of the middleware: validated options, the
- * decision and the header values. Adapters own only the calling convention.
+ * decision, the header values and the request flow. Adapters own only the
+ * calling convention.
  *
  * @internal Used by the adapters and tests; not part of `tallymesh/http`.
  * @example
@@ -222,13 +163,7 @@ export class RateLimitEngine<Req, Res> {
 
   /** @param raw how to reach the node:http request, for the default key. */
   constructor(options: RateLimitOptions<Req, Res>, raw: (req: Req) => IncomingMessage) {
-    if (typeof options !== 'object' || options === null) {
-      throw new codes.TALLYMESH_ERR_OPTION_TYPE('options', 'an object', describe(options));
-    }
-    if (!isLimiter(options.limiter)) {
-      throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiter', 'a Limiter (createLimiter() or mesh.limiter())', describe(options.limiter));
-    }
-    this.limiter = options.limiter;
+    this.limiter = limiterOption(options);
     const trustProxy = trustProxyOption(options.trustProxy);
     // An absent address becomes '' so that consume() rejects it with TALLYMESH_ERR_KEY_INVALID (400).
     this.#key = optionalFunction('key', options.key) ?? ((req) => clientAddress(raw(req), trustProxy) ?? '');
@@ -273,5 +208,46 @@ export class RateLimitEngine<Req, Res> {
         retryAfter,
       },
     };
+  }
+
+  /**
+   * One request, start to end: `skip` → `key`, `cost` → `consume()` → header
+   * fields → `convention.proceed(next)`, or 429 with `onLimited` or the
+   * default body. Nothing a callback or the limiter throws escapes: it goes
+   * to `convention.fail` (or `failLimited`).
+   *
+   * @returns true when the request went on (allowed or skipped), false when it was answered here.
+   * @example
+   * return (req, res, next) => { engine.handle(req, res, next, convention) };
+   */
+  handle<Next>(req: Req, res: Res, next: Next, convention: FrameworkConvention<Req, Res, Next>): boolean {
+    let decision: Decision | null;
+    try {
+      decision = this.decide(req);
+    } catch (err) {
+      convention.fail(err, req, res, next);
+      return false;
+    }
+    if (decision === null) {
+      convention.proceed(next);
+      return true;
+    }
+    this.writeHeaders(decision, res, convention.setHeader);
+    if (decision.allowed) {
+      convention.proceed(next);
+      return true;
+    }
+    convention.setStatus(res, 429);
+    const onLimited = this.onLimited;
+    if (onLimited === undefined) convention.sendLimited(res, this.limitedBody(decision));
+    else {
+      const d = decision;
+      // A closure only on this path: a denial with a custom onLimited.
+      settle(
+        () => onLimited(req, res, d),
+        (err) => convention.failLimited(err, req, res, next),
+      );
+    }
+    return false;
   }
 }

@@ -1,16 +1,19 @@
 /**
  * The limiter: one named sliding window with a limit, deciding locally and
  * synchronously. On its own it is the embedded single-process limiter; inside
- * a mesh the replicator drains its deltas and merges its peers' state.
+ * a mesh the replicator drains its deltas and merges its peers' state through
+ * `limiter.replica` (the {@link ReplicaState} of `replica-state.ts`).
+ *
+ * src/limiter/ may import: crdt/, src/errors.ts, src/validate.ts.
  *
  * @module
  */
 import { Hlc } from '../../crdt/hlc.js';
-import { mergeLww, type LwwRegister } from '../../crdt/lww.js';
+import type { LwwRegister } from '../../crdt/lww.js';
 import { SlidingWindow, type Decision } from '../../crdt/sliding-window.js';
-import type { WindowState } from '../../crdt/window-state.js';
 import { codes } from '../errors.js';
 import { newIncarnation, replicaIdOf } from './replica-id.js';
+import { ReplicaState, type ReplicaBatch, type ReplicaCell } from './replica-state.js';
 import {
   checkCost,
   checkKey,
@@ -21,7 +24,7 @@ import {
   MAX_LIMIT,
   MAX_WINDOW_MS,
   nameOption,
-} from './validate.js';
+} from '../validate.js';
 
 export type { Decision };
 
@@ -85,12 +88,15 @@ export class Limiter {
   readonly maxKeys: number;
   readonly overflowPolicy: OverflowPolicy;
   readonly stats: LimiterStats = { allowed: 0, denied: 0, overflows: 0 };
+  /**
+   * The replication surface: deltas, merges, snapshots, digests, cells. What
+   * a mesh uses; an embedded limiter never needs it.
+   */
+  readonly replica: ReplicaState;
   #window: SlidingWindow;
   #ctx: LimiterContext;
   /** The limit in force: an LWW register so runtime changes converge cluster-wide. */
   #limit: LwwRegister<number>;
-  /** A limit change not yet shipped to peers. */
-  #limitDirty = false;
 
   /** @internal Use {@link createLimiter} or `mesh.limiter()`. */
   constructor(options: LimiterOptions, ctx: LimiterContext) {
@@ -112,6 +118,13 @@ export class Limiter {
       buckets: this.buckets,
       replicaId: ctx.replicaId,
       maxClockOffsetMs: ctx.maxClockOffsetMs,
+    });
+    this.replica = new ReplicaState(this.#window, {
+      time: () => this.#time(),
+      limit: () => this.#limit,
+      setLimit: (register) => {
+        this.#limit = register;
+      },
     });
   }
 
@@ -177,77 +190,75 @@ export class Limiter {
   setLimit(limit: number): void {
     const value = integerOption('limit', limit, 1, MAX_LIMIT);
     this.#limit = { ts: this.#ctx.hlc.tick(this.#ctx.now()), replica: this.#ctx.replicaId, value };
-    this.#limitDirty = true;
-  }
-
-  // --- Replication surface: used by the mesh, no network code here. ---
-
-  /** The limit register (for replication). */
-  get limitRegister(): LwwRegister<number> {
-    return this.#limit;
-  }
-
-  /** Takes this replica's changes since the last call (null when none) and whether the limit changed. */
-  drainDelta(): { state: WindowState | null; limitChanged: boolean } {
-    const state = this.#window.drainDelta(this.#time());
-    const limitChanged = this.#limitDirty;
-    this.#limitDirty = false;
-    return { state, limitChanged };
-  }
-
-  /** Drops the pending changes unbuilt (no peer to send them to); a pending limit change stays. */
-  discardDelta(): void {
-    this.#window.discardDelta(this.#time());
-  }
-
-  /** Joins remote window state; returns the number of cells that changed. */
-  merge(state: WindowState): number {
-    return this.#window.merge(state, this.#time());
-  }
-
-  /** Joins a remote limit register. */
-  mergeLimit(register: LwwRegister<number>): void {
-    this.#limit = mergeLww(this.#limit, register) as LwwRegister<number>;
-  }
-
-  /** A chunk of the live state, from slot `cursor` (see SlidingWindow.snapshot). */
-  snapshot(cursor = 0, maxKeys = Infinity): { state: WindowState; cursor: number } {
-    return this.#window.snapshot(this.#time(), cursor, maxKeys);
-  }
-
-  /** Anti-entropy digest over buckets `from..to`. */
-  digest(from: number, to: number, shards: number): number[] {
-    return this.#window.digest(from, to, shards);
-  }
-
-  /** Full state of the given digest shards. */
-  shardState(shards: number, wanted: ReadonlySet<number>): WindowState {
-    return this.#window.shardState(shards, wanted, this.#time());
-  }
-
-  /** The current bucket id. */
-  currentBucket(): number {
-    return this.#window.bucketOf(this.#time());
-  }
-
-  /** Frees expired state; returns keys freed. */
-  sweep(maxSlots?: number): number {
-    return this.#window.sweep(this.#time(), maxSlots);
-  }
-
-  /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */
-  cellsOf(key: string): ReturnType<SlidingWindow['cellsOf']> {
-    return this.#window.cellsOf(key, this.#time());
-  }
-
-  /** The newest reset generation of `key` (0: never reset). */
-  resetGenOf(key: string): number {
-    return this.#window.resetGenOf(key);
+    this.replica.markLimitChanged();
   }
 
   /** Every key with live state. */
   keys(): IterableIterator<string> {
     return this.#window.keys();
+  }
+
+  // --- Deprecated: the replication surface moved to `limiter.replica`; these
+  // forward to it until the next minor release. ---
+
+  /** @deprecated Use `limiter.replica.limitRegister`; removed in the next minor release. */
+  get limitRegister(): LwwRegister<number> {
+    return this.#limit;
+  }
+
+  /** @deprecated Use `limiter.replica.drainDelta()`; removed in the next minor release. */
+  drainDelta(): { state: ReplicaBatch | null; limitChanged: boolean } {
+    return this.replica.drainDelta();
+  }
+
+  /** @deprecated Use `limiter.replica.discardDelta()`; removed in the next minor release. */
+  discardDelta(): void {
+    this.replica.discardDelta();
+  }
+
+  /** @deprecated Use `limiter.replica.merge()`; removed in the next minor release. */
+  merge(state: ReplicaBatch): number {
+    return this.replica.merge(state);
+  }
+
+  /** @deprecated Use `limiter.replica.mergeLimit()`; removed in the next minor release. */
+  mergeLimit(register: LwwRegister<number>): void {
+    this.replica.mergeLimit(register);
+  }
+
+  /** @deprecated Use `limiter.replica.snapshot()`; removed in the next minor release. */
+  snapshot(cursor = 0, maxKeys = Infinity): { state: ReplicaBatch; cursor: number } {
+    return this.replica.snapshot(cursor, maxKeys);
+  }
+
+  /** @deprecated Use `limiter.replica.digest()`; removed in the next minor release. */
+  digest(from: number, to: number, shards: number): number[] {
+    return this.replica.digest(from, to, shards);
+  }
+
+  /** @deprecated Use `limiter.replica.shardState()`; removed in the next minor release. */
+  shardState(shards: number, wanted: ReadonlySet<number>): ReplicaBatch {
+    return this.replica.shardState(shards, wanted);
+  }
+
+  /** @deprecated Use `limiter.replica.currentBucket()`; removed in the next minor release. */
+  currentBucket(): number {
+    return this.replica.currentBucket();
+  }
+
+  /** @deprecated Use `limiter.replica.sweep()`; removed in the next minor release. */
+  sweep(maxSlots?: number): number {
+    return this.replica.sweep(maxSlots);
+  }
+
+  /** @deprecated Use `limiter.replica.cellsOf()`; removed in the next minor release. */
+  cellsOf(key: string): ReplicaCell[] {
+    return this.replica.cellsOf(key);
+  }
+
+  /** @deprecated Use `limiter.replica.resetGenOf()`; removed in the next minor release. */
+  resetGenOf(key: string): number {
+    return this.replica.resetGenOf(key);
   }
 
   #time(): number {

@@ -3,10 +3,12 @@
  *
  * @module
  */
-import type { Scheduler, Transport } from '../../transport/transport.js';
+import { randomBytes } from 'node:crypto';
+import type { Scheduler } from '../../transport/scheduler.js';
+import type { Transport } from '../../transport/transport.js';
 import { codes } from '../errors.js';
-import { integerOption, nameOption } from '../limiter/validate.js';
-import type { ReplicatorOptions } from './replicator.js';
+import { integerOption, isAddress, nameOption } from '../validate.js';
+import type { ReplicatorOptions } from './replication-context.js';
 
 /** TLS material for `wss` between peers. PEM strings or Buffers. */
 export interface MeshTlsOptions {
@@ -28,7 +30,11 @@ export interface MeshOptions {
   advertise?: string;
   /** Seed peers, `host:port` each. One reachable seed is enough. */
   peers?: string[];
-  /** Shared cluster secret; peers prove they know it before any state moves. */
+  /**
+   * Shared cluster secret; peers prove they know it before any state moves.
+   * Without one (or `''`) the node uses a random secret of its own, so nobody
+   * can join it: a lone node on loopback, which may not list `peers`.
+   */
   secret?: string;
   /** Delta flush interval (default 20 ms). */
   gossipIntervalMs?: number;
@@ -44,6 +50,12 @@ export interface MeshOptions {
   maxFrameBytes?: number;
   /** Per-peer send queue bound (default 8 MiB); past it the peer gets a snapshot instead. */
   maxQueueBytes?: number;
+  /** Deadline for a peer connection's handshake (default 3000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Inbound peer connections not yet authenticated, at most (default 128); past it upgrades get 503. */
+  maxPendingHandshakes?: number;
+  /** The same, per remote address (an IPv6 /64; default 16). */
+  maxPendingHandshakesPerAddress?: number;
   /** Cells a peer's compacted delta log may hold before it is replaced by a snapshot (default 200,000). */
   maxLogCells?: number;
   /** Keys held across this node's limiters before each limiter's `onOverflow` applies (default 1,000,000). */
@@ -66,17 +78,29 @@ export interface ResolvedMeshOptions extends ReplicatorOptions {
   port: number;
   advertise: string | undefined;
   peers: string[];
+  /** Never empty: a random one (32 bytes from the CSPRNG) when none was given. */
   secret: string;
   joinTimeoutMs: number;
   maxClockOffsetMs: number;
   maxFrameBytes: number;
   maxQueueBytes: number;
+  /** Undefined: the transport's defaults. */
+  handshakeTimeoutMs: number | undefined;
+  maxPendingHandshakes: number | undefined;
+  maxPendingHandshakesPerAddress: number | undefined;
   maxKeys: number;
   tls: MeshTlsOptions | undefined;
   server: import('node:http').Server | undefined;
 }
 
-const ADDRESS_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+/**
+ * Shortest cluster secret accepted, in characters: by `createMesh` and by the
+ * daemon config (which holds its API token to it too).
+ *
+ * @example
+ * if (secret.length < MIN_SECRET_LENGTH) throw new Error('secret too short');
+ */
+export const MIN_SECRET_LENGTH = 16;
 
 /** True for addresses that never leave the machine. */
 export function isLoopback(host: string): boolean {
@@ -86,8 +110,7 @@ export function isLoopback(host: string): boolean {
 /** Validates a `host:port` peer address. */
 export function peerAddress(value: unknown, option = 'peers'): string {
   if (typeof value !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE(option, 'a "host:port" string', typeof value);
-  const m = ADDRESS_RE.exec(value);
-  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+  if (!isAddress(value)) {
     throw new codes.TALLYMESH_ERR_OPTION_RANGE(option, 'addresses of the form host:port', JSON.stringify(value));
   }
   return value;
@@ -101,13 +124,21 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
   if (typeof host !== 'string' || host === '') throw new codes.TALLYMESH_ERR_OPTION_TYPE('host', 'a host name or address', String(host));
   const secret = o.secret ?? '';
   if (typeof secret !== 'string') throw new codes.TALLYMESH_ERR_OPTION_TYPE('secret', 'a string', typeof secret);
-  if (secret !== '' && secret.length < 8) throw new codes.TALLYMESH_ERR_OPTION_RANGE('secret', 'at least 8 characters', `${secret.length} characters`);
+  if (secret !== '' && secret.length < MIN_SECRET_LENGTH) {
+    throw new codes.TALLYMESH_ERR_OPTION_RANGE('secret', `at least ${MIN_SECRET_LENGTH} characters`, `${secret.length} characters`);
+  }
   if (secret === '' && o.transport === undefined && !isLoopback(host)) {
     // Without a secret anyone who can reach the port could join and inflate counts.
     throw new codes.TALLYMESH_ERR_OPTION_RANGE('host', 'a loopback address when no secret is set', JSON.stringify(host));
   }
   const peers = o.peers ?? [];
   if (!Array.isArray(peers)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('peers', 'an array of "host:port"', typeof peers);
+  // A custom transport (the simulator) has its own address scheme.
+  const peerList = o.transport === undefined ? peers.map((p) => peerAddress(p)) : peers.map(String);
+  if (secret === '' && o.transport === undefined && peerList.length > 0) {
+    // A node without a secret uses a random one (below): no peer could ever accept it.
+    throw new codes.TALLYMESH_ERR_OPTION_RANGE('secret', 'set when peers are given (without one a node uses a random secret no peer shares)', 'none');
+  }
   const gossipIntervalMs = integerOption('gossipIntervalMs', o.gossipIntervalMs ?? 20, 1, 60_000);
   const suspectAfterMs = integerOption('suspectAfterMs', o.suspectAfterMs ?? 1000, 10, 3_600_000);
   return {
@@ -115,9 +146,9 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     host,
     port: integerOption('port', o.port ?? 7070, 0, 65535),
     advertise: o.advertise === undefined ? undefined : peerAddress(o.advertise, 'advertise'),
-    // A custom transport (the simulator) has its own address scheme.
-    peers: o.transport === undefined ? peers.map((p) => peerAddress(p)) : peers.map(String),
-    secret,
+    peers: peerList,
+    // An empty key would make the HMAC proof computable by anyone (a web page included): never run on one.
+    secret: secret === '' ? randomBytes(32).toString('base64url') : secret,
     gossipIntervalMs,
     digestIntervalMs: integerOption('digestIntervalMs', o.digestIntervalMs ?? 1000, 10, 3_600_000),
     suspectAfterMs,
@@ -125,6 +156,10 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     maxClockOffsetMs: integerOption('maxClockOffsetMs', o.maxClockOffsetMs ?? 500, 1, 3_600_000),
     maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxQueueBytes: integerOption('maxQueueBytes', o.maxQueueBytes ?? 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    handshakeTimeoutMs: o.handshakeTimeoutMs === undefined ? undefined : integerOption('handshakeTimeoutMs', o.handshakeTimeoutMs, 1, 600_000),
+    maxPendingHandshakes: o.maxPendingHandshakes === undefined ? undefined : integerOption('maxPendingHandshakes', o.maxPendingHandshakes, 1, 1_000_000),
+    maxPendingHandshakesPerAddress:
+      o.maxPendingHandshakesPerAddress === undefined ? undefined : integerOption('maxPendingHandshakesPerAddress', o.maxPendingHandshakesPerAddress, 1, 1_000_000),
     maxLogCells: integerOption('maxLogCells', o.maxLogCells ?? 200_000, 1, 100_000_000),
     maxKeys: integerOption('maxKeys', o.maxKeys ?? 1_000_000, 1, 1e9),
     snapshotChunkKeys: 4096,

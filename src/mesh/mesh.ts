@@ -3,15 +3,23 @@
  * hybrid logical clock, the replicator and a transport (WebSocket by
  * default, or a simulated one), and tracks readiness.
  *
+ * The folder `src/mesh/` is replication: this node, its options, its
+ * replicator and the replicator's parts (listed in `replicator.ts`). It may
+ * import `crdt/`, `transport/`, `src/limiter/`, `src/errors.ts` and
+ * `src/validate.ts`; never `src/daemon/`, `src/http/`, `src/sim/`, `cli/` or
+ * `bench/`.
+ *
  * @module
  */
 import { EventEmitter } from 'node:events';
 import { Hlc } from '../../crdt/hlc.js';
-import type { PeerStats, Scheduler, Transport } from '../../transport/transport.js';
+import type { Scheduler } from '../../transport/scheduler.js';
+import type { PeerStats, Transport } from '../../transport/transport.js';
 import { codes } from '../errors.js';
 import { Limiter, type LimiterOptions } from '../limiter/limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
 import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
+import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 
 export type { MeshOptions };
@@ -65,12 +73,10 @@ export class Mesh extends EventEmitter {
   #transport: Transport;
   #scheduler: Scheduler;
   #startedAt: number;
-  #ready = false;
-  #readyWaiters: Array<() => void> = [];
+  #readiness: Readiness;
   #closeHooks: Array<() => Promise<void>> = [];
   #closed = false;
   #flushQueued = false;
-  #cancelReadyTimer: () => void = () => {};
 
   /** @internal Use {@link createMesh}. */
   constructor(opts: ResolvedMeshOptions, transport: Transport, scheduler: Scheduler, incarnation: string) {
@@ -92,13 +98,20 @@ export class Mesh extends EventEmitter {
       options: opts,
       emit: (event) => this.#onEvent(event),
     });
+    this.#readiness = new Readiness({
+      scheduler,
+      peers: () => this.#replicator.peers.values(),
+      seeds: opts.peers.length,
+      joinTimeoutMs: opts.joinTimeoutMs,
+      startedAt: this.#startedAt,
+      onReady: () => this.emit('ready'),
+    });
   }
 
   /** @internal */
   async start(): Promise<void> {
     await this.#replicator.start(this.#opts.peers);
-    this.#cancelReadyTimer = this.#scheduler.after(this.#opts.joinTimeoutMs, () => this.#checkReady());
-    this.#checkReady();
+    this.#readiness.start();
   }
 
   /** @internal Runs `hook` on close (used to stop the HTTP server the mesh opened). */
@@ -146,12 +159,12 @@ export class Mesh extends EventEmitter {
 
   /** True once the node has synced with the peers it can reach (or waited out the join timeout alone). */
   get ready(): boolean {
-    return this.#ready;
+    return this.#readiness.ready;
   }
 
   /** Resolves when {@link Mesh.ready} turns true. */
   whenReady(): Promise<void> {
-    return this.#ready ? Promise.resolve() : new Promise((resolve) => this.#readyWaiters.push(resolve));
+    return this.#readiness.whenReady();
   }
 
   /** The `host:port` this node accepts peers (and, in a daemon, API clients) on. */
@@ -159,9 +172,9 @@ export class Mesh extends EventEmitter {
     return this.#transport.address();
   }
 
-  /** Ships pending changes to peers now instead of at the next gossip tick. */
+  /** Ships pending changes to peers now instead of at the next gossip tick (runs a tick now). */
   flush(): void {
-    this.#replicator.flush();
+    this.#replicator.tick();
   }
 
   /** This node's view of the cluster. */
@@ -188,7 +201,7 @@ export class Mesh extends EventEmitter {
         nodeId: this.nodeId,
         incarnation: this.incarnation,
         address: this.address(),
-        ready: this.#ready,
+        ready: this.#readiness.ready,
         hlc: this.hlc.last,
         uptimeMs: now - this.#startedAt,
         clockProblem: this.clockProblem(),
@@ -202,7 +215,7 @@ export class Mesh extends EventEmitter {
         keys: l.size,
         ...l.stats,
       })),
-      replication: { ...this.#replicator.stats },
+      replication: this.#replicator.stats,
     };
   }
 
@@ -226,7 +239,7 @@ export class Mesh extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancelReadyTimer();
+    this.#readiness.close();
     this.#replicator.goodbye('shutdown');
     await this.#replicator.close();
     for (const hook of this.#closeHooks) await hook();
@@ -243,37 +256,23 @@ export class Mesh extends EventEmitter {
     this.#flushQueued = true;
     this.#scheduler.after(0, () => {
       this.#flushQueued = false;
-      this.#replicator.flush();
+      this.#replicator.tick();
     });
   }
 
   #onEvent(event: ReplicatorEvent): void {
     this.emit(event.type, event);
-    if (event.type === 'synced' || event.type === 'peer') this.#checkReady();
-  }
-
-  #checkReady(): void {
-    if (this.#ready || this.#closed) return;
-    const waited = this.#scheduler.now() - this.#startedAt;
-    const up = [...this.#replicator.peers.values()].filter((p) => p.state !== 'down' && p.state !== 'skewed');
-    const allSynced = up.every((p) => p.syncedFrom);
-    const everyoneFound = up.length >= this.#opts.peers.length;
-    // Ready: synced with every peer it reached, once it reached all seeds or
-    // the join timeout passed; past 5× the timeout a peer that never finishes
-    // its snapshot no longer holds readiness back.
-    if ((allSynced && (everyoneFound || waited >= this.#opts.joinTimeoutMs)) || waited >= 5 * this.#opts.joinTimeoutMs) {
-      this.#ready = true;
-      this.emit('ready');
-      for (const resolve of this.#readyWaiters.splice(0)) resolve();
-    } else if (waited >= this.#opts.joinTimeoutMs) {
-      this.#cancelReadyTimer = this.#scheduler.after(this.#opts.joinTimeoutMs / 4, () => this.#checkReady());
-    }
+    if (event.type === 'synced' || event.type === 'peer') this.#readiness.check();
   }
 }
 
 /**
  * Starts a mesh node: listens for peers on `host:port` (path `/v1/mesh`),
  * dials `peers`, and replicates the limiters created with `mesh.limiter()`.
+ * Without `secret` the node runs on a random secret of its own: a lone node
+ * nobody can join (given `peers` as well, it throws). Its port refuses
+ * browsers: an upgrade carrying `Origin` or `Sec-Fetch-Site` (403), and on a
+ * loopback bind a `Host` other than loopback, `host` or `advertise` (421).
  *
  * @example
  * import { createMesh } from 'tallymesh';

@@ -28,7 +28,12 @@ export class Peer {
   state: PeerLinkState = 'down';
   /** Why the state last changed (e.g. `clock-skew`, `silent for 1012 ms`). */
   reason = '';
-  /** A transport link to the peer is up (a `skewed` peer may have one or not). */
+  /**
+   * A transport link to the peer is up: frames can be sent. Set by the
+   * transport's up and down callbacks only. It is not derived from `state`,
+   * which is replication's view: a `skewed` peer may still be linked or not,
+   * and a peer that said BYE is `down` while its link is still closing.
+   */
   linked = false;
   /** Physical ms when a frame last arrived from this peer. */
   lastHeardAt = 0;
@@ -94,8 +99,8 @@ export class Peer {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
   }
 
-  /** Whether the link is up (frames can be sent). */
-  get connected(): boolean {
-    return this.linked;
+  /** The peer is owed a snapshot, or one is streaming to it. */
+  get owesSnapshot(): boolean {
+    return this.needsSnapshot || this.snapshot !== null;
   }
 }

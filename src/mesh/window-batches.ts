@@ -1,11 +1,16 @@
 /**
- * Turning limiter state into frame-sized window batches and back.
+ * Turning limiter state into frame-sized window batches and back: wrapping
+ * and splitting for sending, and merging a peer's batches (with the checks
+ * a batch must pass first) for every frame type that carries them.
  *
  * @module
  */
-import type { WindowState } from '../../crdt/window-state.js';
+import { wallOf } from '../../crdt/hlc.js';
+import { BATCH_CELL_STRIDE, type CellBatch } from '../../crdt/cell-batch.js';
 import type { WindowBatch } from '../../transport/codec/frame.js';
 import type { Limiter } from '../limiter/limiter.js';
+import type { Peer } from './peer.js';
+import type { ReplicationContext } from './replication-context.js';
 
 /** Most cells one frame carries (~40 bytes each on the wire: well under the default 4 MiB frame bound). */
 export const MAX_CELLS_PER_FRAME = 16_384;
@@ -13,8 +18,8 @@ export const MAX_CELLS_PER_FRAME = 16_384;
 export const MAX_KEYS_PER_FRAME = 8_192;
 
 /** Wraps window state of `limiter` as a batch (optionally carrying its limit register). */
-export function toBatch(limiter: Limiter, state: WindowState, withLimit: boolean): WindowBatch {
-  const reg = limiter.limitRegister;
+export function toBatch(limiter: Limiter, state: CellBatch, withLimit: boolean): WindowBatch {
+  const reg = limiter.replica.limitRegister;
   return {
     name: limiter.name,
     windowMs: limiter.windowMs,
@@ -38,7 +43,7 @@ export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
   for (const batch of batches) {
     let part: WindowBatch = { ...batch, keys: [] };
     for (const entry of batch.keys) {
-      const n = entry[2].length / 4;
+      const n = entry[2].length / BATCH_CELL_STRIDE;
       if (part.keys.length > 0 && (cells + n > MAX_CELLS_PER_FRAME || keys + 1 > MAX_KEYS_PER_FRAME)) {
         frame.push(part);
         frames.push(frame);
@@ -60,4 +65,29 @@ export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
 /** True when a remote batch describes the same window geometry as the local limiter. */
 export function sameGeometry(limiter: Limiter, batch: { windowMs: number; buckets: number }): boolean {
   return limiter.windowMs === batch.windowMs && limiter.buckets === batch.buckets;
+}
+
+/**
+ * Merges `batches` from `peer` into our limiters. A batch for an unknown
+ * limiter, of another geometry, or with a limit register stamped in the
+ * future is refused (counted on the peer), never thrown on.
+ */
+export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[]): void {
+  for (const batch of batches) {
+    const limiter = ctx.limiters.get(batch.name);
+    if (limiter === undefined) {
+      peer.reject('unknown-limiter');
+      continue;
+    }
+    if (!sameGeometry(limiter, batch)) {
+      peer.reject('geometry');
+      continue;
+    }
+    if (batch.limit !== null) {
+      // A register stamped beyond the clock bound would win every later change for ever.
+      if (wallOf(batch.limit[0]) - ctx.scheduler.now() > ctx.hlc.maxOffsetMs) peer.reject('future-timestamp');
+      else limiter.replica.mergeLimit({ ts: batch.limit[0], replica: batch.limit[1], value: batch.limit[2] });
+    }
+    ctx.counters.cellsMerged += limiter.replica.merge(batch);
+  }
 }

@@ -1,21 +1,20 @@
 /**
  * Opens the node's port — one HTTP(S) server for the peer WebSocket at
  * `/v1/mesh` (and, in a daemon, the HTTP API) — and the WebSocket transport on it.
+ * Every upgrade on that port passes the browser guard of `port-guard.ts`
+ * first (a daemon installs its own, with its allowlist and metrics).
  *
  * @module
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { realScheduler } from '../../transport/scheduler.js';
-import type { Scheduler, Transport } from '../../transport/transport.js';
+import { realScheduler, type Scheduler } from '../../transport/scheduler.js';
+import type { Transport } from '../../transport/transport.js';
 import { createWsTransport } from '../../transport/ws/ws-transport.js';
+import { formatAddress } from '../validate.js';
 import type { ResolvedMeshOptions } from './mesh-options.js';
-
-/** Formats a bound address as `host:port` (IPv6 in brackets). */
-function hostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+import { checkUpgrade, guardUpgrades, HostAllowlist } from './port-guard.js';
 
 /** Listens (unless given a server) and returns the WebSocket transport with a way to close both. */
 export async function openWsTransport(
@@ -52,7 +51,10 @@ export async function openWsTransport(
     server = s;
   }
   const bound = server.address() as AddressInfo;
-  const advertise = opts.advertise ?? hostPort(opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host, bound.port);
+  const advertise = opts.advertise ?? formatAddress(opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host, bound.port);
+  // Before the transport listens: a browser (Origin, a rebound Host) never reaches /v1/mesh. No-op when the owner guards it already.
+  const hosts = new HostAllowlist({ host: opts.host, boundAddress: bound.address, advertise });
+  guardUpgrades(server, (req) => checkUpgrade(req, hosts));
   const transport = createWsTransport({
     nodeId: opts.nodeId,
     incarnation,
@@ -61,6 +63,9 @@ export async function openWsTransport(
     advertise,
     maxFrameBytes: opts.maxFrameBytes,
     maxQueueBytes: opts.maxQueueBytes,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    maxPendingHandshakes: opts.maxPendingHandshakes,
+    maxPendingHandshakesPerAddress: opts.maxPendingHandshakesPerAddress,
     tls: opts.tls === undefined ? undefined : { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key },
   });
   const srv = server;

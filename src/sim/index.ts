@@ -11,5 +11,7 @@
  * @module
  */
 export { randomScenario, runSimulation } from './simulation.js';
-export { parseDuration } from '../daemon/config/parse.js';
-export type { SimPartition, SimulationOptions, SimulationReport } from './simulation.js';
+export { parseDuration } from '../validate.js';
+export type { SimPartition, SimulationOptions, SimulationReport, SimulationView } from './simulation.js';
+export type { Mismatch, NodeView } from './accuracy.js';
+export type { TruthHits, TruthLog } from './truth-log.js';

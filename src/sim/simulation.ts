@@ -4,13 +4,33 @@
  * virtual time, checked against the load generator's own log of every
  * admitted hit. Same options, same seed: same report, bit for bit.
  *
+ * src/sim/ may import: src/mesh, src/limiter, transport/, crdt/, src/errors.ts
+ * and src/validate.ts.
+ *
  * @module
  */
 import { createPrng, type Prng } from '../../transport/sim/prng.js';
 import { createSimNetwork, type SimNetwork } from '../../transport/sim/sim-network.js';
 import { createMesh, type Mesh } from '../mesh/mesh.js';
 import type { Limiter } from '../limiter/limiter.js';
+import { handedOver, mismatches as findMismatches, overCounted, type Mismatch, type NodeView } from './accuracy.js';
 import { TruthLog } from './truth-log.js';
+
+/**
+ * What {@link SimulationOptions.inspect} sees: the live nodes and the load
+ * generator's log, read-only. A test oracle checks the nodes against the log
+ * here without trusting the report.
+ */
+export interface SimulationView {
+  /** `load` after every step of load (and of a drain before a restart), `settle` after every quiet step, `end` once before the nodes close. */
+  phase: 'load' | 'settle' | 'end';
+  /** Virtual ms since the start. */
+  elapsedMs: number;
+  nodes: readonly NodeView[];
+  truth: TruthLog;
+  /** Every key the load draws from. */
+  keys: readonly string[];
+}
 
 /** A partition: frames between the groups are dropped from `at` until `heal` (virtual ms from start). */
 export interface SimPartition {
@@ -50,6 +70,8 @@ export interface SimulationOptions {
   /** Quiet virtual ms after the load before the final check (default 3 digest intervals + 3 buckets). */
   settleMs?: number;
   onProgress?: (fraction: number) => void;
+  /** Called with the nodes and the truth log after every step; must not change them. For test oracles. */
+  inspect?: (view: SimulationView) => void;
 }
 
 /** What a simulation found. */
@@ -63,7 +85,7 @@ export interface SimulationReport {
   restarts: number;
   /** After heal and quiescence every node's cell sums equal the truth for every live bucket. */
   exact: boolean;
-  mismatches: Array<{ node: string; key: string; bucket: number; expected: number; actual: number }>;
+  mismatches: Mismatch[];
   /** A node was seen holding more than the truth for some bucket. */
   overCounted: boolean;
   /** Every node's HLC never went backwards. */
@@ -103,13 +125,13 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   let incarnations = 0;
 
   const start = async (id: string): Promise<SimNode> => {
-    const { transport, scheduler } = net.addNode(id, { secret: 'sim-secret', clockOffsetMs: offsets.get(id), incarnation: `i${++incarnations}` });
+    const { transport, scheduler } = net.addNode(id, { secret: 'simulation-secret', clockOffsetMs: offsets.get(id), incarnation: `i${++incarnations}` });
     const mesh = await createMesh({
       nodeId: id,
       transport,
       scheduler,
       incarnation: `i${incarnations}`,
-      secret: 'sim-secret',
+      secret: 'simulation-secret',
       peers: ids.filter((p) => p !== id).map((p) => `sim:${p}`),
       gossipIntervalMs: gossip,
       digestIntervalMs: digestMs,
@@ -152,11 +174,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       const n = prng.pick(live);
       const key = prng.pick(keys);
       n.limiter.reset(key);
-      truth.reset(key, n.limiter.resetGenOf(key));
+      truth.reset(key, n.limiter.replica.resetGenOf(key));
       report.resets++;
     }
     net.advance(STEP_MS);
-    observe();
+    observe('load');
     o.onProgress?.(elapsed / o.durationMs);
   }
   // Heal everything and let the cluster settle.
@@ -169,12 +191,13 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const healStart = net.now();
   for (let waited = 0; waited < settle; waited += STEP_MS) {
     net.advance(STEP_MS);
-    observe();
-    if (healConvergedMs === null && pending.length === 0 && truth.mismatches(nodes.values(), 1).length === 0) {
+    observe('settle');
+    if (healConvergedMs === null && pending.length === 0 && findMismatches(truth, nodes.values(), 1).length === 0) {
       healConvergedMs = net.now() - healStart;
     }
   }
-  const mismatches = truth.mismatches(nodes.values(), 20);
+  const mismatches = findMismatches(truth, nodes.values(), 20);
+  o.inspect?.(view('end'));
   for (const n of nodes.values()) await n.mesh.close();
   latencies.sort((x, y) => x - y);
   const q = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
@@ -200,30 +223,34 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       return;
     }
     report.admitted++;
-    const bucket = n.limiter.currentBucket();
-    truth.admit(key, bucket, n.limiter.resetGenOf(key), cost, net.now());
+    const bucket = n.limiter.replica.currentBucket();
+    truth.admit(n.limiter.replicaId, key, bucket, n.limiter.replica.resetGenOf(key), cost, net.now());
     if (pending.length < 256 && rng.next() < 0.05) {
-      const cell = n.limiter.cellsOf(key).find((c) => c.bucket === bucket && c.replica === n.limiter.replicaId);
+      const cell = n.limiter.replica.cellsOf(key).find((c) => c.bucket === bucket && c.replica === n.limiter.replicaId);
       if (cell !== undefined) pending.push({ replica: n.limiter.replicaId, key, bucket, gen: cell.gen, count: cell.count, at: net.now() });
     }
   }
 
-  /** After each step: HLC monotonicity, the over-count bound, convergence samples. */
-  function observe(): void {
+  function view(phase: SimulationView['phase']): SimulationView {
+    return { phase, elapsedMs: net.now() - t0, nodes: [...nodes.values()], truth, keys };
+  }
+
+  /** After each step: HLC monotonicity, the over-count bound, convergence samples, then the inspector. */
+  function observe(phase: SimulationView['phase']): void {
     for (const n of nodes.values()) {
       const h = n.mesh.hlc.last;
       if (h < n.lastHlc) report.hlcMonotonic = false;
       n.lastHlc = h;
     }
-    if (truth.overCounted(nodes.values(), keys, prng)) report.overCounted = true;
+    if (overCounted(truth, nodes.values(), keys, prng)) report.overCounted = true;
     for (let i = pending.length - 1; i >= 0; i--) {
       const s = pending[i];
       let all = true;
       for (const n of nodes.values()) {
-        if (s.bucket < n.limiter.currentBucket() - n.limiter.buckets) continue; // expired there
-        const c = n.limiter.cellsOf(s.key).find((x) => x.bucket === s.bucket && x.replica === s.replica);
+        if (s.bucket < n.limiter.replica.currentBucket() - n.limiter.buckets) continue; // expired there
+        const c = n.limiter.replica.cellsOf(s.key).find((x) => x.bucket === s.bucket && x.replica === s.replica);
         // Converged on n: it holds the hit, or a later reset hides it there.
-        const ok = (c !== undefined && (c.gen > s.gen || c.count >= s.count)) || n.limiter.resetGenOf(s.key) > s.gen;
+        const ok = (c !== undefined && (c.gen > s.gen || c.count >= s.count)) || n.limiter.replica.resetGenOf(s.key) > s.gen;
         if (!ok) all = false;
       }
       if (all) {
@@ -231,6 +258,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
         pending.splice(i, 1);
       }
     }
+    o.inspect?.(view(phase));
   }
 
   async function restart(id: string): Promise<void> {
@@ -242,8 +270,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     const others = () => [...nodes.values()].filter((n) => n !== node);
     for (let waited = 0; waited < 5000; waited += STEP_MS) {
       net.advance(STEP_MS);
-      observe();
-      if (truth.handedOver(node, others())) break;
+      observe('load');
+      if (handedOver(node, others())) break;
     }
     await node.mesh.close();
     net.crash(id);

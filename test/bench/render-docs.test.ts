@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MachineInfo } from '../../bench/machine.js';
@@ -181,5 +181,18 @@ describe('tables', () => {
     expect(out).toContain('tallymesh ≥ 2× rlf');
     expect(out).toMatch(/memory ≤ 100 B\/key\s+≤ 100\s+150\s+NOT met/);
     expect(out).toMatch(/daemon ≥ 1\s+≥ 1\s+-\s+missing/);
+  });
+});
+
+describe('docs/benchmarks.md', () => {
+  it('is exactly what `npm run bench:docs` renders from bench/results/*.json', () => {
+    const dir = resultsDir();
+    const files = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .map((n) => parseResultFile(JSON.parse(readFileSync(path.join(dir, n), 'utf8')), n));
+    const doc = readFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), 'utf8');
+    // On failure: a result file changed without `npm run bench:docs`, or the document was edited by hand.
+    expect(doc).toBe(renderBenchmarksMarkdown(files));
   });
 });

@@ -124,7 +124,7 @@ describe('a two-daemon cluster driven through the CLI', () => {
     const logs = a.proc.stdout.split('\n').filter((l) => l.startsWith('{'));
     expect(logs.length).toBeGreaterThan(0);
     const loaded = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'config loaded');
-    expect(loaded).toMatchObject({ nodeId: 'a', config: { id: 'a', secret: 'set' } });
+    expect(loaded).toMatchObject({ nodeId: 'a', config: { id: 'a', secret: '(set, 33 characters)' } });
     expect(logs.map((l) => JSON.parse(l)).find((l) => l.event === 'config-sources')).toMatchObject({ nodeId: 'a', file: null, origins: { id: 'flag' } });
     expect(a.proc.stdout).not.toContain('a-shared-secret');
   });

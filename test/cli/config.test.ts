@@ -2,9 +2,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, redactConfig, type ConfigFlags } from '../../src/daemon/config/load-config.js';
+import { loadConfig, type ConfigFlags } from '../../src/daemon/config/load-config.js';
+import { redactConfig } from '../../src/daemon/config/redact-config.js';
 import { parseDuration, parseLimiterSpec } from '../../src/daemon/config/parse.js';
 import { isTallymeshError } from '../../src/errors.js';
+import { MIN_SECRET_LENGTH, resolveMeshOptions } from '../../src/mesh/mesh-options.js';
+import { LOG_LEVELS } from '../../src/daemon/config/daemon-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tallymesh-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -183,7 +186,7 @@ limiters:
   - { name: login, limit: 5, window: 1m }`;
     const { config } = load({
       yaml,
-      env: { TALLYMESH_PEERS: 'c:3', TALLYMESH_LIMITERS: 'name=search,limit=10,window=10s;name=login,limit=7,window=1m' },
+      env: { TALLYMESH_PEERS: 'c:3', TALLYMESH_SECRET: SECRET, TALLYMESH_LIMITERS: 'name=search,limit=10,window=10s;name=login,limit=7,window=1m' },
       flags: { limiter: ['name=api,limit=200,window=1s'] },
     });
     expect(config.peers).toEqual(['c:3']);
@@ -192,7 +195,7 @@ limiters:
 
   it('reads the config path from TALLYMESH_CONFIG and peers from repeated comma-separated flags', () => {
     const path = file('limiters: [{ name: api, limit: 1, window: 1s }]', 'env.yaml');
-    const { config, file: used } = loadConfig({ env: { TALLYMESH_CONFIG: path }, flags: { peers: ['a:1,b:2', 'c:3', 'a:1'] } });
+    const { config, file: used } = loadConfig({ env: { TALLYMESH_CONFIG: path, TALLYMESH_SECRET: SECRET }, flags: { peers: ['a:1,b:2', 'c:3', 'a:1'] } });
     expect(used).toBe(path);
     expect(config.peers).toEqual(['a:1', 'b:2', 'c:3']);
   });
@@ -203,6 +206,20 @@ limiters:
     expect(config.apiToken).toBe('token-token-token-1');
     expect(redactConfig(config)).toMatchObject({ secret: `(set, ${SECRET.length} characters)`, apiToken: '(set, 19 characters)', tls: '(off)' });
     expect(JSON.stringify(redactConfig(config))).not.toContain(SECRET);
+  });
+
+  it('reads allowedHosts from flags, environment and file, normalised; refuses a port or a bad name', () => {
+    expect(load({ flags: { allowedHosts: ['Tallymesh.Internal,.svc.example', 'tallymesh.internal'], limiter: [API] } }).config.allowedHosts).toEqual([
+      'tallymesh.internal',
+      '.svc.example',
+    ]);
+    expect(load({ env: { TALLYMESH_ALLOWED_HOSTS: 'a.example, [fd00::6]' }, flags: { limiter: [API] } }).config.allowedHosts).toEqual(['a.example', 'fd00::6']);
+    const { config, origins } = load({ yaml: 'allowedHosts: [a.example, 10.0.0.5]\nlimiters: [{ name: api, limit: 1, window: 1s }]' });
+    expect(config.allowedHosts).toEqual(['a.example', '10.0.0.5']);
+    expect(origins.allowedHosts).toBe('file');
+    expect(load({ flags: { limiter: [API] } }).config.allowedHosts).toBeUndefined();
+    expect(configError(() => load({ flags: { allowedHosts: 'a.example:7070', limiter: [API] } })).message).toContain('--allowed-hosts[0]: must be a host name');
+    expect(configError(() => load({ env: { TALLYMESH_ALLOWED_HOSTS: 'ok.example,*' }, flags: { limiter: [API] } })).message).toContain('TALLYMESH_ALLOWED_HOSTS[1]');
   });
 
   it('accepts a non-loopback host only with a secret', () => {
@@ -274,5 +291,44 @@ limiters:
     expect(err.message).toMatch(/^Invalid configuration: /);
     expect(err.message).toContain(expected);
     expect(err.code).toBe('TALLYMESH_ERR_CONFIG_INVALID');
+  });
+});
+
+describe('rules the daemon config shares with the library', () => {
+  const justShort = 'x'.repeat(MIN_SECRET_LENGTH - 1);
+  const justLong = 'x'.repeat(MIN_SECRET_LENGTH);
+
+  it('refuses a secret one character short of the minimum in the config and in createMesh alike', () => {
+    expect(MIN_SECRET_LENGTH).toBe(16);
+    expect(configError(() => load({ env: { TALLYMESH_SECRET: justShort }, flags: { limiter: [API] } })).message).toContain(
+      `must be at least ${MIN_SECRET_LENGTH} characters, got ${MIN_SECRET_LENGTH - 1}`,
+    );
+    expect(() => resolveMeshOptions({ nodeId: 'a', secret: justShort })).toThrow(`Option "secret" must be at least ${MIN_SECRET_LENGTH} characters`);
+    expect(load({ env: { TALLYMESH_SECRET: justLong }, flags: { limiter: [API] } }).config.secret).toBe(justLong);
+    expect(resolveMeshOptions({ nodeId: 'a', secret: justLong }).secret).toBe(justLong);
+  });
+
+  it('reads and refuses the same peer addresses as createMesh', () => {
+    const good = ['a:1', '10.0.0.6:7071', '[::1]:7070', '[fe80::1]:65535', 'node-1.example.com:7071'];
+    const bad = ['a', 'a:0', 'a:65536', '::1:7070', '[::1]', 'a b:1', 'http://a:1'];
+    expect(load({ env: { TALLYMESH_SECRET: SECRET }, flags: { peers: good.join(','), limiter: [API] } }).config.peers).toEqual(good);
+    expect(resolveMeshOptions({ nodeId: 'a', peers: good, secret: SECRET }).peers).toEqual(good);
+    for (const peer of bad) {
+      expect(configError(() => load({ flags: { peers: peer, limiter: [API] } })).message).toContain('--peers[0]: must be host:port');
+      expect(() => resolveMeshOptions({ nodeId: 'a', peers: [peer], secret: SECRET })).toThrow(expect.objectContaining({ message: expect.stringContaining('"peers"') }));
+    }
+  });
+
+  it('refuses peers without a secret in the config and in createMesh alike: a node without one runs on a random secret', () => {
+    expect(configError(() => load({ flags: { peers: 'a:1', limiter: [API] } })).message).toMatch(/^Invalid configuration: --peers: joining peers needs a cluster secret/);
+    expect(configError(() => load({ yaml: 'peers: [a:1]\nlimiters: [{ name: api, limit: 1, window: 1s }]' })).message).toContain('peers: joining peers needs a cluster secret');
+    expect(() => resolveMeshOptions({ nodeId: 'a', peers: ['a:1'] })).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_OPTION_RANGE', message: expect.stringContaining('"secret"') }));
+    // Alone, it starts: the daemon's "loopback-only without a secret" rule.
+    expect(load({ flags: { limiter: [API] } }).config.secret).toBe('');
+    expect(resolveMeshOptions({ nodeId: 'a' }).secret).not.toBe('');
+  });
+
+  it('takes its log levels from the one list the config type is made of', () => {
+    for (const logLevel of LOG_LEVELS) expect(load({ flags: { logLevel, limiter: [API] } }).config.logLevel).toBe(logLevel);
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BATCH_CELL_BUCKET, BATCH_CELL_REPLICA, BATCH_CELL_STRIDE, type CellBatch } from '../../crdt/cell-batch.js';
 import { DeltaLog } from '../../crdt/delta-log.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
-import type { WindowState } from '../../crdt/window-state.js';
 import { copyState, stateView, windowView } from '../helpers/cells.js';
 import { fcParams } from '../helpers/fc.js';
 import { ReplicaSim, type SimOp } from '../helpers/replica-sim.js';
@@ -11,7 +11,7 @@ const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const SHAPE = { windowMs: 1_000, buckets: 10 };
 
 /** Every state a few replicas produce (drained deltas and snapshot chunks) over a short random run. */
-const statesArb: fc.Arbitrary<{ states: WindowState[]; t: number }> = fc
+const statesArb: fc.Arbitrary<{ states: CellBatch[]; t: number }> = fc
   .array(
     fc.oneof(
       fc.record({ kind: fc.constant('consume' as const), replica: fc.integer({ min: 0, max: 2 }), key: fc.constantFrom(...KEYS), cost: fc.integer({ min: 1, max: 3 }), dt: fc.integer({ min: 0, max: 40 }) }),
@@ -32,17 +32,19 @@ const statesArb: fc.Arbitrary<{ states: WindowState[]; t: number }> = fc
     return { states: sim.pool, t: sim.horizon };
   });
 
-function windowOf(states: WindowState[], t: number): SlidingWindow {
+function windowOf(states: CellBatch[], t: number): SlidingWindow {
   const w = new SlidingWindow({ ...SHAPE, replicaId: 'observer#1' });
   for (const s of states) w.merge(copyState(s), t);
   return w;
 }
 
-function distinctCells(states: WindowState[]): number {
+function distinctCells(states: CellBatch[]): number {
   const seen = new Set<string>();
   for (const s of states) {
     for (const [key, , flat] of s.keys) {
-      for (let i = 0; i < flat.length; i += 4) seen.add(`${key}|${flat[i]}|${s.replicas[flat[i + 1]]}`);
+      for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
+        seen.add(`${key}|${flat[i + BATCH_CELL_BUCKET]}|${s.replicas[flat[i + BATCH_CELL_REPLICA]]}`);
+      }
     }
   }
   return seen.size;
@@ -141,7 +143,7 @@ describe('DeltaLog', () => {
         (ops) => {
           const a = new SlidingWindow({ ...SHAPE, replicaId: 'a#1' });
           const log = new DeltaLog();
-          const deltas: WindowState[] = [];
+          const deltas: CellBatch[] = [];
           let t = 1_700_000_000_000;
           for (const op of ops) {
             t += op.dt;

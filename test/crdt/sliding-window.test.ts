@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { CellBatch } from '../../crdt/cell-batch.js';
 import { fnv1a } from '../../crdt/hash.js';
 import { encodeHlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
-import type { WindowState } from '../../crdt/window-state.js';
 import { cellsView, copyState, countFromCells, stateView, windowView } from '../helpers/cells.js';
 import { fcParams } from '../helpers/fc.js';
 import { prng, ReplicaSim, shuffled, type SimConfig, type SimOp } from '../helpers/replica-sim.js';
@@ -101,7 +101,7 @@ function expectConverged(sim: ReplicaSim): void {
 }
 
 /** A fresh replica holding exactly what `states` carry, merged in order at `t`. */
-function fromStates(like: SlidingWindow, states: WindowState[], t: number, replicaId = 'observer#1'): SlidingWindow {
+function fromStates(like: SlidingWindow, states: CellBatch[], t: number, replicaId = 'observer#1'): SlidingWindow {
   const w = new SlidingWindow({ windowMs: like.windowMs, buckets: like.buckets, replicaId });
   for (const s of states) w.merge(copyState(s), t);
   return w;
@@ -200,7 +200,7 @@ describe('SlidingWindow as a CRDT', () => {
         const a = sim.windows[1];
         let t = sim.timeOf(1);
         const snapshot = a.snapshot(t).state;
-        const deltas: WindowState[] = [];
+        const deltas: CellBatch[] = [];
         for (const round of rounds) {
           for (const op of round) {
             t += op.dt;
@@ -480,7 +480,7 @@ describe('SlidingWindow merge, drain and sweep', () => {
 
   it('returns how many cells a merge changed', () => {
     const w = new SlidingWindow(opts);
-    const s: WindowState = { replicas: ['b#1', 'c#1'], keys: [['k', 0, [1, 0, 0, 2, 1, 1, 0, 3]]] };
+    const s: CellBatch = { replicas: ['b#1', 'c#1'], keys: [['k', 0, [1, 0, 0, 2, 1, 1, 0, 3]]] };
     expect(w.merge(copyState(s), 1_000)).toBe(2);
     expect(w.merge(copyState(s), 1_000)).toBe(0);
     expect(w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 1]]] }, 1_000)).toBe(0);

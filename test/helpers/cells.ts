@@ -2,8 +2,15 @@
  * Order-independent views of window state, for comparing replicas: the cells
  * a replica shows (bucket, replica, gen, count), sorted, per key.
  */
+import {
+  BATCH_CELL_BUCKET,
+  BATCH_CELL_COUNT,
+  BATCH_CELL_GEN,
+  BATCH_CELL_REPLICA,
+  BATCH_CELL_STRIDE,
+  type CellBatch,
+} from '../../crdt/cell-batch.js';
 import type { SlidingWindow } from '../../crdt/sliding-window.js';
-import type { WindowState } from '../../crdt/window-state.js';
 
 export interface CellView {
   bucket: number;
@@ -49,17 +56,22 @@ export function countFromCells(w: SlidingWindow, key: string, t: number): number
 }
 
 /** A deep copy of a window state (the store must never keep references into it). */
-export function copyState(state: WindowState): WindowState {
+export function copyState(state: CellBatch): CellBatch {
   return { replicas: [...state.replicas], keys: state.keys.map(([k, gen, flat]) => [k, gen, [...flat]]) };
 }
 
 /** Key → sorted flattened cells of a state, with replica ids resolved. */
-export function stateView(state: WindowState): Record<string, { resetGen: number; cells: CellView[] }> {
+export function stateView(state: CellBatch): Record<string, { resetGen: number; cells: CellView[] }> {
   const out: Record<string, { resetGen: number; cells: CellView[] }> = {};
   for (const [key, resetGen, flat] of state.keys) {
     const cells: CellView[] = [];
-    for (let i = 0; i < flat.length; i += 4) {
-      cells.push({ bucket: flat[i], replica: state.replicas[flat[i + 1]], gen: flat[i + 2], count: flat[i + 3] });
+    for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
+      cells.push({
+        bucket: flat[i + BATCH_CELL_BUCKET],
+        replica: state.replicas[flat[i + BATCH_CELL_REPLICA]],
+        gen: flat[i + BATCH_CELL_GEN],
+        count: flat[i + BATCH_CELL_COUNT],
+      });
     }
     out[key] = { resetGen, cells: cells.sort(byCell) };
   }

@@ -5,9 +5,9 @@
  * snapshot chunks) that can be delivered to anyone, in any order, any number
  * of times.
  */
+import type { CellBatch } from '../../crdt/cell-batch.js';
 import { Hlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
-import type { WindowState } from '../../crdt/window-state.js';
 import { copyState } from './cells.js';
 import { createPrng } from '../../transport/sim/prng.js';
 
@@ -52,7 +52,7 @@ export interface SimConfig {
 export class ReplicaSim {
   readonly windows: SlidingWindow[];
   /** Every message ever produced, copied (receivers must not share arrays with senders). */
-  readonly pool: WindowState[] = [];
+  readonly pool: CellBatch[] = [];
   readonly keys = new Set<string>();
   /** Global time. */
   now: number;
@@ -114,7 +114,7 @@ export class ReplicaSim {
 
   /** A healthy mesh's round: every replica drains, every delta reaches every replica (and joins the pool). */
   gossip(): void {
-    const deltas: WindowState[] = [];
+    const deltas: CellBatch[] = [];
     for (const [i, w] of this.windows.entries()) {
       const d = w.drainDelta(this.timeOf(i));
       if (d !== null) deltas.push(copyState(d));
@@ -124,8 +124,8 @@ export class ReplicaSim {
   }
 
   /** Every snapshot chunk of replica `i` at its local time. */
-  snapshotChunks(i: number, maxKeys: number): WindowState[] {
-    const out: WindowState[] = [];
+  snapshotChunks(i: number, maxKeys: number): CellBatch[] {
+    const out: CellBatch[] = [];
     let cursor = 0;
     do {
       const chunk = this.windows[i].snapshot(this.timeOf(i), cursor, maxKeys);

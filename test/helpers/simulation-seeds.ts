@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { randomScenario, runSimulation, type SimulationReport } from '../../src/sim/simulation.js';
+import { randomScenario, runSimulation } from '../../src/sim/index.js';
+import { SimOracle } from './sim-oracle.js';
 
 // CI runs 1,000 seeds per run, split over two files so both cores work;
 // TALLYMESH_SIM_SEEDS raises the count (a longer run), TALLYMESH_SIM_SEED
@@ -7,12 +8,11 @@ import { randomScenario, runSimulation, type SimulationReport } from '../../src/
 const TOTAL = Number(process.env.TALLYMESH_SIM_SEEDS ?? 1000);
 const ONE = process.env.TALLYMESH_SIM_SEED === undefined ? undefined : Number(process.env.TALLYMESH_SIM_SEED);
 
-function verdict(r: SimulationReport): string | null {
-  const problems = [];
-  if (!r.exact) problems.push(`not exact: ${JSON.stringify(r.mismatches.slice(0, 3))}`);
-  if (r.overCounted) problems.push('a node held more than the true total');
-  if (!r.hlcMonotonic) problems.push('an HLC went backwards');
-  return problems.length === 0 ? null : `seed ${r.seed}: ${problems.join('; ')} (replay: TALLYMESH_SIM_SEED=${r.seed})`;
+/** Runs one seed under the oracle of test/helpers/sim-oracle.ts; null when it held every guarantee. */
+async function verdict(seed: number): Promise<string | null> {
+  const oracle = new SimOracle();
+  const problems = oracle.verdict(await runSimulation({ ...randomScenario(seed), inspect: oracle.inspect }));
+  return problems.length === 0 ? null : `seed ${seed}: ${problems.join('; ')} (replay: TALLYMESH_SIM_SEED=${seed})`;
 }
 
 /** Registers the seeded-simulation property for part `part` (0-based) of `parts`. */
@@ -26,7 +26,7 @@ export function simulateSeeds(part: number, parts: number): void {
   it(`converges exactly after heal, never over-counts and keeps HLCs monotonic (${seeds.length} seeds)`, async () => {
     const failures: string[] = [];
     for (const seed of seeds) {
-      const v = verdict(await runSimulation(randomScenario(seed)));
+      const v = await verdict(seed);
       if (v !== null) failures.push(v);
     }
     expect(failures).toEqual([]);

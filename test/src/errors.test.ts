@@ -1,12 +1,25 @@
 /**
  * The error registry against its documentation, as fastify's
  * test/internals/errors.test.js does: docs/errors.md must list exactly the
- * codes of src/errors.ts, each with its class and HTTP status.
+ * codes of src/errors.ts, each with its class and HTTP status; and every code
+ * the source tree throws or sends, the transport's included, is a registry code.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FRAME_ERROR_CODES, FrameError } from '../../transport/codec/frame-error.js';
+import { resolveLinkOptions } from '../../transport/options.js';
+import type { RejectReason } from '../../transport/transport.js';
 import { codes, isTallymeshError, type ErrorCode } from '../../src/errors.js';
 import * as entry from '../../src/index.js';
+
+const ROOT = new URL('../../', import.meta.url);
+
+/** Every .ts file under `dir` (relative to the repository root). */
+function sources(dir: string): string[] {
+  return readdirSync(new URL(dir, ROOT), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `${dir}/${f}`);
+}
 
 interface DocRow {
   code: string;
@@ -95,6 +108,49 @@ describe('error registry', () => {
     expect(isTallymeshError(Object.assign(new Error('x'), { code: 'ENOENT' }))).toBe(false);
     expect(isTallymeshError(null)).toBe(false);
     expect(isTallymeshError('TALLYMESH_ERR_KEY_INVALID')).toBe(false);
+  });
+
+  it('holds every TALLYMESH_ERR_ code the source tree mentions', () => {
+    const known = new Set(Object.keys(codes));
+    const unknown: string[] = [];
+    for (const file of ['crdt', 'transport', 'src', 'cli'].flatMap(sources)) {
+      // Whole codes only: a pattern like TALLYMESH_ERR_FRAME_<REASON> or TALLYMESH_ERR_KEY_* is prose.
+      for (const [code] of readFileSync(new URL(file, ROOT), 'utf8').matchAll(/TALLYMESH_ERR_[A-Z0-9_]*[A-Z0-9](?![\w<*…])/g)) {
+        if (!known.has(code)) unknown.push(`${file}: ${code}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('recognises the transport’s frame errors, one registry code per reason, with the reason kept', () => {
+    for (const [reason, code] of Object.entries(FRAME_ERROR_CODES) as Array<[RejectReason, ErrorCode]>) {
+      const cause = new Error('inner');
+      const err = new FrameError(reason, 'detail', { cause });
+      expect(isTallymeshError(err, code)).toBe(true);
+      expect(err).toMatchObject({ name: 'FrameError', reason, code, message: 'detail', statusCode: codes[code].statusCode });
+      expect(err.cause).toBe(cause);
+    }
+    const frameCodes = Object.keys(codes).filter((c) => c.startsWith('TALLYMESH_ERR_FRAME_'));
+    expect(frameCodes.sort()).toEqual(Object.values(FRAME_ERROR_CODES).sort());
+  });
+
+  it('recognises the transport’s option errors as the registry’s option errors', () => {
+    const base = { nodeId: 'a', incarnation: 'i1', secret: '' };
+    const range = (() => {
+      try {
+        return resolveLinkOptions({ ...base, maxFrameBytes: 10 });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(isTallymeshError(range, 'TALLYMESH_ERR_OPTION_RANGE')).toBe(true);
+    expect(range).toBeInstanceOf(RangeError);
+    expect((range as Error).message).toBe('Option "maxFrameBytes" must be an integer from 1024 to 2147483647, got 10');
+    expect(() => resolveLinkOptions({ ...base, nodeId: 7 as unknown as string })).toThrow(
+      expect.objectContaining({ name: 'TypeError [TALLYMESH_ERR_OPTION_TYPE]', code: 'TALLYMESH_ERR_OPTION_TYPE' }),
+    );
+    // A secret of the wrong type is described by its type only, never shown.
+    expect(() => resolveLinkOptions({ ...base, secret: 12345678 as unknown as string })).toThrow(/got number$/);
   });
 
   it('is exported from the package entry', () => {

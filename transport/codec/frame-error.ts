@@ -1,11 +1,13 @@
 /**
- * The one error the codec throws.
+ * The one error the codec throws. Its codes live in the package's error
+ * registry (`src/errors.ts`), so `isTallymeshError` recognises it.
  *
  * @module
  */
+import { codes, type ErrorCode, type TallymeshError } from '../../src/errors.js';
 import type { RejectReason } from '../transport.js';
 
-/** Stable error code for each reason a frame can be refused (see `docs/protocol.md`). */
+/** Stable error code for each reason a frame or a connection can be refused (see `docs/protocol.md` and `docs/errors.md`). */
 export const FRAME_ERROR_CODES = {
   auth: 'TALLYMESH_ERR_FRAME_AUTH',
   version: 'TALLYMESH_ERR_FRAME_VERSION',
@@ -15,12 +17,15 @@ export const FRAME_ERROR_CODES = {
   duplicate: 'TALLYMESH_ERR_FRAME_DUPLICATE',
   self: 'TALLYMESH_ERR_FRAME_SELF',
   timeout: 'TALLYMESH_ERR_FRAME_TIMEOUT',
-} as const satisfies Record<RejectReason, string>;
+  'too-many-handshakes': 'TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES',
+  'too-many-handshakes-per-address': 'TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES_PER_ADDRESS',
+} as const satisfies Record<RejectReason, ErrorCode>;
 
 /**
  * A frame could not be encoded or was refused on decode. `reason` is the
  * metric label and the close reason sent to the peer; `code` is stable for
- * programs; `message` says what exactly was wrong, for logs.
+ * programs (one registry code per reason); `message` says what exactly was
+ * wrong, for logs.
  *
  * @example
  * ```ts
@@ -31,16 +36,19 @@ export const FRAME_ERROR_CODES = {
  * }
  * ```
  */
-export class FrameError extends Error {
+export class FrameError extends Error implements TallymeshError {
   /** Why the frame was refused. */
   readonly reason: RejectReason;
-  /** `TALLYMESH_ERR_FRAME_<REASON>`. */
+  /** `TALLYMESH_ERR_FRAME_<REASON>`, from the registry. */
   readonly code: (typeof FRAME_ERROR_CODES)[RejectReason];
+  /** The registry's status for the code (a frame error is never answered over HTTP; it classifies). */
+  readonly statusCode: number;
 
   constructor(reason: RejectReason, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'FrameError';
     this.reason = reason;
     this.code = FRAME_ERROR_CODES[reason];
+    this.statusCode = codes[this.code].statusCode;
   }
 }

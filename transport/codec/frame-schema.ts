@@ -14,6 +14,7 @@ import { FrameError } from './frame-error.js';
 import { FrameType, PROTOCOL_VERSION } from './frame.js';
 import type { Frame, FrameTypeCode, WindowBatch } from './frame.js';
 import { MAC_BYTES, NONCE_BYTES } from '../handshake.js';
+import { isWellFormed } from '../../src/validate.js';
 
 /** Longest node id or incarnation, in UTF-8 bytes. */
 export const MAX_ID_BYTES = 128;
@@ -102,6 +103,9 @@ function uint(value: unknown, path: string, max = Number.MAX_SAFE_INTEGER): numb
 function text(value: unknown, path: string, maxBytes: number, minLength = 0): string {
   if (typeof value !== 'string') fail(path, 'expected a string');
   if (value.length < minLength) fail(path, 'must not be empty');
+  // A decoded string is always well-formed (the scan refused bytes that are not UTF-8). This guards the
+  // sending side: msgpackr would write a lone surrogate as WTF-8, or as U+FFFD in a long string — another string.
+  if (!isWellFormed(value)) fail(path, 'not well-formed Unicode (a lone surrogate)');
   // A UTF-16 unit is at most 3 UTF-8 bytes: only long strings need the exact count.
   if (value.length * 3 > maxBytes && encoder.encode(value).length > maxBytes) {
     fail(path, `longer than ${maxBytes} UTF-8 bytes`);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { CellBatch } from '../../crdt/cell-batch.js';
 
 /** Protocol version carried as the first field of every frame. */
 export const PROTOCOL_VERSION = 1;
@@ -43,11 +44,11 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 /**
  * The window state of one limiter, as carried by DELTA, SNAPSHOT and REPAIR
- * answers. Entries are flattened into one number array for compactness:
- * `[bucket, replicaIndex, gen, count, bucket, replicaIndex, gen, count, ...]`,
- * where `replicaIndex` points into `replicas`.
+ * answers: a {@link CellBatch} (replica table, and per key
+ * `[key, resetGen, flatEntries]` with entries flattened as
+ * `[bucket, replicaIndex, gen, count, ...]`) plus the limiter it belongs to.
  */
-export interface WindowBatch {
+export interface WindowBatch extends CellBatch {
   /** Limiter name. */
   name: string;
   /** Window length in ms (a receiver refuses a batch whose geometry differs from its own). */
@@ -56,10 +57,6 @@ export interface WindowBatch {
   buckets: number;
   /** Limit register (LWW): `[hlcTimestamp, replicaId, limit]`, or null when unchanged. */
   limit: [number, string, number] | null;
-  /** Replica id table for this batch. */
-  replicas: string[];
-  /** Per key: `[key, resetGen, flatEntries]`. `resetGen` is 0 when the key was never reset. */
-  keys: Array<[string, number, number[]]>;
 }
 
 /** Anti-entropy digest of one limiter over a closed range of buckets. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Scheduler } from '../transport.js';
+import type { Scheduler } from '../scheduler.js';
 
 interface SimEvent {
   readonly at: number;

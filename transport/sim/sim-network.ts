@@ -27,7 +27,8 @@ import { createNodeClock, SimClock } from './sim-clock.js';
 import type { NodeClock } from './sim-clock.js';
 import { DEFAULT_SIM_FAULTS, SIM_ADDRESS_PREFIX, SimWire } from './sim-wire.js';
 import type { SimCounters, SimEndpoint, SimFaults } from './sim-wire.js';
-import type { PeerInfo, PeerStats, Scheduler, Transport, TransportHandlers } from '../transport.js';
+import type { Scheduler } from '../scheduler.js';
+import type { PeerInfo, PeerStats, Transport, TransportHandlers } from '../transport.js';
 
 export { SIM_ADDRESS_PREFIX } from './sim-wire.js';
 export type { SimCounters, SimFaults } from './sim-wire.js';

@@ -6,6 +6,15 @@
  * shared {@link LinkManager}; this file owns sockets: accepting upgrades,
  * dialing `ws://` or `wss://`, keepalive pings and an orderly close.
  *
+ * Until a link authenticates, what its socket may cost is bounded: inbound
+ * upgrades past {@link DEFAULT_MAX_PENDING_HANDSHAKES} unauthenticated
+ * connections in all, or {@link DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS}
+ * from one address, are refused with 503 ({@link PendingHandshakes}); every
+ * socket, inbound or dialed, is held to the handshake frame size by a
+ * {@link PreAuthGuard} (ws's own `maxPayload` is the full frame bound, fixed
+ * per server); and a socket not open by the handshake deadline plus a short
+ * grace for the close frame is cut.
+ *
  * @module
  */
 import type http from 'node:http';
@@ -15,12 +24,16 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Frame } from '../codec/frame.js';
 import { createNonce } from '../handshake.js';
+import { MAX_HANDSHAKE_FRAME_BYTES } from '../link.js';
 import type { Link } from '../link.js';
 import { LinkManager } from '../link-manager.js';
 import type { DialAttempt } from '../link-manager.js';
-import { integerOption, optionError, resolveLinkOptions } from '../options.js';
-import { realScheduler } from '../scheduler.js';
-import type { PeerInfo, PeerStats, Scheduler, Transport, TransportHandlers } from '../transport.js';
+import { integerOptionOr, optionError, resolveLinkOptions } from '../options.js';
+import { realScheduler, type Scheduler } from '../scheduler.js';
+import type { PeerInfo, PeerStats, Transport, TransportHandlers } from '../transport.js';
+import { formatAddress } from '../../src/validate.js';
+import { PendingHandshakes } from './pending-handshakes.js';
+import { PreAuthGuard } from './pre-auth-guard.js';
 import { WsConduit } from './ws-conduit.js';
 
 /** URL path of the peer WebSocket. */
@@ -29,8 +42,25 @@ export const MESH_PATH = '/v1/mesh';
 export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 /** Default keepalive ping interval; a peer silent for two intervals is dropped. */
 export const DEFAULT_KEEPALIVE_MS = 15_000;
+/**
+ * Default cap on inbound connections that have not authenticated yet. Each
+ * holds at most 4 KiB of frames plus one socket read, and an
+ * honest peer holds a slot for about two round trips, so even a large
+ * cluster reconnecting at once stays far below it.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
+/**
+ * Default cap on unauthenticated inbound connections from one address (an
+ * IPv6 /64): an honest node has one or two handshakes in flight, so this
+ * leaves room for several nodes behind one address.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS = 16;
+/** Raw bytes a socket may send before AUTH: a HELLO and an AUTH at their bound, with room for control frames. */
+const MAX_PRE_AUTH_BYTES = 4 * MAX_HANDSHAKE_FRAME_BYTES;
 /** How long close() waits for peers to acknowledge before cutting the sockets. */
 const CLOSE_GRACE_MS = 1_000;
+/** What a refused upgrade gets: a status a dialer's log can show, and the connection closed. */
+const BUSY_RESPONSE = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** TLS settings for dialing peers over `wss://` (the listening side is the https.Server's business). */
 export interface WsTlsOptions {
@@ -64,8 +94,12 @@ export interface WsTransportOptions {
   tls?: WsTlsOptions;
   /** Default {@link realScheduler}. */
   scheduler?: Scheduler;
-  /** Default 5000. */
+  /** Default 3000 (`DEFAULT_HANDSHAKE_TIMEOUT_MS` of `transport/options.ts`). */
   handshakeTimeoutMs?: number;
+  /** Cap on inbound connections that have not authenticated; upgrades past it get 503. Default 128. */
+  maxPendingHandshakes?: number;
+  /** Cap on unauthenticated inbound connections from one address (IPv6: one /64). Default 16. */
+  maxPendingHandshakesPerAddress?: number;
   /** Ping interval; 0 disables keepalive. Default 15000. */
   keepaliveMs?: number;
 }
@@ -73,13 +107,20 @@ export interface WsTransportOptions {
 function boundAddress(server: http.Server | https.Server): string {
   const bound = server.address() as AddressInfo | string | null;
   if (bound === null || typeof bound === 'string') return '';
-  return bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  return formatAddress(bound.address, bound.port);
 }
 
 function pathOf(url: string | undefined): string {
   const raw = url ?? '';
   const query = raw.indexOf('?');
   return query === -1 ? raw : raw.slice(0, query);
+}
+
+/** Answers an upgrade with 503 and closes the connection, like ws's own refusals. */
+function refuseUpgrade(socket: Duplex): void {
+  socket.on('error', () => {}); // a reset while answering changes nothing
+  socket.once('finish', () => socket.destroy());
+  socket.end(BUSY_RESPONSE);
 }
 
 function whenClosed(socket: WebSocket): Promise<void> {
@@ -101,17 +142,20 @@ class WsTransport implements Transport {
   #scheduler: Scheduler;
   #sockets = new Set<WebSocket>();
   #conduits = new Set<WsConduit>();
+  #pending: PendingHandshakes;
+  /** Per link not yet open: lifts its pre-auth bounds (called on AUTH, or when the socket closes). */
+  #preAuth = new Map<Link, () => void>();
   #stopKeepalive: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: WsTransportOptions) {
     const link = resolveLinkOptions(options);
     if (options.server === null || typeof options.server !== 'object' || typeof options.server.on !== 'function') {
-      throw optionError(TypeError, 'server', 'must be an http.Server or https.Server');
+      throw optionError(TypeError, 'server', 'an http.Server or https.Server', options.server);
     }
     const advertise = options.advertise;
     if (advertise !== undefined && typeof advertise !== 'string' && typeof advertise !== 'function') {
-      throw optionError(TypeError, 'advertise', 'must be a host:port string or a function returning one');
+      throw optionError(TypeError, 'advertise', 'a host:port string or a function returning one', advertise);
     }
     this.nodeId = link.nodeId;
     this.#server = options.server;
@@ -120,10 +164,15 @@ class WsTransport implements Transport {
     this.#scheme = options.tls === undefined ? 'ws' : 'wss';
     this.#tls = options.tls ?? {};
     this.#maxFrameBytes = link.maxFrameBytes;
-    this.#maxQueueBytes = integerOption('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, link.maxFrameBytes);
-    this.#keepaliveMs = integerOption('keepaliveMs', options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
+    this.#maxQueueBytes = integerOptionOr('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, link.maxFrameBytes);
+    this.#keepaliveMs = integerOptionOr('keepaliveMs', options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
     this.#scheduler = options.scheduler ?? realScheduler;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: link.maxFrameBytes, perMessageDeflate: false });
+    this.#pending = new PendingHandshakes(
+      integerOptionOr('maxPendingHandshakes', options.maxPendingHandshakes, DEFAULT_MAX_PENDING_HANDSHAKES, 1),
+      integerOptionOr('maxPendingHandshakesPerAddress', options.maxPendingHandshakesPerAddress, DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS, 1),
+    );
+    // Synchronous 'message' events are what PreAuthGuard relies on (ws's default, stated so it cannot drift).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: link.maxFrameBytes, perMessageDeflate: false, allowSynchronousEvents: true });
     this.#manager = new LinkManager({
       ...link,
       address: () => (this.#manager.running ? this.#advertise() : ''),
@@ -131,6 +180,7 @@ class WsTransport implements Transport {
       random: Math.random,
       nonce: createNonce,
       dial: (attempt) => this.#dial(attempt),
+      authenticated: (l) => this.#preAuth.get(l)?.(),
     });
   }
 
@@ -202,12 +252,30 @@ class WsTransport implements Transport {
       return;
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const admission = this.#pending.admit(req.socket.remoteAddress ?? '');
+    if (!admission.admitted) {
+      this.#manager.refuse(remote, admission.reason, admission.detail);
+      refuseUpgrade(socket);
+      return;
+    }
+    // Taken before the upgrade, so a request ws refuses (bad headers) gives its slot back too.
+    socket.once('close', admission.release);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#adopt(ws, remote, (conduit) => this.#manager.accept(conduit));
+      this.#adopt(ws, remote, (conduit) => this.#manager.accept(conduit), socket, admission.release);
     });
   };
 
-  #adopt(socket: WebSocket, remote: string, attach: (conduit: WsConduit) => Link | null): void {
+  /**
+   * Adopts an open WebSocket. `raw` is the socket under it (the guard reads
+   * it); `releaseSlot` gives back its pending-handshake slot.
+   */
+  #adopt(
+    socket: WebSocket,
+    remote: string,
+    attach: (conduit: WsConduit) => Link | null,
+    raw: Duplex | undefined,
+    releaseSlot: () => void = () => {},
+  ): void {
     const conduit = new WsConduit(socket, remote, this.#maxQueueBytes);
     this.#sockets.add(socket);
     this.#conduits.add(conduit);
@@ -216,8 +284,42 @@ class WsTransport implements Transport {
       this.#conduits.delete(conduit);
     });
     const link = attach(conduit);
-    if (link === null) conduit.close('shutdown');
-    else conduit.bind(link);
+    if (link === null) {
+      conduit.close('shutdown');
+      return;
+    }
+    conduit.bind(link);
+    this.#boundPreAuth(link, socket, raw, releaseSlot);
+  }
+
+  /** Holds `link`'s socket to the pre-auth bounds until the link opens or the socket closes. */
+  #boundPreAuth(link: Link, socket: WebSocket, raw: Duplex | undefined, releaseSlot: () => void): void {
+    // ws has attached its reader to `raw` by now, so the guard sees each read after ws parsed it.
+    const guard =
+      raw === undefined
+        ? null
+        : new PreAuthGuard(
+            raw,
+            { maxMessageBytes: MAX_HANDSHAKE_FRAME_BYTES, maxBytes: MAX_PRE_AUTH_BYTES },
+            () => link.state === 'open',
+            (detail) => {
+              link.fail('too-large', detail);
+              // Not the closing handshake: the receiver may be holding a partial frame; free it now.
+              socket.terminate();
+            },
+          );
+    // A socket still not open after the deadline (say, one ignoring our close frame) is cut, so a slot is never held longer.
+    const cancelCut = this.#scheduler.after(this.#manager.handshakeTimeoutMs + CLOSE_GRACE_MS, () => {
+      if (link.state !== 'open') socket.terminate();
+    });
+    const lift = (): void => {
+      this.#preAuth.delete(link);
+      guard?.release();
+      cancelCut();
+      releaseSlot();
+    };
+    this.#preAuth.set(link, lift);
+    socket.once('close', lift);
   }
 
   #dial(attempt: DialAttempt): void {
@@ -226,6 +328,7 @@ class WsTransport implements Transport {
       socket = new WebSocket(`${this.#scheme}://${attempt.address}${MESH_PATH}`, {
         maxPayload: this.#maxFrameBytes,
         perMessageDeflate: false,
+        allowSynchronousEvents: true, // see PreAuthGuard
         handshakeTimeout: this.#manager.handshakeTimeoutMs,
         ...(this.#scheme === 'wss' ? this.#tls : {}),
       });
@@ -234,13 +337,18 @@ class WsTransport implements Transport {
       return;
     }
     let opened = false;
+    let raw: Duplex | undefined;
     this.#sockets.add(socket);
     // Errors before 'open' (refused, TLS, HTTP status) are all followed by 'close', handled below.
     socket.on('error', () => {});
+    // The listener is held to the same pre-auth bounds as dialers: a host at a peer's address is not yet a peer.
+    socket.once('upgrade', (response) => {
+      raw = response.socket;
+    });
     socket.once('open', () => {
       opened = true;
       this.#sockets.delete(socket); // #adopt tracks it from here
-      this.#adopt(socket, attempt.address, (conduit) => attempt.opened(conduit));
+      this.#adopt(socket, attempt.address, (conduit) => attempt.opened(conduit), raw);
     });
     socket.once('close', (code) => {
       if (opened) return;

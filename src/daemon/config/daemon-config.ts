@@ -1,12 +1,29 @@
 /**
  * The daemon's resolved configuration: what `tallymesh start` builds from its
- * YAML file, flags and `TALLYMESH_*` environment variables (see config.ts),
+ * YAML file, flags and `TALLYMESH_*` environment variables (see load-config.ts),
  * and what `startDaemon` runs.
  *
  * @module
  */
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import type { MeshTlsOptions } from '../../mesh/mesh-options.js';
+
+/**
+ * The log levels a daemon accepts (pino's, plus `silent`): the one list the
+ * config loader, `startDaemon`'s check and {@link LogLevel} come from.
+ *
+ * @example
+ * LOG_LEVELS.includes('debug'); // true
+ */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * One of {@link LOG_LEVELS}.
+ *
+ * @example
+ * const level: LogLevel = 'warn';
+ */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A fully resolved, validated daemon configuration. */
 export interface DaemonConfig {
@@ -18,9 +35,18 @@ export interface DaemonConfig {
   port: number;
   /** Address peers should dial, when it differs from host:port. */
   advertise?: string;
+  /**
+   * Names accepted in the `Host` header besides loopback, `host` and the
+   * `advertise` host (a leading dot: a domain and its subdomains). Without it
+   * the check applies on loopback binds only; with it, on any bind.
+   */
+  allowedHosts?: string[];
   /** Seed peers (`host:port`). */
   peers: string[];
-  /** Cluster secret ('' only on loopback). */
+  /**
+   * Cluster secret. '' only on loopback and without peers: the node then
+   * uses a random secret of its own, so nothing can join it.
+   */
   secret: string;
   /** Bearer token required by every endpoint but /healthz and /readyz ('' = none). */
   apiToken: string;
@@ -31,7 +57,7 @@ export interface DaemonConfig {
   /** Denial events per second sent to /v1/events subscribers (default 10). */
   eventsDeniedPerSec: number;
   /** pino level (default 'info'). */
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   gossipIntervalMs: number;
   suspectAfterMs: number;
   maxClockOffsetMs: number;

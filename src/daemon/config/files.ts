@@ -10,6 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configError, showValue } from './parse.js';
 import type { DaemonConfig } from './daemon-config.js';
+import { MIN_SECRET_LENGTH } from '../../mesh/mesh-options.js';
 
 /** Where a setting's value came from. */
 export type ConfigOrigin = 'default' | 'file' | 'env' | 'flag';
@@ -25,13 +26,10 @@ export interface Entry {
 /** The settings one source (file, environment, flags) gives, by setting key. */
 export type Layer = Map<string, Entry>;
 
-/** Secrets and tokens shorter than this are refused. */
-export const MIN_SECRET_LENGTH = 16;
-
 /** Settings under `tls:` in the YAML file. */
 export const TLS_KEYS = ['certFile', 'keyFile', 'caFile'];
 
-/** Reads a secret or token given inline (environment) or as a file. */
+/** Reads a secret or token given inline (environment) or as a file; shorter than `MIN_SECRET_LENGTH` (the mesh's) is refused. */
 export function readSecret(e: Entry, warnings: string[]): string {
   const v = e.value as { file?: unknown; inline?: string };
   let secret: string;

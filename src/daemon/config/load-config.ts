@@ -19,6 +19,7 @@ import { parseDocument } from 'yaml';
 import {
   configError,
   parseAddress,
+  parseAllowedHost,
   parseDuration,
   parseEnum,
   parseInteger,
@@ -29,7 +30,7 @@ import {
   showValue,
 } from './parse.js';
 import { readSecret, readTls, TLS_KEYS, type ConfigOrigin, type Entry, type Layer } from './files.js';
-import type { DaemonConfig } from './daemon-config.js';
+import { LOG_LEVELS, type DaemonConfig } from './daemon-config.js';
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import { isLoopback } from '../../mesh/mesh-options.js';
 
@@ -40,6 +41,7 @@ export interface ConfigFlags {
   host?: string;
   port?: string | number;
   advertise?: string;
+  allowedHosts?: string | string[];
   peers?: string | string[];
   secretFile?: string;
   apiTokenFile?: string;
@@ -93,6 +95,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'host', flag: 'host', env: 'TALLYMESH_HOST' },
   { key: 'port', flag: 'port', env: 'TALLYMESH_PORT' },
   { key: 'advertise', flag: 'advertise', env: 'TALLYMESH_ADVERTISE' },
+  { key: 'allowedHosts', flag: 'allowedHosts', env: 'TALLYMESH_ALLOWED_HOSTS' },
   { key: 'peers', flag: 'peers', env: 'TALLYMESH_PEERS' },
   { key: 'secretFile', flag: 'secretFile', env: 'TALLYMESH_SECRET_FILE' },
   { key: 'apiTokenFile', flag: 'apiTokenFile', env: 'TALLYMESH_API_TOKEN_FILE' },
@@ -112,7 +115,6 @@ export const SETTINGS: readonly Setting[] = [
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
 const EXTRA_ENV = ['TALLYMESH_SECRET', 'TALLYMESH_API_TOKEN', 'TALLYMESH_CONFIG', 'TALLYMESH_URL'];
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const kebab = (s: string) => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -169,6 +171,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   };
   const advertise = merged.get('advertise');
   if (advertise !== undefined) config.advertise = parseAddress(advertise.value, advertise.field);
+  const allowedHosts = merged.get('allowedHosts');
+  if (allowedHosts !== undefined) {
+    config.allowedHosts = [...new Set(parseList(allowedHosts.value, allowedHosts.field).map((h) => parseAllowedHost(h.value, h.field)))];
+  }
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -176,6 +182,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     // Without a secret anyone who reaches the port could join the mesh and inflate counts.
     const field = merged.get('host')?.field ?? 'host';
     configError(field, `binding ${host} needs a cluster secret (--secret-file, TALLYMESH_SECRET_FILE, TALLYMESH_SECRET or secretFile); without one only loopback addresses are allowed`);
+  }
+  if (secret === '' && config.peers.length > 0) {
+    // Without a secret a node runs on a random one of its own (an empty HMAC key is anyone's): no peer could accept it.
+    const field = merged.get('peers')?.field ?? 'peers';
+    configError(field, 'joining peers needs a cluster secret shared by every node (--secret-file, TALLYMESH_SECRET_FILE, TALLYMESH_SECRET or secretFile); without one a node uses a random secret and nobody can join it');
   }
   // Checked last, so a typo elsewhere is reported before the missing limiter it may explain.
   if (config.limiters.length === 0) {
@@ -185,19 +196,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);
   }
   return { config, file, origins, warnings };
-}
-
-/**
- * The configuration with secrets replaced by a note of their presence and TLS
- * material by a marker: safe to print and to log.
- */
-export function redactConfig(config: DaemonConfig): Record<string, unknown> {
-  return {
-    ...config,
-    secret: config.secret === '' ? '(none)' : `(set, ${config.secret.length} characters)`,
-    apiToken: config.apiToken === '' ? '(none)' : `(set, ${config.apiToken.length} characters)`,
-    tls: config.tls === undefined ? '(off)' : { cert: '(pem)', key: '(pem)', ca: config.tls.ca === undefined ? '(none)' : '(pem)' },
-  };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

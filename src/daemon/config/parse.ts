@@ -9,56 +9,16 @@
  */
 import { codes } from '../../errors.js';
 import type { LimiterOptions, OverflowPolicy } from '../../limiter/limiter.js';
-import { MAX_BUCKETS, MAX_LIMIT, MAX_WINDOW_MS, nameOption } from '../../limiter/validate.js';
+import { allowedHostPattern } from '../../mesh/port-guard.js';
+import { describeConfigValue as showValue, isAddress, MAX_BUCKETS, MAX_LIMIT, MAX_WINDOW_MS, nameOption, parseDuration } from '../../validate.js';
 
 /** Throws the registry's config error for `field`. */
 export function configError(field: string, problem: string): never {
   throw new codes.TALLYMESH_ERR_CONFIG_INVALID(field, problem);
 }
 
-/** A value as it appears in a message: strings quoted and cut short, other types named. */
-export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  return Array.isArray(value) ? 'a list' : `a ${typeof value}`;
-}
-
-const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses a duration: `500ms`, `60s`, `1.5s`, `5m`, `1h`, or a plain number of
- * milliseconds (`250` or `"250"`). The result must be a whole number of ms
- * within [min, max].
- *
- * @example parseDuration('1.5s', 'gossipInterval') // 1500
- */
-export function parseDuration(value: unknown, field: string, min = 0, max = MAX_WINDOW_MS): number {
-  let ms: number;
-  if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && DURATION_RE.test(value.trim())) {
-    const [, amount, unit] = DURATION_RE.exec(value.trim()) as RegExpExecArray;
-    ms = Number(amount) * UNIT_MS[unit ?? 'ms'];
-  } else {
-    return configError(field, `must be a duration like 60s (or 500ms, 5m, 1h, or a number of ms), got ${showValue(value)}`);
-  }
-  // 0.1s is 100 ms exactly; 0.0005s is not a whole ms and is refused rather than rounded.
-  const rounded = Math.round(ms * 1e6) / 1e6;
-  if (!Number.isInteger(rounded)) return configError(field, `must be a whole number of milliseconds, got ${showValue(value)}`);
-  if (rounded < min || rounded > max) {
-    return configError(field, `must be from ${formatMs(min)} to ${formatMs(max)}, got ${showValue(value)}`);
-  }
-  return rounded;
-}
-
-/** Formats ms the way durations are written in config: `20ms`, `5s`, `31d`… */
-export function formatMs(ms: number): string {
-  if (ms >= 86_400_000 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
+// Config values are shown, and durations parsed, by src/validate.ts: the sim entry and the CLI use them too.
+export { describeConfigValue as showValue, formatMs, parseDuration } from '../../validate.js';
 
 /** Parses an integer in [min, max] from a number or a decimal string (`1000000`, `1_000_000`). */
 export function parseInteger(value: unknown, field: string, min: number, max: number): number {
@@ -102,16 +62,22 @@ export function parseName(value: unknown, field: string): string {
   }
 }
 
-const ADDRESS_RE = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
-/** Requires `host:port` (IPv6 in brackets) with a port from 1 to 65535. */
+/** Requires `host:port` (IPv6 in brackets) with a port from 1 to 65535: the syntax of `isAddress` in `src/validate.ts`. */
 export function parseAddress(value: unknown, field: string): string {
   const s = typeof value === 'string' ? value.trim() : '';
-  const m = ADDRESS_RE.exec(s);
-  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+  if (!isAddress(s)) {
     return configError(field, `must be host:port (IPv6 in brackets) with a port from 1 to 65535, got ${showValue(value)}`);
   }
   return s;
+}
+
+/** Requires an `allowedHosts` entry: a host name, an IP address, or `.domain` (the domain and its subdomains); no port. */
+export function parseAllowedHost(value: unknown, field: string): string {
+  const pattern = typeof value === 'string' ? allowedHostPattern(value) : null;
+  if (pattern === null) {
+    return configError(field, `must be a host name, an IP address or .domain (no port: Host is matched by name), got ${showValue(value)}`);
+  }
+  return pattern;
 }
 
 /**

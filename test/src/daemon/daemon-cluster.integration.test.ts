@@ -87,7 +87,9 @@ describe('a cluster of daemons', () => {
     let admittedInRace = 0;
     const hammer = async (): Promise<void> => {
       for (;;) {
-        const r = await fetch(`${c.url}/v1/consume`, { method: 'POST', body: JSON.stringify({ limiter: 'api', key: 'race' }) }).catch(() => null);
+        const r = await fetch(`${c.url}/v1/consume`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limiter: 'api', key: 'race' }) }).catch(
+          () => null,
+        );
         if (r === null || r.status !== 200) return;
         if (((await r.json()) as { allowed: boolean }).allowed) admittedInRace++;
       }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { keyHasher } from '../../../src/daemon/logger.js';
+import { keyHasher } from '../../../src/daemon/key-hash.js';
 import { LATENCY_SAMPLE_EVERY } from '../../../src/daemon/metrics.js';
 import { encodeStreamRequest } from '../../../src/daemon/stream-codec.js';
 import { closeAll, eventually, getJson, postJson, SECRET, startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
@@ -125,7 +125,7 @@ describe('the node-wide key bound', () => {
   it('logs the config it started with, without the secret or the token', async () => {
     const d = await startTestDaemon('a', { apiToken: 'token-do-not-log' });
     const config = d.logs.find((l) => l.event === 'config');
-    expect(config).toMatchObject({ nodeId: 'a', msg: 'config loaded', config: { id: 'a', secret: 'set', apiToken: 'set' } });
+    expect(config).toMatchObject({ nodeId: 'a', msg: 'config loaded', config: { id: 'a', secret: '(set, 18 characters)', apiToken: '(set, 16 characters)', tls: '(off)' } });
     expect(d.logs.find((l) => l.event === 'listening')).toMatchObject({ url: d.url });
     expect(JSON.stringify(d.logs)).not.toMatch(/integration-secret|token-do-not-log/);
   });

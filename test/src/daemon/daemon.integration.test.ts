@@ -138,7 +138,7 @@ describe('bad input', () => {
 
   it('refuses a body that is not UTF-8 as bad JSON', async () => {
     const d = await startTestDaemon('a');
-    const r = await fetch(consumeUrl(d.url), { method: 'POST', body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) });
+    const r = await fetch(consumeUrl(d.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]) });
     expect(r.status).toBe(400);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('TALLYMESH_ERR_HTTP_BAD_JSON');
   });
@@ -153,7 +153,12 @@ describe('bad input', () => {
     const chunks = Readable.from((function* () {
       for (let i = 0; i < 20; i++) yield Buffer.alloc(64 * 1024, 0x20);
     })());
-    const streamed = await fetch(consumeUrl(d.url), { method: 'POST', body: Readable.toWeb(chunks) as ReadableStream, duplex: 'half' } as RequestInit);
+    const streamed = await fetch(consumeUrl(d.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Readable.toWeb(chunks) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE');
     expect((await postJson(consumeUrl(d.url), { limiter: 'api', key: 'k' })).status).toBe(200);

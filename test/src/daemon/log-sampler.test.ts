@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Throttle } from '../../../src/daemon/log-sampler.js';
+import { LogSampler } from '../../../src/daemon/log-sampler.js';
 
-describe('Throttle', () => {
+describe('LogSampler', () => {
   it('lets one report per subject through per interval and counts the ones held back', () => {
     let now = 0;
-    const t = new Throttle(10_000, () => now);
+    const t = new LogSampler(10_000, () => now);
     expect(t.take('a')).toBe(0);
     expect(t.take('b')).toBe(0);
     expect(t.take('a')).toBeNull();

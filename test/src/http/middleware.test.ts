@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createLimiter } from '../../../src/limiter/limiter.js';
-import { expressRateLimit, fastifyRateLimit, rateLimit } from '../../../src/http/middleware.js';
-import { clientAddress, RateLimitEngine } from '../../../src/http/rate-limit-engine.js';
+import { expressRateLimit } from '../../../src/http/express.js';
+import { fastifyRateLimit } from '../../../src/http/fastify.js';
+import { rateLimit } from '../../../src/http/node.js';
+import { clientAddress, RateLimitEngine, type FrameworkConvention } from '../../../src/http/rate-limit-engine.js';
 
 const limiter = createLimiter({ name: 'api', limit: 3, windowMs: 10_000, now: () => 1_000_000_000_000 });
 
@@ -169,5 +171,67 @@ describe('RateLimitEngine', () => {
     const engine = new RateLimitEngine({ limiter, skip: () => true }, (req: IncomingMessage) => req);
     expect(engine.decide(fakeRequest('10.9.9.9'))).toBeNull();
     expect(limiter.peek('10.9.9.9').remaining).toBe(3);
+  });
+});
+
+describe('RateLimitEngine.handle', () => {
+  type Res = { headers: Record<string, string>; status?: number; sent?: unknown };
+  /** A convention that records every step into `log`. */
+  function recorder(log: string[]): FrameworkConvention<IncomingMessage, Res, string> {
+    return {
+      setHeader: (res, name, value) => {
+        res.headers[name] = value;
+      },
+      proceed: (next) => log.push(`proceed ${next}`),
+      setStatus: (res, status) => {
+        res.status = status;
+      },
+      sendLimited: (res, body) => {
+        res.sent = body;
+        log.push('sendLimited');
+      },
+      fail: (err, _req, _res, next) => log.push(`fail ${next} ${(err as { code?: string }).code}`),
+      failLimited: (err, _req, _res, next) => log.push(`failLimited ${next} ${(err as Error).message}`),
+    };
+  }
+  const now = () => 1_000_000_000_000;
+
+  it('sets the header fields and proceeds while allowed, then answers 429 with the default body', () => {
+    const engine = new RateLimitEngine<IncomingMessage, Res>({ limiter: createLimiter({ name: 'h', limit: 1, windowMs: 10_000, now }) }, (req: IncomingMessage) => req);
+    const log: string[] = [];
+    const allowed: Res = { headers: {} };
+    expect(engine.handle(fakeRequest('10.1.1.1'), allowed, 'next', recorder(log))).toBe(true);
+    expect(allowed).toEqual({ headers: { 'RateLimit-Policy': '"h";q=1;w=10', RateLimit: expect.stringMatching(/^"h";r=0;t=\d+$/) } });
+    const denied: Res = { headers: {} };
+    expect(engine.handle(fakeRequest('10.1.1.1'), denied, 'next', recorder(log))).toBe(false);
+    expect(denied.status).toBe(429);
+    const retryAfter = Number(denied.headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(denied.sent).toMatchObject({ error: { code: 'TALLYMESH_ERR_RATE_LIMITED', retryAfter } });
+    expect(log).toEqual(['proceed next', 'sendLimited']);
+  });
+
+  it('proceeds without headers for a skipped request and fails with what the key function threw', () => {
+    const log: string[] = [];
+    const skipped = new RateLimitEngine<IncomingMessage, Res>({ limiter, skip: () => true }, (req: IncomingMessage) => req);
+    const res: Res = { headers: {} };
+    expect(skipped.handle(fakeRequest('10.1.1.2'), res, 'n', recorder(log))).toBe(true);
+    expect(res.headers).toEqual({});
+    const broken = new RateLimitEngine<IncomingMessage, Res>({ limiter, key: () => '' }, (req: IncomingMessage) => req);
+    expect(broken.handle(fakeRequest('10.1.1.2'), { headers: {} }, 'n', recorder(log))).toBe(false);
+    expect(log).toEqual(['proceed n', 'fail n TALLYMESH_ERR_KEY_INVALID']);
+  });
+
+  it('routes a throwing onLimited to failLimited after setting 429', () => {
+    const onLimited = () => {
+      throw new Error('boom');
+    };
+    const engine = new RateLimitEngine<IncomingMessage, Res>({ limiter: createLimiter({ name: 'h', limit: 1, windowMs: 10_000, now }), onLimited }, (req: IncomingMessage) => req);
+    const log: string[] = [];
+    engine.handle(fakeRequest('10.1.1.3'), { headers: {} }, 'n', recorder(log));
+    const res: Res = { headers: {} };
+    expect(engine.handle(fakeRequest('10.1.1.3'), res, 'n', recorder(log))).toBe(false);
+    expect(res.status).toBe(429);
+    expect(log).toEqual(['proceed n', 'failLimited n boom']);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { SlidingWindow } from '../../../crdt/sliding-window.js';
 import { createLimiter, type EmbeddedLimiterOptions, type Limiter } from '../../../src/limiter/limiter.js';
 
 /** A limiter on a hand-driven clock. */
@@ -70,13 +69,13 @@ describe('createLimiter', () => {
     expect(limiter.consume('k').allowed).toBe(false);
     clock.now += 10;
     limiter.reset('k');
-    expect(limiter.resetGenOf('k')).toBeGreaterThan(0);
+    expect(limiter.replica.resetGenOf('k')).toBeGreaterThan(0);
     expect(limiter.count('k')).toBe(0);
     expect(limiter.count('j')).toBe(2);
     expect(limiter.consume('k', 3).allowed).toBe(true);
     // The reset is a change to replicate.
-    const { state } = limiter.drainDelta();
-    expect(state?.keys.find(([key]) => key === 'k')?.[1]).toBe(limiter.resetGenOf('k'));
+    const { state } = limiter.replica.drainDelta();
+    expect(state?.keys.find(([key]) => key === 'k')?.[1]).toBe(limiter.replica.resetGenOf('k'));
   });
 
   it('changes the limit at runtime', () => {
@@ -85,41 +84,11 @@ describe('createLimiter', () => {
     limiter.setLimit(2);
     expect(limiter.limit).toBe(2);
     expect(limiter.consume('k')).toMatchObject({ allowed: false, limit: 2 });
-    expect(limiter.drainDelta().limitChanged).toBe(true);
-    expect(limiter.drainDelta().limitChanged).toBe(false);
-    expect(limiter.limitRegister).toMatchObject({ value: 2, replica: limiter.replicaId });
+    expect(limiter.replica.drainDelta().limitChanged).toBe(true);
+    expect(limiter.replica.drainDelta().limitChanged).toBe(false);
+    expect(limiter.replica.limitRegister).toMatchObject({ value: 2, replica: limiter.replicaId });
     expect(() => limiter.setLimit(0)).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_OPTION_RANGE' }));
     expect(limiter.limit).toBe(2);
-  });
-
-  it('merges limit changes last-writer-wins, ties broken by replica id', () => {
-    const clock = { now: 1_000 };
-    const a = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'a', now: () => clock.now });
-    const b = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'b', now: () => clock.now });
-    a.setLimit(10);
-    clock.now = 2_000;
-    b.setLimit(20);
-    a.mergeLimit(b.limitRegister);
-    b.mergeLimit(a.limitRegister);
-    expect([a.limit, b.limit]).toEqual([20, 20]);
-    // An older change arriving late loses.
-    const c = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'c', now: () => 1_500 });
-    c.setLimit(15);
-    a.mergeLimit(c.limitRegister);
-    expect(a.limit).toBe(20);
-    // The same HLC time on two replicas: the larger replica id wins everywhere.
-    const x = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'x', now: () => 9_000 });
-    const y = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'y', now: () => 9_000 });
-    x.setLimit(7);
-    y.setLimit(8);
-    expect(x.limitRegister.ts).toBe(y.limitRegister.ts);
-    x.mergeLimit(y.limitRegister);
-    y.mergeLimit(x.limitRegister);
-    expect([x.limit, y.limit]).toEqual([8, 8]);
-    // Any runtime change wins over a configured limit.
-    const fresh = createLimiter({ name: 'api', limit: 100, windowMs: 1_000, nodeId: 'z', now: () => 100_000 });
-    fresh.mergeLimit(x.limitRegister);
-    expect(fresh.limit).toBe(8);
   });
 
   describe('past maxKeys', () => {
@@ -164,7 +133,7 @@ describe('createLimiter', () => {
       limiter.consume('old');
       clock.now = 1_500;
       // Peers' keys arrive by merge, past the bound.
-      limiter.merge({ replicas: ['peer#1'], keys: ['p1', 'p2', 'p3'].map((k) => [k, 0, [limiter.currentBucket(), 0, 0, 1]]) });
+      limiter.replica.merge({ replicas: ['peer#1'], keys: ['p1', 'p2', 'p3'].map((k) => [k, 0, [limiter.replica.currentBucket(), 0, 0, 1]]) });
       expect(limiter.size).toBe(4);
       clock.now = 2_150; // 'old' has expired, the peers' keys have not
       expect(limiter.consume('new').allowed).toBe(false);
@@ -182,39 +151,6 @@ describe('createLimiter', () => {
     expect(createLimiter({ name: 'api', limit: 1, windowMs: 1_000 }).replicaId).toMatch(/^local#./);
   });
 
-  it('never loses hits when restarted: the new incarnation counts beside the old one', () => {
-    const clock = { now: 1_000 };
-    const opts = { name: 'api', limit: 10, windowMs: 1_000, buckets: 10, nodeId: 'n1', now: () => clock.now };
-    const before = createLimiter(opts);
-    before.consume('k', 5);
-    const saved = before.snapshot().state;
-    // "Restart": a new process, same node id, same bucket.
-    clock.now = 1_020;
-    const after = createLimiter(opts);
-    after.merge(saved);
-    expect(after.count('k')).toBe(5);
-    after.consume('k', 3);
-    expect(after.count('k')).toBe(8);
-    // The old state arriving again (a peer still has it) masks nothing.
-    after.merge(saved);
-    expect(after.count('k')).toBe(8);
-    expect(after.consume('k', 3).allowed).toBe(false);
-    // A peer that hears from both sees every hit.
-    const peer = createLimiter({ ...opts, nodeId: 'n2' });
-    peer.merge(after.drainDelta().state!);
-    peer.merge(saved);
-    expect(peer.count('k')).toBe(8);
-  });
-
-  it('would mask new hits if a restarted replica reused its id (why incarnations exist)', () => {
-    const old = new SlidingWindow({ windowMs: 1_000, buckets: 10, replicaId: 'n1' });
-    old.decide('k', 5, 10, 1_000, true);
-    const reused = new SlidingWindow({ windowMs: 1_000, buckets: 10, replicaId: 'n1' });
-    reused.decide('k', 3, 10, 1_020, true);
-    reused.merge(old.snapshot(1_020).state, 1_020);
-    expect(reused.count('k', 1_020)).toBe(5); // not 8: max(5, 3)
-  });
-
   it('defaults to one bucket per second, clamped to [10, 600]', () => {
     const make = (windowMs: number) => createLimiter({ name: 'api', limit: 1, windowMs, now: () => 0 }).buckets;
     expect(make(60_000)).toBe(60);
@@ -228,6 +164,6 @@ describe('createLimiter', () => {
     const limiter = createLimiter({ name: 'api', limit: 1, windowMs: 1_000, now: () => (calls++, 42_000) });
     limiter.consume('k');
     expect(calls).toBeGreaterThan(0);
-    expect(limiter.currentBucket()).toBe(420); // 10 buckets of 100 ms
+    expect(limiter.replica.currentBucket()).toBe(420); // 10 buckets of 100 ms
   });
 });

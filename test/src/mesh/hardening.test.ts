@@ -38,8 +38,8 @@ describe('clock problems are visible where operators look', () => {
   it('keeps a peer dropped for its clock marked skewed, and the fast node knows it is the problem', async () => {
     const net = createSimNetwork({ seed: 5 });
     const start = async (id: string, offset: number, peers: string[]) => {
-      const { transport, scheduler } = net.addNode(id, { secret: 'cluster-secret', clockOffsetMs: offset, incarnation: `${id}-1` });
-      const m = await createMesh({ nodeId: id, transport, scheduler, secret: 'cluster-secret', incarnation: `${id}-1`, peers: peers.map((p) => `sim:${p}`), joinTimeoutMs: 200 });
+      const { transport, scheduler } = net.addNode(id, { secret: 'a-cluster-secret', clockOffsetMs: offset, incarnation: `${id}-1` });
+      const m = await createMesh({ nodeId: id, transport, scheduler, secret: 'a-cluster-secret', incarnation: `${id}-1`, peers: peers.map((p) => `sim:${p}`), joinTimeoutMs: 200 });
       m.limiter({ name: 'api', limit: 10, windowMs: 10_000 });
       return m;
     };

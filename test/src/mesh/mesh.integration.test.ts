@@ -54,7 +54,7 @@ describe('mesh over real WebSockets on loopback', () => {
     a.get('api')!.consume('k', 9);
     const rejects: string[] = [];
     a.on('reject', (e: { reason: string }) => rejects.push(e.reason));
-    const x = await start('x', [a.address()], 'not-the-secret');
+    const x = await start('x', [a.address()], 'not-the-cluster-secret');
     await waitFor(() => rejects.includes('auth'));
     expect(count(x)).toBe(0);
     expect(a.cluster().peers).toEqual([]);

@@ -5,7 +5,7 @@ import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
 const LIMITER = { name: 'api', limit: 1_000, windowMs: 10_000 };
 
 async function node(net: SimNetwork, id: string, peers: string[], opts: { secret?: string; incarnation?: string; offset?: number } = {}): Promise<Mesh> {
-  const secret = opts.secret ?? 'cluster-secret';
+  const secret = opts.secret ?? 'a-cluster-secret';
   const incarnation = opts.incarnation ?? `${id}-1`;
   const { transport, scheduler } = net.addNode(id, { secret, clockOffsetMs: opts.offset ?? 0, incarnation });
   const mesh = await createMesh({
@@ -52,6 +52,20 @@ describe('mesh on the simulated network', () => {
     nodes[2].get('api')!.consume('k', 5);
     net.advance(5_000);
     expect(nodes.map((m) => count(m, 'k'))).toEqual([9, 9, 9]);
+  });
+
+  it('counts the shard pushes it starts apart from the REPAIR requests it answers', async () => {
+    const { net, nodes } = await cluster(['a', 'b', 'c']);
+    net.cut('a', 'c');
+    net.cut('c', 'a');
+    nodes[0].get('api')!.consume('k', 4);
+    nodes[2].get('api')!.consume('k', 5);
+    net.advance(5_000);
+    const stats = nodes.map((m) => m.cluster().replication);
+    expect(stats.reduce((n, r) => n + r.repairPushesStarted, 0)).toBeGreaterThan(0);
+    expect(stats.reduce((n, r) => n + r.repairRequestsAnswered, 0)).toBeGreaterThan(0);
+    // The deprecated field keeps its old meaning: both kinds of push.
+    for (const r of stats) expect(r.repairsAnswered).toBe(r.repairPushesStarted + r.repairRequestsAnswered);
   });
 
   it('replicates resets and runtime limit changes', async () => {
@@ -121,7 +135,7 @@ describe('mesh on the simulated network', () => {
   it('gives a peer with the wrong secret nothing', async () => {
     const { net, nodes } = await cluster(['a', 'b']);
     nodes[0].get('api')!.consume('k', 5);
-    const x = await node(net, 'x', ['a', 'b'], { secret: 'another-secret' });
+    const x = await node(net, 'x', ['a', 'b'], { secret: 'another-cluster-secret' });
     net.advance(2_000);
     expect(count(x, 'k')).toBe(0);
     expect(x.cluster().peers.filter((p) => p.state !== 'down')).toEqual([]);

@@ -209,7 +209,9 @@ describe('WebSocket transport against a misbehaving peer', () => {
   it('refuses invalid options at construction with a coded error', () => {
     const server = http.createServer();
     const base = { nodeId: 'a', incarnation: 'i', secret: '', server };
-    expect(() => createWsTransport({ ...base, nodeId: '' })).toThrow(expect.objectContaining({ name: 'RangeError', code: 'TALLYMESH_ERR_TRANSPORT_OPTION' }));
+    expect(() => createWsTransport({ ...base, nodeId: '' })).toThrow(
+      expect.objectContaining({ name: 'RangeError [TALLYMESH_ERR_OPTION_RANGE]', code: 'TALLYMESH_ERR_OPTION_RANGE' }),
+    );
     expect(() => createWsTransport({ ...base, maxQueueBytes: 10 })).toThrow(/maxQueueBytes/);
     expect(() => createWsTransport({ ...base, secret: undefined as unknown as string })).toThrow(TypeError);
   });

@@ -1,8 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLimiter } from '../../../src/limiter/limiter.js';
-import { checkCost, checkKey, defaultBuckets, enumOption, integerOption, MAX_BUCKETS, MAX_KEY_BYTES, nameOption } from '../../../src/limiter/validate.js';
-import { fcParams } from '../../helpers/fc.js';
+import { createLimiter } from '../../src/limiter/limiter.js';
+import * as simEntry from '../../src/sim/index.js';
+import * as configParsers from '../../src/daemon/config/parse.js';
+import {
+  checkCost,
+  checkKey,
+  defaultBuckets,
+  describeConfigValue,
+  describeValue,
+  enumOption,
+  formatMs,
+  integerOption,
+  MAX_BUCKETS,
+  MAX_KEY_BYTES,
+  nameOption,
+  parseDuration,
+} from '../../src/validate.js';
+import { fcParams } from '../helpers/fc.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 
@@ -187,5 +202,24 @@ describe('validators', () => {
       }),
       fcParams(500),
     );
+  });
+});
+
+describe('durations', () => {
+  it('are parsed in one place, which the sim entry and the daemon config share', () => {
+    expect(simEntry.parseDuration).toBe(parseDuration);
+    expect(configParsers.parseDuration).toBe(parseDuration);
+    expect(configParsers.formatMs).toBe(formatMs);
+    expect(parseDuration('1.5s', 'x')).toBe(1_500);
+    expect(formatMs(31 * 86_400_000)).toBe('31d');
+    const err = thrown(() => parseDuration('2m', 'gossipInterval', 1, 60_000));
+    expect(err.code).toBe('TALLYMESH_ERR_CONFIG_INVALID');
+    expect(err.message).toBe('Invalid configuration: gossipInterval: must be from 1ms to 1m, got "2m"');
+  });
+
+  it('show values as options and as config fields', () => {
+    expect([describeValue([1]), describeConfigValue([1])]).toEqual(['an array', 'a list']);
+    expect(describeValue('x'.repeat(50))).toBe(JSON.stringify(`${'x'.repeat(40)}…`));
+    expect(describeConfigValue('x'.repeat(50))).toBe(JSON.stringify('x'.repeat(50)));
   });
 });

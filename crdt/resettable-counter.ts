@@ -1,5 +1,6 @@
 /**
- * G-Counter with reset generations.
+ * A replicated counter that can be reset: per-replica cells, as in a
+ * G-Counter, but each cell carries the reset generation it was counted under.
  *
  * One cell per replica; a replica only ever raises its own cell. A cell is a
  * pair `(gen, count)`: `gen` is the HLC timestamp of the latest key reset the
@@ -7,7 +8,8 @@
  * join by lexicographic maximum of `(gen, count)` — a total order, so the join
  * is commutative, associative and idempotent — and the counter's value only
  * sums cells whose `gen` is the newest reset: a reset hides every hit counted
- * before the counting replica learned of it.
+ * before the counting replica learned of it. So the state only grows in the
+ * join order, but the value does not: unlike a G-Counter's, it drops on reset.
  *
  * The sliding window (`sliding-window.ts`) stores the same cells in typed
  * arrays for memory; this Map-based form is used where counters are few (the
@@ -28,15 +30,16 @@ export function cellAbove(aGen: number, aCount: number, bGen: number, bCount: nu
 }
 
 /**
- * A grow-only counter of per-replica cells.
+ * A counter of per-replica `(gen, count)` cells whose value counts only the
+ * cells of the newest reset generation.
  *
  * @example
- * const c = new GCounter();
+ * const c = new ResettableCounter();
  * c.increment('a#1', 0, 2);
  * c.merge(other);
  * c.value(0); // hits visible under reset generation 0
  */
-export class GCounter {
+export class ResettableCounter {
   /** replica id → cell. Invariant: cells only ever move up in the join order. */
   readonly cells = new Map<string, Cell>();
 
@@ -58,7 +61,7 @@ export class GCounter {
   }
 
   /** Joins another counter into this one. */
-  merge(other: GCounter): void {
+  merge(other: ResettableCounter): void {
     for (const [replica, cell] of other.cells) this.mergeCell(replica, cell.gen, cell.count);
   }
 
@@ -70,8 +73,8 @@ export class GCounter {
   }
 
   /** The cells of `replicas` only: the delta a replica ships after changing its own cells. */
-  delta(replicas: Iterable<string>): GCounter {
-    const out = new GCounter();
+  delta(replicas: Iterable<string>): ResettableCounter {
+    const out = new ResettableCounter();
     for (const replica of replicas) {
       const cell = this.cells.get(replica);
       if (cell !== undefined) out.cells.set(replica, { gen: cell.gen, count: cell.count });
@@ -80,7 +83,7 @@ export class GCounter {
   }
 
   /** A deep copy. */
-  clone(): GCounter {
+  clone(): ResettableCounter {
     return this.delta(this.cells.keys());
   }
 }

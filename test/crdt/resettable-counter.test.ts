@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cellAbove, GCounter } from '../../crdt/g-counter.js';
+import { cellAbove, ResettableCounter } from '../../crdt/resettable-counter.js';
 import { fcParams } from '../helpers/fc.js';
 
 const REPLICAS = ['a#1', 'b#1', 'c#1', 'd#1'];
@@ -13,8 +13,8 @@ const cellArb = fc.record({
 });
 
 /** A counter reachable by merging arbitrary cells. */
-const counterArb: fc.Arbitrary<GCounter> = fc.array(cellArb, { maxLength: 12 }).map((cells) => {
-  const c = new GCounter();
+const counterArb: fc.Arbitrary<ResettableCounter> = fc.array(cellArb, { maxLength: 12 }).map((cells) => {
+  const c = new ResettableCounter();
   for (const { replica, gen, count } of cells) c.mergeCell(replica, gen, count);
   return c;
 });
@@ -26,17 +26,17 @@ const incrementArb = fc.record({
 });
 
 /** Order-independent view of a counter. */
-function view(c: GCounter): Array<[string, number, number]> {
+function view(c: ResettableCounter): Array<[string, number, number]> {
   return [...c.cells].map(([r, cell]): [string, number, number] => [r, cell.gen, cell.count]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
 }
 
-function merged(...cs: GCounter[]): GCounter {
-  const out = new GCounter();
+function merged(...cs: ResettableCounter[]): ResettableCounter {
+  const out = new ResettableCounter();
   for (const c of cs) out.merge(c);
   return out;
 }
 
-describe('GCounter', () => {
+describe('ResettableCounter', () => {
   it('is commutative: merge(x, y) equals merge(y, x)', () => {
     fc.assert(
       fc.property(counterArb, counterArb, (x, y) => {
@@ -119,7 +119,7 @@ describe('GCounter', () => {
   it('has a value that never decreases under merge within one generation', () => {
     const sameGen = (gen: number) =>
       fc.array(fc.record({ replica: fc.constantFrom(...REPLICAS), count: fc.integer({ min: 0, max: 20 }) }), { maxLength: 8 }).map((cells) => {
-        const c = new GCounter();
+        const c = new ResettableCounter();
         for (const { replica, count } of cells) c.mergeCell(replica, gen, count);
         return c;
       });
@@ -148,7 +148,7 @@ describe('GCounter', () => {
   });
 
   it('starts a cell over when a replica counts under a newer generation, and ignores an older one', () => {
-    const c = new GCounter();
+    const c = new ResettableCounter();
     c.increment('a#1', 0, 5);
     c.increment('a#1', 0, 2);
     expect(c.cells.get('a#1')).toEqual({ gen: 0, count: 7 });
@@ -168,7 +168,7 @@ describe('GCounter', () => {
   });
 
   it('copies deeply on clone and delta', () => {
-    const c = new GCounter();
+    const c = new ResettableCounter();
     c.increment('a#1', 0, 1);
     const copy = c.clone();
     const d = c.delta(['a#1', 'zz#1']);

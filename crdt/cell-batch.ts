@@ -1,0 +1,66 @@
+/**
+ * The transfer format of window state: what a delta, a snapshot chunk and a
+ * repair answer carry for one limiter. Cells are flattened into one number
+ * array per key, `[bucket, replicaIndex, gen, count, ...]`, with
+ * `replicaIndex` pointing into the batch's own `replicas` table. The
+ * transport's `WindowBatch` frame body is a `CellBatch` plus the limiter's
+ * name, geometry and limit register.
+ *
+ * @module
+ */
+
+/**
+ * Cells of one limiter, ready to merge elsewhere. Values are current totals
+ * (never increments), so merging a batch twice is harmless.
+ *
+ * @example
+ * const t = Date.now();
+ * const batch: CellBatch = { replicas: ['b#1'], keys: [['user:42', 0, [window.bucketOf(t), 0, 0, 3]]] };
+ * window.merge(batch, t); // 1: one cell changed
+ */
+export interface CellBatch {
+  /** Replica id table; flattened cells point into it. */
+  replicas: string[];
+  /** Per key: `[key, resetGen, flatCells]`; resetGen 0 means never reset. */
+  keys: Array<[string, number, number[]]>;
+}
+
+/** Numbers per flattened cell. */
+export const BATCH_CELL_STRIDE = 4;
+/** Offset of the bucket id in a flattened cell. */
+export const BATCH_CELL_BUCKET = 0;
+/** Offset of the replica index (into `replicas`) in a flattened cell. */
+export const BATCH_CELL_REPLICA = 1;
+/** Offset of the reset generation the cell was counted under. */
+export const BATCH_CELL_GEN = 2;
+/** Offset of the cell's count. */
+export const BATCH_CELL_COUNT = 3;
+
+/**
+ * Maps a window's local replica indexes to the compact replica table of one
+ * batch, adding each replica the first time a cell of it is exported.
+ *
+ * @example
+ * const table = new BatchReplicaTable(['a#1', 'b#1', 'c#1']);
+ * table.indexOf(2); // 0
+ * table.ids;        // ['c#1']
+ */
+export class BatchReplicaTable {
+  /** The batch's replica table, in first-use order. */
+  readonly ids: string[] = [];
+  #map = new Map<number, number>();
+
+  /** @param all every replica id the window knows, by local index. */
+  constructor(readonly all: readonly string[]) {}
+
+  /** The batch index of local replica `local`, added to {@link ids} on first use. */
+  indexOf(local: number): number {
+    let i = this.#map.get(local);
+    if (i === undefined) {
+      i = this.ids.length;
+      this.ids.push(this.all[local]);
+      this.#map.set(local, i);
+    }
+    return i;
+  }
+}

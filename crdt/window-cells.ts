@@ -1,0 +1,382 @@
+/**
+ * The cells of one limiter's window as a CRDT: per key, one resettable-counter
+ * cell per (bucket, replica), joined by the order of `resettable-counter.ts`;
+ * reset generations that hide older cells; expiry of buckets that left the
+ * window; and the state that travels: deltas of this replica's own cells,
+ * snapshot chunks, repair answers (all {@link CellBatch}es) and digests.
+ * The cells are stored in a {@link WindowArena}; decisions on them are made
+ * by `sliding-window.ts`.
+ *
+ * Pure: time is an argument of every method, and nothing is scheduled.
+ *
+ * @module
+ */
+import {
+  BATCH_CELL_BUCKET,
+  BATCH_CELL_COUNT,
+  BATCH_CELL_GEN,
+  BATCH_CELL_REPLICA,
+  BATCH_CELL_STRIDE,
+  BatchReplicaTable,
+  type CellBatch,
+} from './cell-batch.js';
+import { fnv1a, mix32 } from './hash.js';
+import { wallOf } from './hlc.js';
+import { cellAbove } from './resettable-counter.js';
+import { NO_CELL, WindowArena } from './window-arena.js';
+import { bucketOf } from './window-math.js';
+
+/** Options of a window's cells (and of `SlidingWindow`). */
+export interface WindowCellsOptions {
+  /** Window length in ms (an integer). */
+  windowMs: number;
+  /** Buckets per window (an integer); a bucket is `windowMs / buckets` ms wide. */
+  buckets: number;
+  /** This replica's id: node id plus process incarnation. */
+  replicaId: string;
+  /** Bound on clock offset between replicas; sizes how long a reset is remembered. Default 500. */
+  maxClockOffsetMs?: number;
+}
+
+/** Slot flag: the slot is on the dirty list (changed locally since the last drain). */
+const DIRTY = 1;
+/** Local replica index of this replica. */
+const SELF = 0;
+
+/**
+ * Every key's cells of one limiter window, as a state-based CRDT.
+ *
+ * @example
+ * const a = new WindowCells({ windowMs: 60_000, buckets: 60, replicaId: 'a#1' });
+ * const b = new WindowCells({ windowMs: 60_000, buckets: 60, replicaId: 'b#1' });
+ * b.merge(a.snapshot(Date.now()).state, Date.now()); // b now holds a's cells
+ */
+export class WindowCells {
+  /** Window length in ms. */
+  readonly windowMs: number;
+  /** Buckets per window. */
+  readonly buckets: number;
+  /** Bucket width `g = windowMs / buckets` in ms (not necessarily whole). */
+  readonly bucketMs: number;
+  /** This replica's id; its cells are the only ones it ever raises. */
+  readonly replicaId: string;
+  /** Bound on clock offset between replicas: merged state stamped further ahead is refused. */
+  readonly maxClockOffsetMs: number;
+  /** How long (ms past its wall time) a reset tombstone outlives its window. */
+  readonly resetTtlMs: number;
+
+  /** Slots, their cached window sums and their cell lists. */
+  protected readonly arena: WindowArena;
+  /** slot → newest reset generation (sparse: resets are rare). */
+  #resets = new Map<number, number>();
+
+  // Replica registry: local index ↔ replica id. Index SELF (0) is this replica.
+  #replicaIds: string[] = [];
+  #replicaIndex = new Map<string, number>();
+  #replicaHash: number[] = [];
+
+  #dirty: number[] = [];
+  /** Local cells in buckets ≥ this changed since the last drain. */
+  #flushBucket = -Infinity;
+  #sweepCursor = 0;
+
+  constructor(options: WindowCellsOptions) {
+    this.windowMs = options.windowMs;
+    this.buckets = options.buckets;
+    this.bucketMs = options.windowMs / options.buckets;
+    this.replicaId = options.replicaId;
+    // A reset must outlive every cell it could hide: one window past its time,
+    // plus a bucket and the clock offset either way.
+    this.maxClockOffsetMs = options.maxClockOffsetMs ?? 500;
+    this.resetTtlMs = this.windowMs + this.bucketMs + 2 * this.maxClockOffsetMs;
+    this.arena = new WindowArena(this.buckets);
+    this.#replica(options.replicaId);
+  }
+
+  /** Live keys held. */
+  get size(): number {
+    return this.arena.size;
+  }
+
+  /** Keys changed locally since the last drain. */
+  get pending(): number {
+    return this.#dirty.length;
+  }
+
+  /** Cells held (all keys, all replicas). */
+  get cells(): number {
+    return this.arena.cells;
+  }
+
+  /** Bucket id of wall time `t`: `floor(t·B / W)`, exact for integer `t` (see `window-math.ts`). */
+  bucketOf(t: number): number {
+    return bucketOf(t, this.windowMs, this.buckets);
+  }
+
+  /** True when `key` has state here. */
+  has(key: string): boolean {
+    return this.arena.has(key);
+  }
+
+  /**
+   * Applies a reset generation (an HLC timestamp) to `key`: every cell
+   * counted under an older generation is hidden from now on. Returns true
+   * when it changed anything. Used for local resets and remote ones alike.
+   */
+  reset(key: string, gen: number, t: number): boolean {
+    let slot = this.arena.slotOf(key);
+    if (slot === undefined) {
+      if (wallOf(gen) + this.resetTtlMs <= t) return false;
+      slot = this.arena.newSlot(key, this.bucketOf(t));
+    }
+    if (!this.#applyReset(slot, gen)) return false;
+    this.#markDirty(slot);
+    return true;
+  }
+
+  /** The newest reset generation of `key` (0: never reset). */
+  resetGenOf(key: string): number {
+    const slot = this.arena.slotOf(key);
+    return slot === undefined ? 0 : (this.#resets.get(slot) ?? 0);
+  }
+
+  /**
+   * Forgets the changes since the last drain without building them: for a
+   * node with no peer to send them to (a peer that comes gets a snapshot).
+   */
+  discardDelta(t: number): void {
+    for (const slot of this.#dirty) this.arena.clearFlags(slot, DIRTY);
+    this.#dirty.length = 0;
+    this.#flushBucket = this.bucketOf(t);
+  }
+
+  /**
+   * Takes the changes of this replica since the last drain: its own cells in
+   * the buckets it touched, and resets it issued. Returns null when nothing
+   * changed. Values are current totals, so re-sending is always safe.
+   */
+  drainDelta(t: number): CellBatch | null {
+    const a = this.arena;
+    const cur = this.bucketOf(t);
+    if (this.#dirty.length === 0) {
+      this.#flushBucket = cur;
+      return null;
+    }
+    const keys: CellBatch['keys'] = [];
+    const minBucket = Math.max(this.#flushBucket, cur - this.buckets);
+    for (const slot of this.#dirty) {
+      a.clearFlags(slot, DIRTY);
+      const key = a.keyAt(slot);
+      if (key === undefined) continue;
+      const flat: number[] = [];
+      for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minBucket; e = a.nextCell(e)) {
+        // In the BATCH_CELL_* order; this replica is index 0 of the batch's table.
+        if (a.cellReplica(e) === SELF) flat.push(a.cellBucket(e), 0, a.cellGen(e), a.cellCount(e));
+      }
+      keys.push([key, this.#resets.get(slot) ?? 0, flat]);
+    }
+    this.#dirty.length = 0;
+    this.#flushBucket = cur;
+    return keys.length === 0 ? null : { replicas: [this.replicaId], keys };
+  }
+
+  /**
+   * Joins remote state (a delta, a snapshot chunk or a repair answer) into
+   * this window. Cells of buckets already outside the window are ignored.
+   * Returns the number of cells that changed.
+   */
+  merge(state: CellBatch, t: number): number {
+    const a = this.arena;
+    const cur = this.bucketOf(t);
+    const minLive = cur - this.buckets;
+    // No honest replica stamps anything further ahead than the clock bound:
+    // a cell or reset from beyond it would pin a key for as long as it claims.
+    const maxWall = t + this.maxClockOffsetMs;
+    const maxBucket = this.bucketOf(maxWall) + 1;
+    const local = state.replicas.map((id) => this.#replica(id));
+    let changed = 0;
+    for (const [key, resetGen, flat] of state.keys) {
+      let slot = a.slotOf(key);
+      if (resetGen > 0 && wallOf(resetGen) <= maxWall && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
+        if (slot === undefined) slot = a.newSlot(key, cur);
+        if (this.#applyReset(slot, resetGen)) changed++;
+      }
+      for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
+        const bucket = flat[i + BATCH_CELL_BUCKET];
+        const gen = flat[i + BATCH_CELL_GEN];
+        if (bucket < minLive || bucket > maxBucket || wallOf(gen) > maxWall) continue;
+        if (slot === undefined) slot = a.newSlot(key, cur);
+        // A cell counted under a newer generation proves that reset exists.
+        if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
+        else if (gen < (this.#resets.get(slot) ?? 0)) continue;
+        if (this.#mergeCell(slot, bucket, local[flat[i + BATCH_CELL_REPLICA]], gen, flat[i + BATCH_CELL_COUNT])) changed++;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Up to `maxKeys` live keys with all their cells, starting at slot
+   * `cursor`. Returns the chunk and the cursor to continue from (−1 when done).
+   * Chunks taken while the window changes are still safe to merge: each is a
+   * set of current cell values.
+   */
+  snapshot(t: number, cursor = 0, maxKeys = Infinity): { state: CellBatch; cursor: number } {
+    const top = this.arena.slotTop;
+    const minLive = this.bucketOf(t) - this.buckets;
+    const table = new BatchReplicaTable(this.#replicaIds);
+    const keys: CellBatch['keys'] = [];
+    let slot = cursor;
+    for (; slot < top && keys.length < maxKeys; slot++) {
+      const entry = this.#export(slot, minLive, table);
+      if (entry !== null) keys.push(entry);
+    }
+    return { state: { replicas: table.ids, keys }, cursor: slot < top ? slot : -1 };
+  }
+
+  /**
+   * Anti-entropy digest: per key shard, an order-independent checksum of every
+   * visible cell in buckets `from..to`. Two replicas holding the same cells
+   * there compute the same digest.
+   */
+  digest(from: number, to: number, shards: number): number[] {
+    const a = this.arena;
+    const acc = new Uint32Array(shards);
+    for (let slot = 0; slot < a.slotTop; slot++) {
+      const key = a.keyAt(slot);
+      if (key === undefined) continue;
+      const h = fnv1a(key);
+      let sum = 0;
+      for (let e = a.firstCell(slot); e !== NO_CELL; e = a.nextCell(e)) {
+        const b = a.cellBucket(e);
+        if (b > to) continue;
+        if (b < from) break;
+        sum += mix32(h, b, this.#replicaHash[a.cellReplica(e)], a.cellGen(e), a.cellCount(e));
+      }
+      if (sum !== 0) acc[h % shards] = (acc[h % shards] + sum) >>> 0;
+    }
+    return Array.from(acc);
+  }
+
+  /** Every live key of the given digest shards with all its cells: the answer to a repair request. */
+  shardState(shards: number, wanted: ReadonlySet<number>, t: number): CellBatch {
+    const a = this.arena;
+    const minLive = this.bucketOf(t) - this.buckets;
+    const table = new BatchReplicaTable(this.#replicaIds);
+    const keys: CellBatch['keys'] = [];
+    for (let slot = 0; slot < a.slotTop; slot++) {
+      const key = a.keyAt(slot);
+      if (key === undefined || !wanted.has(fnv1a(key) % shards)) continue;
+      const entry = this.#export(slot, minLive, table);
+      if (entry !== null) keys.push(entry);
+    }
+    return { replicas: table.ids, keys };
+  }
+
+  /**
+   * Frees expired cells and keys, examining at most `maxSlots` slots from
+   * where the last sweep stopped. Returns the number of keys freed.
+   */
+  sweep(t: number, maxSlots = 256): number {
+    const a = this.arena;
+    const minLive = this.bucketOf(t) - this.buckets;
+    let freed = 0;
+    // One lap at most: a larger maxSlots (Infinity: "sweep everything") would circle forever.
+    const limit = Math.min(maxSlots, a.slotTop);
+    for (let n = 0; n < limit; n++) {
+      if (this.#sweepCursor >= a.slotTop) this.#sweepCursor = 0;
+      const slot = this.#sweepCursor++;
+      if (a.keyAt(slot) === undefined) continue;
+      a.freeCellsBelowBucket(slot, minLive);
+      const gen = this.#resets.get(slot);
+      if (a.firstCell(slot) === NO_CELL && (gen === undefined || wallOf(gen) + this.resetTtlMs <= t)) {
+        this.#resets.delete(slot);
+        a.freeSlot(slot);
+        freed++;
+      }
+    }
+    return freed;
+  }
+
+  /** Visible hits per replica id in the live window at `t` (for inspection and checks). */
+  cellsOf(key: string, t: number): Array<{ bucket: number; replica: string; gen: number; count: number }> {
+    const a = this.arena;
+    const slot = a.slotOf(key);
+    if (slot === undefined) return [];
+    const minLive = this.bucketOf(t) - this.buckets;
+    const out = [];
+    for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
+      out.push({ bucket: a.cellBucket(e), replica: this.#replicaIds[a.cellReplica(e)], gen: a.cellGen(e), count: a.cellCount(e) });
+    }
+    return out;
+  }
+
+  /** Every live key (in slot order). */
+  *keys(): IterableIterator<string> {
+    const a = this.arena;
+    for (let slot = 0; slot < a.slotTop; slot++) {
+      const key = a.keyAt(slot);
+      if (key !== undefined) yield key;
+    }
+  }
+
+  /**
+   * Counts `cost` hits in this replica's cell of bucket `cur` (the slot's
+   * cached sums being for `cur`), under the key's newest reset generation.
+   */
+  protected addLocal(slot: number, cur: number, cost: number): void {
+    const a = this.arena;
+    if (!a.addToCurrentCell(slot, SELF, cost)) a.insertCell(slot, cur, SELF, this.#resets.get(slot) ?? 0, cost);
+    this.#markDirty(slot);
+  }
+
+  #export(slot: number, minLive: number, table: BatchReplicaTable): [string, number, number[]] | null {
+    const a = this.arena;
+    const key = a.keyAt(slot);
+    if (key === undefined) return null;
+    const flat: number[] = [];
+    for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
+      flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e)); // the BATCH_CELL_* order
+    }
+    const gen = this.#resets.get(slot) ?? 0;
+    return flat.length === 0 && gen === 0 ? null : [key, gen, flat];
+  }
+
+  /** Joins one remote cell; true when it changed anything. */
+  #mergeCell(slot: number, bucket: number, replica: number, gen: number, count: number): boolean {
+    const a = this.arena;
+    const e = a.findCell(slot, bucket, replica);
+    if (e === NO_CELL) {
+      a.insertCell(slot, bucket, replica, gen, count);
+      return true;
+    }
+    if (!cellAbove(gen, count, a.cellGen(e), a.cellCount(e))) return false;
+    // Both cells are visible (older generations are freed on reset), so the
+    // window moves by the difference of the counts.
+    a.setCell(slot, e, gen, count);
+    return true;
+  }
+
+  /** Records reset generation `gen` for the slot and frees the cells it hides; false when not newer. */
+  #applyReset(slot: number, gen: number): boolean {
+    if (gen <= (this.#resets.get(slot) ?? 0)) return false;
+    this.#resets.set(slot, gen);
+    this.arena.freeCellsBelowGen(slot, gen);
+    return true;
+  }
+
+  #markDirty(slot: number): void {
+    if (this.arena.raiseFlags(slot, DIRTY)) this.#dirty.push(slot);
+  }
+
+  #replica(id: string): number {
+    let i = this.#replicaIndex.get(id);
+    if (i === undefined) {
+      i = this.#replicaIds.length;
+      this.#replicaIds.push(id);
+      this.#replicaIndex.set(id, i);
+      this.#replicaHash.push(fnv1a(id));
+    }
+    return i;
+  }
+}

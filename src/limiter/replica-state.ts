@@ -1,0 +1,128 @@
+/**
+ * The replication surface of one limiter: what a mesh reads from and merges
+ * into a limiter's window and limit register (deltas, snapshots, digests,
+ * repairs), and what checks and inspection read (cells, reset generations).
+ * No network code here: the mesh moves what this returns.
+ *
+ * A {@link Limiter} owns one and hands it out as `limiter.replica`; the
+ * user-facing decisions (`consume`, `peek`, `reset`, `setLimit`) stay on the
+ * limiter and reach the window directly, so the hot path pays nothing for
+ * this split.
+ *
+ * Imports only `crdt/` (may import: crdt/, src/errors.ts, src/validate.ts).
+ *
+ * @module
+ */
+import { mergeLww, type LwwRegister } from '../../crdt/lww.js';
+import type { SlidingWindow } from '../../crdt/sliding-window.js';
+
+/** Window state as a delta, a snapshot chunk or a repair answer carries it. */
+export type ReplicaBatch = Parameters<SlidingWindow['merge']>[0];
+
+/** One live cell of a key: this bucket's count of one replica, under reset generation `gen`. */
+export type ReplicaCell = ReturnType<SlidingWindow['cellsOf']>[number];
+
+/**
+ * What a {@link ReplicaState} reaches inside its limiter. The limit register
+ * stays a field of the limiter, read directly by `consume`; the replica state
+ * reads and replaces it through these.
+ *
+ * @internal Built by the {@link Limiter} constructor.
+ */
+export interface ReplicaHost {
+  /** The limiter's HLC wall time now, in ms. */
+  time(): number;
+  /** The limit register in force. */
+  limit(): LwwRegister<number>;
+  /** Replaces the limit register in force. */
+  setLimit(register: LwwRegister<number>): void;
+}
+
+/**
+ * The replication surface of one limiter.
+ *
+ * @example
+ * const { state, limitChanged } = limiter.replica.drainDelta();
+ * if (state !== null) peer.send(state);
+ * other.replica.merge(state);
+ */
+export class ReplicaState {
+  readonly #window: SlidingWindow;
+  readonly #host: ReplicaHost;
+  /** A limit change not yet shipped to peers. */
+  #limitChanged = false;
+
+  /** @internal Built by the {@link Limiter} that owns `window`. */
+  constructor(window: SlidingWindow, host: ReplicaHost) {
+    this.#window = window;
+    this.#host = host;
+  }
+
+  /** The limit register (for replication). */
+  get limitRegister(): LwwRegister<number> {
+    return this.#host.limit();
+  }
+
+  /** @internal Marks a local limit change for the next delta (called by `Limiter.setLimit`). */
+  markLimitChanged(): void {
+    this.#limitChanged = true;
+  }
+
+  /** Takes this replica's changes since the last call (null when none) and whether the limit changed. */
+  drainDelta(): { state: ReplicaBatch | null; limitChanged: boolean } {
+    const state = this.#window.drainDelta(this.#host.time());
+    const limitChanged = this.#limitChanged;
+    this.#limitChanged = false;
+    return { state, limitChanged };
+  }
+
+  /** Drops the pending changes unbuilt (no peer to send them to); a pending limit change stays. */
+  discardDelta(): void {
+    this.#window.discardDelta(this.#host.time());
+  }
+
+  /** Joins remote window state; returns the number of cells that changed. */
+  merge(state: ReplicaBatch): number {
+    return this.#window.merge(state, this.#host.time());
+  }
+
+  /** Joins a remote limit register (last writer wins, ties by replica id). */
+  mergeLimit(register: LwwRegister<number>): void {
+    this.#host.setLimit(mergeLww(this.#host.limit(), register) as LwwRegister<number>);
+  }
+
+  /** A chunk of the live state, from slot `cursor` (see `SlidingWindow.snapshot`). */
+  snapshot(cursor = 0, maxKeys = Infinity): { state: ReplicaBatch; cursor: number } {
+    return this.#window.snapshot(this.#host.time(), cursor, maxKeys);
+  }
+
+  /** Anti-entropy digest over buckets `from..to`. */
+  digest(from: number, to: number, shards: number): number[] {
+    return this.#window.digest(from, to, shards);
+  }
+
+  /** Full state of the given digest shards. */
+  shardState(shards: number, wanted: ReadonlySet<number>): ReplicaBatch {
+    return this.#window.shardState(shards, wanted, this.#host.time());
+  }
+
+  /** The current bucket id. */
+  currentBucket(): number {
+    return this.#window.bucketOf(this.#host.time());
+  }
+
+  /** Frees expired state; returns keys freed. */
+  sweep(maxSlots?: number): number {
+    return this.#window.sweep(this.#host.time(), maxSlots);
+  }
+
+  /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */
+  cellsOf(key: string): ReplicaCell[] {
+    return this.#window.cellsOf(key, this.#host.time());
+  }
+
+  /** The newest reset generation of `key` (0: never reset). */
+  resetGenOf(key: string): number {
+    return this.#window.resetGenOf(key);
+  }
+}

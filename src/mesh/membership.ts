@@ -1,0 +1,161 @@
+/**
+ * Membership and failure detection: the table of peers and of the addresses
+ * this node dials, PEERS gossip (joining one seed is enough), suspicion of a
+ * peer silent for `suspectAfterMs`, keep-alive pings, the clock check on every
+ * frame with its skew strikes, BYE, and the peer state machine's transitions
+ * (each reported as a `peer` event).
+ *
+ * @module
+ */
+import { wallOf } from '../../crdt/hlc.js';
+import { FrameType, type PeerAddress } from '../../transport/codec/frame.js';
+import type { PeerInfo } from '../../transport/transport.js';
+import { Peer, type PeerLinkState } from './peer.js';
+import type { ReplicationContext } from './replication-context.js';
+
+/** Most peer records kept; past it, the longest-silent down peers are forgotten. */
+const MAX_PEERS = 256;
+/** Most addresses dialed. */
+const MAX_KNOWN_ADDRESSES = 1024;
+/** A peer down for this long is forgotten (it comes back through PEERS or --peers). */
+const STALE_PEER_MS = 10 * 60_000;
+
+/** The peers of one node and what it knows of their health. */
+export class Membership {
+  /** Peer records, by node id. */
+  readonly peers = new Map<string, Peer>();
+  /** Addresses of nodes we know (from --peers and PEERS frames). */
+  readonly known = new Set<string>();
+  #ctx: ReplicationContext;
+
+  constructor(ctx: ReplicationContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Keeps a link to `address` (ignored for our own address and for one already known). */
+  dial(address: string): void {
+    if (address === '' || address === this.#ctx.transport.address() || this.known.has(address)) return;
+    // PEERS frames come from authenticated peers, but still: a bounded dial list.
+    if (this.known.size >= MAX_KNOWN_ADDRESSES) return;
+    this.known.add(address);
+    this.#ctx.transport.connect(address);
+  }
+
+  /** Dials the peers a PEERS frame names (except ourselves). */
+  learn(peers: PeerAddress[]): void {
+    for (const p of peers) if (p.nodeId !== this.#ctx.nodeId) this.dial(p.address);
+  }
+
+  /** True when a transport link to some peer is up. */
+  anyLinked(): boolean {
+    for (const peer of this.peers.values()) if (peer.linked) return true;
+    return false;
+  }
+
+  /**
+   * Records that the transport brought a link to `info` up, creating the
+   * record for a new node id. The caller sets the peer's state once the rest
+   * of the link's consequences are in.
+   */
+  linkUp(info: PeerInfo): Peer {
+    let peer = this.peers.get(info.nodeId);
+    if (peer === undefined) {
+      peer = new Peer(info.nodeId, info.address);
+      this.peers.set(info.nodeId, peer);
+    }
+    peer.linked = true;
+    peer.address = info.address || peer.address;
+    if (peer.address !== '') this.known.add(peer.address);
+    peer.lastHeardAt = this.#ctx.scheduler.now();
+    peer.skewStrikes = 0;
+    return peer;
+  }
+
+  /** Records that the link to `peer` went down, and bounds the peer table. */
+  linkDown(peer: Peer, reason: string): void {
+    peer.linked = false;
+    // A peer dropped for its clock stays `skewed`, so the cluster view keeps saying why.
+    if (peer.state === 'skewed' || reason === 'clock-skew') this.setState(peer, 'skewed', `disconnected: clock ${peer.clockOffsetMs} ms ahead`);
+    else this.setState(peer, 'down', reason);
+    this.#forgetStalePeers();
+  }
+
+  /** Marks `peer` suspect once it has been silent for `suspectAfterMs`. */
+  checkSilence(peer: Peer, now: number): void {
+    if (peer.state !== 'suspect' && now - peer.lastHeardAt > this.#ctx.options.suspectAfterMs) {
+      this.setState(peer, 'suspect', `silent for ${now - peer.lastHeardAt} ms`);
+    }
+  }
+
+  /** Pings `peer` when nothing went to it for a quarter of `suspectAfterMs`, so that it does not suspect us. */
+  keepAlive(peer: Peer, now: number): void {
+    if (now - peer.lastSentAt >= this.#ctx.options.suspectAfterMs / 4) this.#ctx.send(peer, { type: FrameType.PING, hlc: 0, body: {} });
+  }
+
+  /**
+   * Takes a frame's HLC from `peer`. Returns false when the frame must be
+   * refused because the peer's clock runs too far ahead; after
+   * `maxSkewStrikes` such frames in a row the peer is disconnected.
+   */
+  hear(peer: Peer, hlc: number, now: number): boolean {
+    if (!this.#ctx.hlc.receive(hlc, now)) {
+      // Its wall clock runs too far ahead: taking its buckets would drag ours.
+      peer.reject('clock-skew');
+      peer.clockOffsetMs = wallOf(hlc) - now;
+      this.#ctx.counters.skewRejections++;
+      this.#ctx.emit({ type: 'skew', nodeId: peer.nodeId, offsetMs: peer.clockOffsetMs });
+      if (peer.state !== 'skewed') this.setState(peer, 'skewed', `clock ${peer.clockOffsetMs} ms ahead`);
+      if (++peer.skewStrikes >= this.#ctx.options.maxSkewStrikes) {
+        peer.skewStrikes = 0;
+        this.#ctx.transport.disconnect(peer.nodeId, 'clock-skew');
+      }
+      return false;
+    }
+    peer.skewStrikes = 0;
+    peer.lastHeardAt = now;
+    peer.clockOffsetMs = wallOf(hlc) - now;
+    return true;
+  }
+
+  /** Tells every linked peer the peers we know, so joining one seed is enough. */
+  sendPeers(): void {
+    const list: PeerAddress[] = [];
+    for (const peer of this.peers.values()) {
+      if (peer.address !== '') list.push({ nodeId: peer.nodeId, address: peer.address });
+    }
+    for (const peer of this.peers.values()) {
+      if (peer.linked) this.#ctx.send(peer, { type: FrameType.PEERS, hlc: 0, body: { peers: list } });
+    }
+  }
+
+  /** Sends BYE to every linked peer. */
+  goodbye(reason: string): void {
+    for (const peer of this.peers.values()) {
+      if (peer.linked) this.#ctx.send(peer, { type: FrameType.BYE, hlc: 0, body: { reason } });
+    }
+  }
+
+  /** Moves `peer` to `state` and reports it (nothing when it is there already). */
+  setState(peer: Peer, state: PeerLinkState, reason: string): void {
+    if (peer.state === state) return;
+    peer.state = state;
+    peer.reason = reason;
+    this.#ctx.emit({ type: 'peer', nodeId: peer.nodeId, address: peer.address, state, reason });
+  }
+
+  /**
+   * Bounds the peer table: forgets peers down for longer than STALE_PEER_MS
+   * and, past MAX_PEERS records, the longest-silent down ones. A node id that
+   * authenticated once must not cost memory for ever.
+   */
+  #forgetStalePeers(): void {
+    const now = this.#ctx.scheduler.now();
+    const down = [...this.peers.values()].filter((p) => !p.linked).sort((a, b) => a.lastHeardAt - b.lastHeardAt);
+    let excess = this.peers.size - MAX_PEERS;
+    for (const p of down) {
+      if (excess <= 0 && now - p.lastHeardAt < STALE_PEER_MS) break;
+      this.peers.delete(p.nodeId);
+      excess--;
+    }
+  }
+}
