@@ -25,6 +25,15 @@ export interface CellBatch {
   keys: Array<[string, number, number[]]>;
 }
 
+/**
+ * Most replica ids one window registers, and so most one batch lists (the
+ * wire bound on a batch's replica table is the same number, so every batch a
+ * node can build is one its peers take). Honest windows hold a few replicas
+ * per node and restart within a window; a peer that invents ids past this
+ * bound is refused, not remembered.
+ */
+export const MAX_REPLICA_IDS = 4_096;
+
 /** Numbers per flattened cell. */
 export const BATCH_CELL_STRIDE = 4;
 /** Offset of the bucket id in a flattened cell. */

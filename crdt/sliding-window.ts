@@ -109,14 +109,20 @@ export class SlidingWindow extends WindowCells {
       };
     }
     const remaining = Math.floor(limit - count);
-    a.bucketSums(slot, cur, this.#scratch);
     return {
       allowed: false,
       limit,
       remaining: remaining > 0 ? remaining : 0,
       resetMs: this.#resetMs(slot, t),
-      retryAfterMs: retryAfterMs(this.#scratch, cur, t, this.windowMs, this.buckets, limit - cost),
+      retryAfterMs: this.#retryAfter(slot, cur, t, limit - cost),
     };
+  }
+
+  /** Ms until `target` (limit − cost) fits again, if no hit is added: see {@link retryAfterMs}. */
+  #retryAfter(slot: number, cur: number, t: number, target: number): number {
+    const per = this.#scratch;
+    this.arena.bucketSums(slot, cur, per);
+    return retryAfterMs(per, cur, t, this.windowMs, this.buckets, target);
   }
 
   /** Ms until the newest counted bucket of `slot` has slid out of the window entirely. */

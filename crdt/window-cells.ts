@@ -19,6 +19,7 @@ import {
   BATCH_CELL_STRIDE,
   BatchReplicaTable,
   type CellBatch,
+  MAX_REPLICA_IDS,
 } from './cell-batch.js';
 import { fnv1a, mix32 } from './hash.js';
 import { wallOf } from './hlc.js';
@@ -42,6 +43,16 @@ export interface WindowCellsOptions {
 const DIRTY = 1;
 /** Local replica index of this replica. */
 const SELF = 0;
+/** What the registry answers for an id it cannot take (it is full). */
+const NO_REPLICA = -1;
+/** The id a freed registry index holds until it is reused (no real replica id is empty). */
+const FREED = '';
+/** Slots a new key, counted here or merged, pays for sweeping: more than one, so expired keys go faster than new ones come. */
+export const SWEEP_PER_NEW_KEY = 2;
+/** Laps of the paced sweep ({@link WindowCells.sweepDue}) per window: an expired key waits half a window at most. */
+const SWEEP_LAPS_PER_WINDOW = 2;
+/** Most slots one paced sweep examines: a timer's work stays bounded whatever the key count. */
+export const MAX_SWEEP_PER_CALL = 4096;
 
 /**
  * Every key's cells of one limiter window, as a state-based CRDT.
@@ -71,14 +82,24 @@ export class WindowCells {
   #resets = new Map<number, number>();
 
   // Replica registry: local index ↔ replica id. Index SELF (0) is this replica.
+  // Bounded: at most MAX_REPLICA_IDS ids; an id is registered only when a cell
+  // of it is stored, and forgotten once a whole sweep lap met none of its
+  // cells (they expired), so that its index can be reused.
   #replicaIds: string[] = [];
   #replicaIndex = new Map<string, number>();
   #replicaHash: number[] = [];
+  #freeReplicas: number[] = [];
+  /** Per replica index: the sweep lap in which a cell of it was last met or stored. */
+  #replicaLap: number[] = [];
+  /** The sweep lap in progress (a lap examines every slot once). */
+  #lap = 0;
 
   #dirty: number[] = [];
   /** Local cells in buckets ≥ this changed since the last drain. */
   #flushBucket = -Infinity;
   #sweepCursor = 0;
+  /** Time of the last paced sweep (NaN: none yet). */
+  #sweptAt = NaN;
 
   constructor(options: WindowCellsOptions) {
     this.windowMs = options.windowMs;
@@ -108,6 +129,24 @@ export class WindowCells {
     return this.arena.cells;
   }
 
+  /** Replica ids registered, this replica's included: at most {@link MAX_REPLICA_IDS}. */
+  get replicaCount(): number {
+    return this.#replicaIndex.size;
+  }
+
+  /**
+   * True when the registry has room for every id of `ids` it does not hold
+   * yet. A batch whose replica table would take it past
+   * {@link MAX_REPLICA_IDS} is best refused whole rather than merged in part
+   * (a batch a node builds lists only replicas it exports cells of).
+   */
+  admitsReplicas(ids: readonly string[]): boolean {
+    let room = MAX_REPLICA_IDS - this.#replicaIndex.size;
+    if (ids.length <= room) return true;
+    for (const id of ids) if (!this.#replicaIndex.has(id) && --room < 0) return false;
+    return true;
+  }
+
   /** Bucket id of wall time `t`: `floor(t·B / W)`, exact for integer `t` (see `window-math.ts`). */
   bucketOf(t: number): number {
     return bucketOf(t, this.windowMs, this.buckets);
@@ -119,16 +158,21 @@ export class WindowCells {
   }
 
   /**
-   * Applies a reset generation (an HLC timestamp) to `key`: every cell
-   * counted under an older generation is hidden from now on. Returns true
-   * when it changed anything. Used for local resets and remote ones alike.
+   * Issues a reset of `key` with generation `gen` (an HLC timestamp): every
+   * cell counted under an older generation is hidden from now on, here and,
+   * once the generation replicates, on every peer. Returns true when it
+   * changed anything.
+   *
+   * A reset of a key this replica holds nothing for does nothing: it has
+   * observed no hit to hide, so no tombstone is made (or replicated). A
+   * tombstone per unknown key would let anyone grow every node's key table
+   * with resets, past any key bound (issue 9, defect 2). Hits a peer counted
+   * that have not reached this replica yet stay visible, as they will under
+   * the observed-remove rule (docs/window-math.md, Resets).
    */
   reset(key: string, gen: number, t: number): boolean {
-    let slot = this.arena.slotOf(key);
-    if (slot === undefined) {
-      if (wallOf(gen) + this.resetTtlMs <= t) return false;
-      slot = this.arena.newSlot(key, this.bucketOf(t));
-    }
+    const slot = this.arena.slotOf(key);
+    if (slot === undefined) return false;
     if (!this.#applyReset(slot, gen)) return false;
     this.#markDirty(slot);
     return true;
@@ -193,23 +237,37 @@ export class WindowCells {
     // a cell or reset from beyond it would pin a key for as long as it claims.
     const maxWall = t + this.maxClockOffsetMs;
     const maxBucket = this.bucketOf(maxWall) + 1;
-    const local = state.replicas.map((id) => this.#replica(id));
+    // Batch replica index → local index, resolved on first use: an id no
+    // stored cell uses is never registered (a table of fake ids costs
+    // nothing). A sweep lap that ends inside this merge (new slots pay for
+    // sweeps) may free indexes: the resolutions are then taken again.
+    const local = new Array<number | undefined>(state.replicas.length);
+    let resolvedInLap = this.#lap;
     let changed = 0;
     for (const [key, resetGen, flat] of state.keys) {
       let slot = a.slotOf(key);
       if (resetGen > 0 && wallOf(resetGen) <= maxWall && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
-        if (slot === undefined) slot = a.newSlot(key, cur);
+        if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
         if (this.#applyReset(slot, resetGen)) changed++;
       }
       for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
         const bucket = flat[i + BATCH_CELL_BUCKET];
         const gen = flat[i + BATCH_CELL_GEN];
         if (bucket < minLive || bucket > maxBucket || wallOf(gen) > maxWall) continue;
-        if (slot === undefined) slot = a.newSlot(key, cur);
+        const r = flat[i + BATCH_CELL_REPLICA];
+        // A replica the full registry cannot take: skip its cell before it costs a slot.
+        if (local[r] === NO_REPLICA || (local[r] === undefined && this.#replicaIndex.size >= MAX_REPLICA_IDS && !this.#replicaIndex.has(state.replicas[r]))) continue;
+        if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
         // A cell counted under a newer generation proves that reset exists.
         if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
         else if (gen < (this.#resets.get(slot) ?? 0)) continue;
-        if (this.#mergeCell(slot, bucket, local[flat[i + BATCH_CELL_REPLICA]], gen, flat[i + BATCH_CELL_COUNT])) changed++;
+        if (resolvedInLap !== this.#lap) {
+          local.fill(undefined);
+          resolvedInLap = this.#lap;
+        }
+        const replica = (local[r] ??= this.#replica(state.replicas[r]));
+        if (replica === NO_REPLICA) continue; // the registry is full: see admitsReplicas
+        if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) changed++;
       }
     }
     return changed;
@@ -258,44 +316,101 @@ export class WindowCells {
     return Array.from(acc);
   }
 
-  /** Every live key of the given digest shards with all its cells: the answer to a repair request. */
+  /** Every live key of the given digest shards with all its cells: the answer to a repair request, in one walk. */
   shardState(shards: number, wanted: ReadonlySet<number>, t: number): CellBatch {
+    return this.shardChunk(shards, wanted, t).state;
+  }
+
+  /**
+   * Part of {@link shardState}: the live keys of the `wanted` digest shards
+   * among at most `maxSlots` slots from slot `cursor`, stopping early after
+   * `maxKeys` keys. Returns them, the cursor to continue from (−1 when the
+   * walk is done) and how many slots it examined. One walk answers any
+   * number of shards: a key costs one hash, whatever was asked.
+   */
+  shardChunk(
+    shards: number,
+    wanted: ReadonlySet<number>,
+    t: number,
+    cursor = 0,
+    maxSlots = Infinity,
+    maxKeys = Infinity,
+  ): { state: CellBatch; cursor: number; examined: number } {
     const a = this.arena;
+    const top = a.slotTop;
     const minLive = this.bucketOf(t) - this.buckets;
+    const mask = new Uint8Array(shards);
+    for (const s of wanted) if (s >= 0 && s < shards) mask[s] = 1;
     const table = new BatchReplicaTable(this.#replicaIds);
     const keys: CellBatch['keys'] = [];
-    for (let slot = 0; slot < a.slotTop; slot++) {
+    const end = Math.min(top, cursor + maxSlots);
+    let slot = cursor;
+    for (; slot < end && keys.length < maxKeys; slot++) {
       const key = a.keyAt(slot);
-      if (key === undefined || !wanted.has(fnv1a(key) % shards)) continue;
+      if (key === undefined || mask[fnv1a(key) % shards] === 0) continue;
       const entry = this.#export(slot, minLive, table);
       if (entry !== null) keys.push(entry);
     }
-    return { replicas: table.ids, keys };
+    return { state: { replicas: table.ids, keys }, cursor: slot < top ? slot : -1, examined: slot - cursor };
   }
 
   /**
    * Frees expired cells and keys, examining at most `maxSlots` slots from
-   * where the last sweep stopped. Returns the number of keys freed.
+   * where the last sweep stopped. Returns the number of keys freed. Each
+   * completed lap over the slots also forgets the replica ids whose cells it
+   * met none of (see {@link replicaCount}). With `freeResets` false, a key
+   * holding a reset tombstone stays (its expired cells are still freed).
    */
-  sweep(t: number, maxSlots = 256): number {
+  sweep(t: number, maxSlots = 256, freeResets = true): number {
     const a = this.arena;
     const minLive = this.bucketOf(t) - this.buckets;
     let freed = 0;
     // One lap at most: a larger maxSlots (Infinity: "sweep everything") would circle forever.
     const limit = Math.min(maxSlots, a.slotTop);
     for (let n = 0; n < limit; n++) {
-      if (this.#sweepCursor >= a.slotTop) this.#sweepCursor = 0;
       const slot = this.#sweepCursor++;
-      if (a.keyAt(slot) === undefined) continue;
-      a.freeCellsBelowBucket(slot, minLive);
-      const gen = this.#resets.get(slot);
-      if (a.firstCell(slot) === NO_CELL && (gen === undefined || wallOf(gen) + this.resetTtlMs <= t)) {
-        this.#resets.delete(slot);
-        a.freeSlot(slot);
-        freed++;
+      if (a.keyAt(slot) !== undefined) {
+        a.freeCellsBelowBucket(slot, minLive);
+        const gen = this.#resets.get(slot);
+        if (a.firstCell(slot) === NO_CELL && (gen === undefined || (freeResets && wallOf(gen) + this.resetTtlMs <= t))) {
+          this.#resets.delete(slot);
+          a.freeSlot(slot);
+          freed++;
+        } else {
+          for (let e = a.firstCell(slot); e !== NO_CELL; e = a.nextCell(e)) this.#replicaLap[a.cellReplica(e)] = this.#lap;
+        }
+      }
+      if (this.#sweepCursor >= a.slotTop) {
+        this.#sweepCursor = 0;
+        this.#endLap();
       }
     }
     return freed;
+  }
+
+  /**
+   * The paced sweep, for a timer (a mesh runs it on its gossip tick): sweeps
+   * the share of the slots due since the previous call, so that the cursor
+   * passes every slot {@link SWEEP_LAPS_PER_WINDOW} times per window — at
+   * most {@link MAX_SWEEP_PER_CALL} slots a call. Keys that only merges
+   * brought are freed this way once they expire, even on a node that counts
+   * nothing itself (issue 9, defect 1). Returns the number of keys freed.
+   *
+   * It leaves a key that holds a reset tombstone, expired or not, to the
+   * sweeps this node's own new keys pay for (and to an overflow's), as
+   * before: freeing every expired tombstone promptly, on every node
+   * independently, makes routine what the generation rule only tolerates as
+   * rare — a replica that forgot a reset counting the key afresh while
+   * another still holds the generation (docs/window-math.md, Resets,
+   * limit 2). Observed-remove resets, planned, lift this. Tombstones still
+   * count against the key bound.
+   */
+  sweepDue(t: number): number {
+    const elapsed = Number.isNaN(this.#sweptAt) ? 0 : t - this.#sweptAt;
+    this.#sweptAt = t;
+    if (!(elapsed > 0)) return 0;
+    const due = Math.ceil((this.arena.slotTop * elapsed * SWEEP_LAPS_PER_WINDOW) / this.windowMs);
+    return due > 0 ? this.sweep(t, Math.min(due, MAX_SWEEP_PER_CALL), false) : 0;
   }
 
   /** Visible hits per replica id in the live window at `t` (for inspection and checks). */
@@ -342,12 +457,26 @@ export class WindowCells {
     return flat.length === 0 && gen === 0 ? null : [key, gen, flat];
   }
 
+  /**
+   * A slot for a key a merge brings. Like a key counted here, it pays for
+   * sweeping {@link SWEEP_PER_NEW_KEY} slots first: on a node that mostly
+   * merges, expired keys are then reclaimed at the rate peers' keys arrive
+   * (issue 9, defect 1). Keys holding a reset tombstone are left alone, as
+   * by the paced sweep (see {@link sweepDue}).
+   */
+  #mergedSlot(key: string, cur: number, t: number): number {
+    this.sweep(t, SWEEP_PER_NEW_KEY, false);
+    return this.arena.newSlot(key, cur);
+  }
+
   /** Joins one remote cell; true when it changed anything. */
   #mergeCell(slot: number, bucket: number, replica: number, gen: number, count: number): boolean {
     const a = this.arena;
     const e = a.findCell(slot, bucket, replica);
     if (e === NO_CELL) {
       a.insertCell(slot, bucket, replica, gen, count);
+      // Met in this lap: a lap that examined the slot before the cell came must not forget its replica.
+      this.#replicaLap[replica] = this.#lap;
       return true;
     }
     if (!cellAbove(gen, count, a.cellGen(e), a.cellCount(e))) return false;
@@ -369,14 +498,42 @@ export class WindowCells {
     if (this.arena.raiseFlags(slot, DIRTY)) this.#dirty.push(slot);
   }
 
+  /** The local index of replica `id`, registering it when new; NO_REPLICA when the registry is full. */
   #replica(id: string): number {
     let i = this.#replicaIndex.get(id);
+    if (i !== undefined) return i;
+    if (this.#replicaIndex.size >= MAX_REPLICA_IDS) return NO_REPLICA;
+    i = this.#freeReplicas.pop();
     if (i === undefined) {
       i = this.#replicaIds.length;
       this.#replicaIds.push(id);
-      this.#replicaIndex.set(id, i);
       this.#replicaHash.push(fnv1a(id));
+      this.#replicaLap.push(this.#lap);
+    } else {
+      this.#replicaIds[i] = id;
+      this.#replicaHash[i] = fnv1a(id);
+      this.#replicaLap[i] = this.#lap;
     }
+    this.#replicaIndex.set(id, i);
     return i;
+  }
+
+  /**
+   * A sweep lap is complete: every slot was examined once since the last
+   * one ended, and every cell stored meanwhile was stamped. A replica (not
+   * this one) stamped in neither way has no cell left, so its id is
+   * forgotten and its index freed for reuse. Local indexes live only in
+   * cells and within one call, so no one holds a freed index.
+   */
+  #endLap(): void {
+    const ids = this.#replicaIds;
+    for (let i = SELF + 1; i < ids.length; i++) {
+      if (ids[i] === FREED || this.#replicaLap[i] === this.#lap) continue;
+      this.#replicaIndex.delete(ids[i]);
+      ids[i] = FREED;
+      this.#replicaHash[i] = 0;
+      this.#freeReplicas.push(i);
+    }
+    this.#lap++;
   }
 }

@@ -46,19 +46,6 @@ export function edgeWeight(t: number, cur: number, windowMs: number, buckets: nu
 }
 
 /**
- * The window count at `t` in bucket `cur`: `full` (visible hits of buckets
- * after `cur − B`) plus `edge` (visible hits of bucket `cur − B`) weighted by
- * {@link edgeWeight}. Every admission decision compares this expression (the
- * arena's `countAt` computes it from the cached sums).
- *
- * @example
- * windowCount(7, 4, 2_500, 2, 10_000, 10); // 9 = 7 + 4 · 0.5
- */
-export function windowCount(full: number, edge: number, t: number, cur: number, windowMs: number, buckets: number): number {
-  return full + edge * edgeWeight(t, cur, windowMs, buckets);
-}
-
-/**
  * Ms from `t` until bucket `newest` (the newest one holding a visible hit)
  * has left the window: its last hit leaves at the first ms of bucket
  * `newest + 1 + B`, which is `ceil((newest + 1 + B)·W / B)` — exact with
@@ -75,8 +62,9 @@ export function resetMs(newest: number, t: number, windowMs: number, buckets: nu
 /**
  * The window count at `t` (in bucket `cur` or later) if no hit is added after
  * `cur`, from `per[i]`, the visible hits of bucket `cur − i` (`i = 0 .. B`,
- * hits ahead of `cur` folded into `per[0]`). The same float expression as
- * {@link windowCount}, so it agrees with a decision taken at `t`.
+ * hits ahead of `cur` folded into `per[0]`): `full + edge · edgeWeight`, the
+ * same float expression a decision evaluates (the arena's `countAt`), so the
+ * two agree to the last bit.
  *
  * @example
  * // B = 2, W = 1 000, cur = 5: 3 hits in bucket 5, 1 in bucket 4, 2 in bucket 3
@@ -88,7 +76,7 @@ export function countAhead(per: Float64Array, cur: number, t: number, windowMs: 
   let inner = 0;
   for (let i = 0; i <= buckets - 1 - j; i++) inner += per[i];
   const edge = j >= 0 && j <= buckets ? per[buckets - j] : 0;
-  return windowCount(inner, edge, t, at, windowMs, buckets);
+  return inner + edge * edgeWeight(t, at, windowMs, buckets);
 }
 
 /**

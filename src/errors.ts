@@ -77,6 +77,7 @@ export const codes = {
   TALLYMESH_ERR_HTTP_UPGRADE_REQUIRED: define('TALLYMESH_ERR_HTTP_UPGRADE_REQUIRED', Error, '%s is a WebSocket endpoint: upgrade required', 426),
   TALLYMESH_ERR_HTTP_INTERNAL: define('TALLYMESH_ERR_HTTP_INTERNAL', Error, 'Internal error: %s', 500),
   TALLYMESH_ERR_STREAM_MALFORMED: define('TALLYMESH_ERR_STREAM_MALFORMED', Error, 'Malformed stream frame: %s', 400),
+  TALLYMESH_ERR_HTTP_TOO_MANY_STREAMS: define('TALLYMESH_ERR_HTTP_TOO_MANY_STREAMS', Error, 'Too many /v1/stream connections (at most %s); retry later', 503),
   TALLYMESH_ERR_HTTP_NOT_FOUND: define('TALLYMESH_ERR_HTTP_NOT_FOUND', Error, 'No route for %s %s', 404),
   // Browsers at the node's port (docs/http-api.md, "Browsers"): a foreign Host, an Origin on an upgrade, a cross-site write, a non-JSON body.
   TALLYMESH_ERR_HTTP_HOST_REFUSED: define('TALLYMESH_ERR_HTTP_HOST_REFUSED', Error, 'Host %s is not a name this node answers to; %s', 421),
@@ -100,6 +101,7 @@ export const codes = {
     'Peer connection refused (too-many-handshakes-per-address): %s',
     503,
   ),
+  TALLYMESH_ERR_FRAME_HANDSHAKE_EVICTED: define('TALLYMESH_ERR_FRAME_HANDSHAKE_EVICTED', Error, 'Unauthenticated peer connection cut (handshake-evicted): %s', 503),
 } as const;
 
 /** Every registry code. */

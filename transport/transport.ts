@@ -27,7 +27,8 @@ export type RejectReason =
   | 'self' // the node connected to itself
   | 'timeout' // the handshake did not finish within its deadline
   | 'too-many-handshakes' // an upgrade past the cap on unauthenticated connections
-  | 'too-many-handshakes-per-address'; // an upgrade past the cap on unauthenticated connections from one address
+  | 'too-many-handshakes-per-address' // an upgrade past the cap on unauthenticated connections from one address
+  | 'handshake-evicted'; // an unauthenticated connection cut to make room for a newcomer while the cap was full
 
 /** Per-peer traffic counters. */
 export interface PeerStats {

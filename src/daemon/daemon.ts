@@ -6,8 +6,7 @@
  *
  * @module
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -24,19 +23,15 @@ import { keyHasher } from './key-hash.js';
 import { createDaemonLogger, DaemonLog } from './logger.js';
 import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
+import { createBoundedServer } from '../mesh/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
+import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port-guard.js';
-import { refuseUpgrade, STREAM_PATH, StreamApi } from './stream-api.js';
+import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
 
-/** A request's headers must arrive whole within this (slowloris bound; node:http answers 408 and closes). */
-export const HEADERS_TIMEOUT_MS = 10_000;
-/** A whole request, headers and body, must arrive within this. */
-export const REQUEST_TIMEOUT_MS = 30_000;
-/** How often the two deadlines above are checked: a slow client is cut at most this late. */
-export const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
-/** Open connections of all kinds (API, streams, event feeds, peers) past which new ones are dropped. */
-export const MAX_CONNECTIONS = 10_000;
+// The port's bounds for slow and idle clients, shared with a library mesh's port (defined in src/mesh/server-bounds.ts).
+export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/server-bounds.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -58,6 +53,8 @@ export interface Daemon {
 export interface DaemonOptions {
   /** Logger to write to (default: pino to stdout at `config.logLevel`). */
   logger?: Logger;
+  /** Bounds of `/v1/stream` connections: ping interval, idle timeout, client cap (defaults in docs/http-api.md). */
+  stream?: Partial<StreamBounds>;
 }
 
 /** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
@@ -135,23 +132,13 @@ function baseUrl(tls: boolean, host: string, port: number): string {
 export async function startDaemon(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
   checkDaemonConfig(config);
   resolveMeshOptions(meshOptions(config)); // throws before binding, naming the field
+  const streamBounds = resolveStreamBounds(options.stream);
   const logger = createDaemonLogger(config.id, config.logLevel, options.logger);
   const tls = config.tls;
-  // node:http checks the two request deadlines below only every
-  // connectionsCheckingInterval (default 30 s), which let a slowloris client
-  // hold a socket 40 s against a 10 s headers timeout: check every second.
-  const checking = { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
-  const server =
-    tls === undefined
-      ? http.createServer(checking)
-      : https.createServer({ ...checking, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined });
-
-  // Bounds for slow or idle clients: a request must arrive whole in time, and
-  // connections are capped. Streams and event feeds are long-lived by design
-  // and are not affected: these bound receiving the request only.
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.maxConnections = MAX_CONNECTIONS;
+  // Bounds for slow or idle clients: a request must arrive whole in time
+  // (checked every second), and connections are capped. Streams and event
+  // feeds are long-lived by design and have bounds of their own.
+  const server = createBoundedServer(tls);
 
   // The mesh needs a listening server, so requests can arrive before the API
   // exists; they wait for it (a few milliseconds) instead of being dropped.
@@ -202,14 +189,18 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     onDropped: (reason, n) => metrics.eventsDropped(reason, n),
   });
   events.watch(mesh);
+  // An overflow is loud everywhere an operator looks: the metric (read from the
+  // limiter's stats at scrape), a sampled log line, an SSE event, and /readyz.
+  const overflows = new OverflowWatch();
   const decider = new Decider(mesh, {
     denied: (limiter, key, cost, decision) => events.denied(limiter, key, cost, decision),
     overflow: (limiter, key) => {
+      overflows.record(limiter);
       log.overflow(limiter, key, config.maxKeys);
       events.overflow(limiter, key);
     },
   });
-  const stream = new StreamApi({ decider, metrics, authorize, logger });
+  const stream = new StreamApi({ decider, metrics, authorize, logger, bounds: streamBounds });
   reportRefusal = (endpoint, req, refusal) => {
     metrics.browserRefused(refusal.reason, endpoint);
     log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
@@ -223,6 +214,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       events,
       authorize,
       maxKeys: config.maxKeys,
+      overflows,
       seeds: config.peers,
       logger,
       hosts,

@@ -22,6 +22,7 @@ import { readJson } from './http-body.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port-guard.js';
 import type { DaemonMetrics } from './metrics.js';
+import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';
 
 /** Options of {@link createHttpApi}. */
@@ -31,8 +32,10 @@ export interface HttpApiOptions {
   metrics: DaemonMetrics;
   events: EventHub;
   authorize: (req: http.IncomingMessage) => boolean;
-  /** Node-wide key bound (shown by /v1/cluster). */
+  /** Node-wide key bound (shown by /v1/cluster, and by /readyz once reached). */
   maxKeys: number;
+  /** Recent overflows, listed by /readyz as a degraded mode. */
+  overflows?: OverflowWatch;
   /** Seed peers from the config (readiness explains how many were reached). */
   seeds: readonly string[];
   logger: Logger;
@@ -213,7 +216,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       return;
     }
     if (path === '/readyz') {
-      const r = readiness(o.mesh, o.seeds, closing());
+      const r = readiness(o.mesh, o.seeds, closing(), { maxKeys: o.maxKeys, overflows: o.overflows?.recent() ?? [] });
       writeJson(res, r.ready ? 200 : 503, r);
       return;
     }

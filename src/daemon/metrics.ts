@@ -37,7 +37,7 @@ const PEER_STATES: ReadonlyArray<PeerStatus['state']> = ['syncing', 'live', 'sus
  */
 const TRANSPORT_REASONS = new Set([
   'auth', 'version', 'too-large', 'malformed', 'unexpected', 'duplicate', 'self', 'timeout',
-  'too-many-handshakes', 'too-many-handshakes-per-address',
+  'too-many-handshakes', 'too-many-handshakes-per-address', 'handshake-evicted',
 ]);
 
 /** What the daemon reports at scrape time besides the mesh. */
@@ -67,7 +67,7 @@ export class DaemonMetrics {
   #sampleCountdown = LATENCY_SAMPLE_EVERY;
 
   #decisions: Counter<'limiter' | 'result'>;
-  #overflows: Counter<'limiter'>;
+  #overflows: Counter<'limiter' | 'policy'>;
   #latency: Histogram<'api'>;
   #gossipBytes: Counter<'peer' | 'direction'>;
   #gossipFrames: Counter<'peer' | 'direction'>;
@@ -76,6 +76,7 @@ export class DaemonMetrics {
   #clockOffset: Gauge<'peer'>;
   #replicationLag: Gauge<'peer'>;
   #liveKeys: Gauge<'limiter'>;
+  #heldKeys: Gauge;
   #ready: Gauge;
   #httpResponses: Counter<'route' | 'status'>;
   #apiClients: Gauge<'api'>;
@@ -88,7 +89,12 @@ export class DaemonMetrics {
     this.#sources = sources;
     const registers = [this.registry];
     this.#decisions = new Counter({ name: 'tallymesh_decisions_total', help: 'Decisions taken, by limiter and result.', labelNames: ['limiter', 'result'], registers });
-    this.#overflows = new Counter({ name: 'tallymesh_overflows_total', help: 'Decisions for new keys taken past the node key bound (by the limiter onOverflow policy).', labelNames: ['limiter'], registers });
+    this.#overflows = new Counter({
+      name: 'tallymesh_overflows_total',
+      help: 'Decisions for new keys taken past the node key bound, by limiter and the onOverflow policy that took them (allow: admitted uncounted; deny: denied).',
+      labelNames: ['limiter', 'policy'],
+      registers,
+    });
     this.#latency = new Histogram({
       name: 'tallymesh_decision_latency_seconds',
       help: `Server time to answer one consume request, batch or stream frame, from body parsed to response written; 1 in ${LATENCY_SAMPLE_EVERY} measured.`,
@@ -103,11 +109,12 @@ export class DaemonMetrics {
     this.#clockOffset = new Gauge({ name: 'tallymesh_peer_clock_offset_seconds', help: 'Peer HLC wall time minus local time at receipt (includes one-way latency).', labelNames: ['peer'], registers });
     this.#replicationLag = new Gauge({ name: 'tallymesh_peer_replication_lag_seconds', help: 'Smoothed delay from a change on the peer to its arrival here.', labelNames: ['peer'], registers });
     this.#liveKeys = new Gauge({ name: 'tallymesh_live_keys', help: 'Keys with live state, by limiter.', labelNames: ['limiter'], registers });
+    this.#heldKeys = new Gauge({ name: 'tallymesh_held_keys', help: 'Keys this node holds over all limiters (counted, merged from peers, or reset): what maxKeys bounds.', registers });
     new Gauge({ name: 'tallymesh_max_keys', help: 'Node-wide key bound (maxKeys).', registers }).set(sources.maxKeys);
     this.#ready = new Gauge({ name: 'tallymesh_ready', help: '1 once the initial sync is done and until shutdown begins.', registers });
     this.#httpResponses = new Counter({ name: 'tallymesh_http_responses_total', help: 'HTTP API responses, by route and status.', labelNames: ['route', 'status'], registers });
     this.#apiClients = new Gauge({ name: 'tallymesh_api_clients', help: 'Connected /v1/stream and /v1/events clients.', labelNames: ['api'], registers });
-    this.#streamsClosed = new Counter({ name: 'tallymesh_stream_rejected_total', help: '/v1/stream connections closed for a bad frame or refused at upgrade, by reason.', labelNames: ['reason'], registers });
+    this.#streamsClosed = new Counter({ name: 'tallymesh_stream_rejected_total', help: '/v1/stream connections closed (a bad frame, idle, a dead peer) or refused at upgrade, by reason.', labelNames: ['reason'], registers });
     this.#eventsDropped = new Counter({ name: 'tallymesh_events_dropped_total', help: 'Events not delivered: denials past the per-second cap, and slow clients cut off.', labelNames: ['reason'], registers });
     this.#browserRefused = new Counter({
       name: 'tallymesh_browser_refused_total',
@@ -116,7 +123,10 @@ export class DaemonMetrics {
       registers,
     });
     collectDefaultMetrics({ register: this.registry });
-    mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => this.#rejected.inc({ reason: e.reason }));
+    // Refusals of the replicator (throttled requests, bad registers) are reported too, but counted from the per-peer counts at scrape.
+    mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => {
+      if (TRANSPORT_REASONS.has(e.reason)) this.#rejected.inc({ reason: e.reason });
+    });
   }
 
   /** Prometheus text exposition content type. */
@@ -170,10 +180,15 @@ export class DaemonMetrics {
     for (const l of this.#mesh.limiters) {
       this.#advance(this.#decisions, `allowed:${l.name}`, { limiter: l.name, result: 'allowed' }, l.stats.allowed);
       this.#advance(this.#decisions, `denied:${l.name}`, { limiter: l.name, result: 'denied' }, l.stats.denied);
-      this.#advance(this.#overflows, `overflows:${l.name}`, { limiter: l.name }, l.stats.overflows);
+      this.#advance(this.#overflows, `overflows:${l.name}`, { limiter: l.name, policy: l.overflowPolicy }, l.stats.overflows);
     }
     this.#liveKeys.reset();
-    for (const l of cluster.limiters) this.#liveKeys.set({ limiter: l.name }, l.keys);
+    let held = 0;
+    for (const l of cluster.limiters) {
+      this.#liveKeys.set({ limiter: l.name }, l.keys);
+      held += l.keys;
+    }
+    this.#heldKeys.set(held);
 
     // Per-peer gauges are rebuilt so a forgotten peer's series disappear.
     this.#peers.reset();

@@ -5,11 +5,17 @@
  * began. When not ready, the reason names the peers involved, so a failing
  * probe explains itself.
  *
- * May import: the mesh's types. Pure: it reads `mesh.cluster()` and nothing else.
+ * A node at its key bound serves in a degraded mode — new keys get their
+ * limiter's `onOverflow` policy instead of being counted — and says so under
+ * `degraded`, but stays ready: a flood of new keys reaches every node at
+ * once, and failing the probe would take the whole cluster out of service.
+ *
+ * May import: the mesh's types. Pure: it reads `mesh.cluster()` and what it is given.
  *
  * @module
  */
 import type { Mesh } from '../mesh/mesh.js';
+import type { RecentOverflow } from './overflow-watch.js';
 
 /**
  * The `/readyz` answer (sent with 200 when ready, else 503).
@@ -22,7 +28,34 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready (absent when ready). */
   reason?: string;
+  /** Why the node serves in a degraded mode, which does not fail the probe (absent when it does not). */
+  degraded?: string[];
   peers: Array<{ nodeId: string; state: string; clockOffsetMs: number }>;
+}
+
+/** The node's key bound and its recent overflows, for the `degraded` reasons. */
+export interface KeyLoad {
+  /** Node-wide key bound (`maxKeys`). */
+  maxKeys: number;
+  /** Limiters that overflowed recently (`OverflowWatch.recent()`). */
+  overflows: readonly RecentOverflow[];
+}
+
+/**
+ * The degraded-mode reasons: each limiter that overflowed recently, and the
+ * bound itself while the node holds that many keys.
+ */
+function degradedReasons(held: number, load: KeyLoad): string[] {
+  const reasons: string[] = [];
+  for (const o of load.overflows) {
+    const decided = o.policy === 'allow' ? 'admitted uncounted' : 'denied';
+    const times = o.count === 1 ? 'once' : `${o.count} times`;
+    reasons.push(
+      `limiter ${o.limiter} overflowed ${times} in the last ${Math.max(1, Math.ceil(o.sinceMs / 1000))} s (last ${Math.round(o.lastMs / 1000)} s ago): new keys past maxKeys are ${decided}`,
+    );
+  }
+  if (held >= load.maxKeys) reasons.push(`holding ${held} keys, at the node's bound of ${load.maxKeys} (maxKeys): new keys meet their limiter's overflow policy`);
+  return reasons;
 }
 
 /**
@@ -31,17 +64,22 @@ export interface Readiness {
  *
  * @param seeds the seed peers from the config (the reason says how many were reached).
  * @param closing true once shutdown began.
+ * @param load the key bound and recent overflows: listed under `degraded` when ready.
  * @example
  * const r = readiness(mesh, config.peers, shuttingDown);
  * writeJson(res, r.ready ? 200 : 503, r);
  */
-export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean): Readiness {
+export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean, load?: KeyLoad): Readiness {
   const cluster = mesh.cluster();
   const peers = cluster.peers.map((p) => ({ nodeId: p.nodeId, state: p.state, clockOffsetMs: p.clockOffsetMs }));
   if (closing) return { ready: false, reason: 'shutting down', peers };
   // A node whose clock runs beyond the bound decides alone: its hits never replicate.
   if (cluster.node.clockProblem !== null) return { ready: false, reason: cluster.node.clockProblem, peers };
-  if (cluster.node.ready) return { ready: true, peers };
+  if (cluster.node.ready) {
+    const held = load === undefined ? 0 : cluster.limiters.reduce((n, l) => n + l.keys, 0);
+    const degraded = load === undefined ? [] : degradedReasons(held, load);
+    return degraded.length > 0 ? { ready: true, degraded, peers } : { ready: true, peers };
+  }
   const reasons: string[] = [];
   const syncing = cluster.peers.filter((p) => p.state === 'syncing').map((p) => p.nodeId);
   if (syncing.length > 0) reasons.push(`waiting for the initial sync from ${syncing.join(', ')}`);

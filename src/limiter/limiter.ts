@@ -41,9 +41,14 @@ export interface LimiterOptions {
   windowMs: number;
   /** Buckets per window (integer 1–600). Default: one per second, clamped to [10, 600]. */
   buckets?: number;
-  /** Keys held before `onOverflow` applies (default 1,000,000). */
+  /** Keys held — counted here, merged from peers, or reset — before `onOverflow` applies (default 1,000,000). */
   maxKeys?: number;
-  /** New keys past `maxKeys`: admit without counting ('allow', the default) or deny. */
+  /**
+   * New keys past `maxKeys`: admit without counting ('allow', the default:
+   * the limiter fails open for new keys only) or deny (for limiters guarding
+   * logins and the like). Either way `stats.overflows` counts them, and a
+   * daemon reports them (docs/operations.md, Key bound and overflow).
+   */
   onOverflow?: OverflowPolicy;
 }
 
@@ -155,9 +160,11 @@ export class Limiter {
     const t = this.#ctx.hlc.wall(this.#ctx.now());
     const w = this.#window;
     if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key)) {
-      // Sweeping may make room; merged peer state can hold more than maxKeys,
-      // so freeing one key is not enough by itself.
-      if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys) return this.#overflow(limit, t);
+      // Sweeping may make room. The bound is on held keys, whoever created
+      // them: keys merged from peers and reset tombstones count too, and
+      // merged state can hold more than maxKeys, so freeing one key is not
+      // enough by itself.
+      if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) return this.#overflow(limit, t);
     }
     const d = w.decide(key, cost, limit, t, true);
     if (d.allowed) {

@@ -15,6 +15,7 @@
  */
 import { mergeLww, type LwwRegister } from '../../crdt/lww.js';
 import type { SlidingWindow } from '../../crdt/sliding-window.js';
+import { MAX_LIMIT } from '../validate.js';
 
 /** Window state as a delta, a snapshot chunk or a repair answer carries it. */
 export type ReplicaBatch = Parameters<SlidingWindow['merge']>[0];
@@ -86,9 +87,32 @@ export class ReplicaState {
     return this.#window.merge(state, this.#host.time());
   }
 
-  /** Joins a remote limit register (last writer wins, ties by replica id). */
-  mergeLimit(register: LwwRegister<number>): void {
+  /**
+   * True when the window's replica registry has room for every new id of
+   * `state`'s replica table: a batch past it should be refused whole (see
+   * {@link replicaCount}).
+   */
+  admits(state: ReplicaBatch): boolean {
+    return this.#window.admitsReplicas(state.replicas);
+  }
+
+  /** Replica ids the window holds cells of (this replica's included), at most `MAX_REPLICA_IDS`; expired ones are forgotten by the sweep. */
+  get replicaCount(): number {
+    return this.#window.replicaCount;
+  }
+
+  /**
+   * Joins a remote limit register (last writer wins, ties by replica id).
+   * A register whose value `setLimit` would refuse (not an integer from 1 to
+   * MAX_LIMIT) is refused here too, and nothing changes: a limit of 0 would
+   * make every `consume` throw. Returns false when refused (true when valid,
+   * whether or not it won).
+   */
+  mergeLimit(register: LwwRegister<number>): boolean {
+    const { value } = register;
+    if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) return false;
     this.#host.setLimit(mergeLww(this.#host.limit(), register) as LwwRegister<number>);
+    return true;
   }
 
   /** A chunk of the live state, from slot `cursor` (see `SlidingWindow.snapshot`). */
@@ -106,6 +130,21 @@ export class ReplicaState {
     return this.#window.shardState(shards, wanted, this.#host.time());
   }
 
+  /**
+   * Part of {@link shardState}, for answers streamed over several ticks: the
+   * keys of the wanted shards among at most `maxSlots` slots from `cursor`,
+   * at most `maxKeys` of them (see `SlidingWindow.shardChunk`).
+   */
+  shardChunk(
+    shards: number,
+    wanted: ReadonlySet<number>,
+    cursor: number,
+    maxSlots: number,
+    maxKeys: number,
+  ): { state: ReplicaBatch; cursor: number; examined: number } {
+    return this.#window.shardChunk(shards, wanted, this.#host.time(), cursor, maxSlots, maxKeys);
+  }
+
   /** The current bucket id. */
   currentBucket(): number {
     return this.#window.bucketOf(this.#host.time());
@@ -114,6 +153,15 @@ export class ReplicaState {
   /** Frees expired state; returns keys freed. */
   sweep(maxSlots?: number): number {
     return this.#window.sweep(this.#host.time(), maxSlots);
+  }
+
+  /**
+   * The paced sweep, for the gossip tick: frees expired keys from the share
+   * of the slots due since the last call (every slot twice per window, a
+   * bounded number per call). Returns keys freed.
+   */
+  sweepDue(): number {
+    return this.#window.sweepDue(this.#host.time());
   }
 
   /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */

@@ -7,9 +7,17 @@
  * one side cannot reach. This file owns the digests (which buckets they
  * cover, how they compare), the rounds and the shard pushes.
  *
+ * What a peer asks of us here costs walks over our keys, so none of it runs
+ * at the peer's will (issue 9, defect 7): DIGEST and REPAIR frames draw on
+ * the peer's request budget (`request-budget.ts`; past it they are dropped,
+ * counted and reported); the shards owed to a peer (its REPAIRs and our pushes) coalesce
+ * per limiter and are answered by walks of bounded length on the gossip
+ * tick, one walk answering every shard owed, however many entries asked.
+ *
  * @module
  */
 import { FrameType, type RepairBody, type WindowDigest } from '../../transport/codec/frame.js';
+import { MAX_WINDOWS_PER_FRAME } from '../../transport/codec/frame-schema.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Peer } from './peer.js';
 import type { ReplicationContext } from './replication-context.js';
@@ -17,6 +25,14 @@ import { MAX_KEYS_PER_FRAME, splitBatches, toBatch } from './window-batches.js';
 
 /** Key shards per limiter digest: 256 × 4 bytes per limiter per digest interval. */
 export const DIGEST_SHARDS = 256;
+
+/**
+ * Slots one gossip tick walks for one peer's repairs (a hash each), of which
+ * it sends at most `snapshotChunkKeys` keys (the keys of the owed shards): a
+ * few ms, so that a repair of every shard of a large window is spread over
+ * several ticks instead of blocking the event loop at once.
+ */
+export const REPAIR_SLOTS_PER_TICK = 8_192;
 
 /**
  * The buckets a digest covers: the live window minus the two newest buckets,
@@ -64,16 +80,31 @@ export class AntiEntropy {
     }
     for (const peer of this.#peers.values()) {
       if (peer.state !== 'live' && peer.state !== 'suspect') continue;
-      if (digests.length > 0 && this.#ctx.send(peer, { type: FrameType.DIGEST, hlc: 0, body: { digests } })) this.#ctx.counters.digestsSent++;
+      for (let i = 0; i < digests.length; i += MAX_WINDOWS_PER_FRAME) {
+        const body = { digests: digests.slice(i, i + MAX_WINDOWS_PER_FRAME) };
+        if (this.#ctx.send(peer, { type: FrameType.DIGEST, hlc: 0, body })) this.#ctx.counters.digestsSent++;
+      }
     }
   }
 
-  /** Compares a peer's digests with ours; repairs the shards that differed in this round and the previous one. */
+  /**
+   * Compares a peer's digests with ours; repairs the shards that differed in
+   * this round and the previous one. One digest per limiter counts (later
+   * ones in the same frame are ignored), and a peer past its budget is
+   * refused.
+   */
   onDigest(peer: Peer, digests: WindowDigest[]): void {
+    const { options, scheduler } = this.#ctx;
+    if (!peer.budget.take('digest', scheduler.now(), options.digestIntervalMs)) {
+      this.#ctx.refuse(peer, 'digest-throttled', `DIGEST of ${digests.length} windows, more often than the digest interval justifies`);
+      return;
+    }
     const wants: RepairBody['wants'] = [];
+    const seen = new Set<string>();
     for (const d of digests) {
       const limiter = this.#ctx.limiters.get(d.name);
-      if (limiter === undefined || d.shards.length !== DIGEST_SHARDS) continue;
+      if (limiter === undefined || d.shards.length !== DIGEST_SHARDS || seen.has(d.name)) continue;
+      seen.add(d.name);
       // Peers' digests arrive within one interval of ours and mostly cover the
       // same buckets: reuse our own pass instead of one pass per peer.
       let ours = this.#digests.get(d.name);
@@ -90,30 +121,88 @@ export class AntiEntropy {
       const differing = previous === undefined ? [] : now.filter((shard) => previous.has(shard));
       if (differing.length === 0) continue;
       // Push ours and pull theirs: one round trip repairs both directions.
-      if (this.#pushShards(peer, limiter, new Set(differing))) this.#ctx.counters.repairPushesStarted++;
+      this.#owe(peer, d.name, differing);
+      this.#ctx.counters.repairPushesStarted++;
       wants.push({ name: d.name, from: d.from, to: d.to, shards: differing });
     }
     if (wants.length > 0) this.#ctx.send(peer, { type: FrameType.REPAIR, hlc: 0, body: { wants } });
   }
 
-  /** Answers a peer's REPAIR request with our contents of the shards it wants. */
+  /**
+   * Takes a peer's REPAIR request: the shards it wants are owed to it, per
+   * limiter, and answered by the walks of {@link stream}. The frame costs a
+   * look at each shard index it lists, and draws on the peer's budget.
+   */
   onRepair(peer: Peer, wants: RepairBody['wants']): void {
+    if (wants.length === 0) return;
+    const { options, scheduler } = this.#ctx;
+    if (!peer.budget.take('repair', scheduler.now(), options.digestIntervalMs)) {
+      this.#ctx.refuse(peer, 'repair-throttled', `REPAIR of ${wants.length} windows, more often than the digest interval justifies`);
+      return;
+    }
+    const answered = new Set<string>();
     for (const want of wants) {
-      const limiter = this.#ctx.limiters.get(want.name);
-      if (limiter !== undefined && this.#pushShards(peer, limiter, new Set(want.shards))) this.#ctx.counters.repairRequestsAnswered++;
+      if (!this.#ctx.limiters.has(want.name)) continue;
+      this.#owe(peer, want.name, want.shards);
+      answered.add(want.name);
+    }
+    this.#ctx.counters.repairRequestsAnswered += answered.size;
+  }
+
+  /**
+   * Sends `peer` the next part of what we owe it: walks over the owed
+   * limiters' slots, {@link REPAIR_SLOTS_PER_TICK} slots in all per call,
+   * none while its send queue is as full as a snapshot would wait for.
+   * Called on every gossip tick for every linked peer.
+   */
+  stream(peer: Peer): void {
+    const { limiters, options, transport } = this.#ctx;
+    let slots = REPAIR_SLOTS_PER_TICK;
+    let keys = options.snapshotChunkKeys;
+    while (slots > 0 && keys > 0) {
+      let walk = peer.repairWalk;
+      if (walk === null) {
+        const next = peer.repairsOwed.entries().next();
+        if (next.done === true) return;
+        const [name, mask] = next.value;
+        peer.repairsOwed.delete(name);
+        const shards = new Set<number>();
+        for (let s = 0; s < mask.length; s++) if (mask[s] === 1) shards.add(s);
+        walk = peer.repairWalk = { name, shards, cursor: 0 };
+      }
+      const limiter = limiters.get(walk.name);
+      if (limiter === undefined) {
+        peer.repairWalk = null;
+        continue;
+      }
+      if (transport.stats(peer.nodeId).queuedBytes > options.snapshotQueueBytes) return;
+      const { state, cursor, examined } = limiter.replica.shardChunk(DIGEST_SHARDS, walk.shards, walk.cursor, slots, Math.min(keys, MAX_KEYS_PER_FRAME));
+      slots -= Math.max(1, examined);
+      keys -= state.keys.length;
+      if (cursor === -1) peer.repairWalk = null;
+      else walk.cursor = cursor;
+      if (state.keys.length === 0) continue;
+      for (const body of splitBatches([toBatch(limiter, state, true)])) {
+        if (!this.#ctx.send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } })) {
+          // Link lost (the snapshot on its return replaces what we owed) or frame refused: drop the repairs.
+          peer.repairsOwed.clear();
+          peer.repairWalk = null;
+          return;
+        }
+      }
     }
   }
 
-  /** Sends our cells of `shards` of `limiter` as DELTA frames; false when those shards hold no key. */
-  #pushShards(peer: Peer, limiter: Limiter, shards: Set<number>): boolean {
-    const state = limiter.replica.shardState(DIGEST_SHARDS, shards);
-    if (state.keys.length === 0) return false;
-    for (let i = 0; i < state.keys.length; i += MAX_KEYS_PER_FRAME) {
-      const part = { replicas: state.replicas, keys: state.keys.slice(i, i + MAX_KEYS_PER_FRAME) };
-      for (const body of splitBatches([toBatch(limiter, part, true)])) {
-        this.#ctx.send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } });
-      }
+  /** Records that we owe `peer` our cells of `shards` of limiter `name` (indexes past the digest's are meaningless: ignored). */
+  #owe(peer: Peer, name: string, shards: readonly number[]): void {
+    let mask = peer.repairsOwed.get(name);
+    if (mask === undefined) {
+      mask = new Uint8Array(DIGEST_SHARDS);
+      peer.repairsOwed.set(name, mask);
     }
-    return true;
+    for (let i = 0; i < shards.length; i++) {
+      const s = shards[i];
+      if (s < DIGEST_SHARDS) mask[s] = 1;
+    }
   }
 }

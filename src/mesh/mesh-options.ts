@@ -38,7 +38,11 @@ export interface MeshOptions {
   secret?: string;
   /** Delta flush interval (default 20 ms). */
   gossipIntervalMs?: number;
-  /** Anti-entropy digest interval (default 1000 ms). */
+  /**
+   * Anti-entropy digest interval (default 1000 ms). Use one value
+   * cluster-wide: a peer's DIGEST and REPAIR requests are budgeted at two per
+   * interval of the receiver's, so a peer digesting more often is throttled.
+   */
   digestIntervalMs?: number;
   /** Silence after which a peer counts as unreachable (default 1000 ms). */
   suspectAfterMs?: number;
@@ -52,7 +56,7 @@ export interface MeshOptions {
   maxQueueBytes?: number;
   /** Deadline for a peer connection's handshake (default 3000 ms). */
   handshakeTimeoutMs?: number;
-  /** Inbound peer connections not yet authenticated, at most (default 128); past it upgrades get 503. */
+  /** Inbound peer connections not yet authenticated, at most (default 128); past it the oldest of the address holding the most is cut to admit a newcomer. */
   maxPendingHandshakes?: number;
   /** The same, per remote address (an IPv6 /64; default 16). */
   maxPendingHandshakesPerAddress?: number;

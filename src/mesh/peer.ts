@@ -6,6 +6,7 @@
  * @module
  */
 import { DeltaLog } from '../../crdt/delta-log.js';
+import { RequestBudget } from './request-budget.js';
 
 /**
  * Link state of a peer, as this node sees it.
@@ -61,6 +62,18 @@ export class Peer {
   needsSnapshot = true;
   /** Snapshot in progress: limiter index and slot cursor. */
   snapshot: { limiter: number; cursor: number; seq: number } | null = null;
+  /** A snapshot is owed but waits for the peer's snapshot budget (reported once per wait). */
+  snapshotDeferred = false;
+  /**
+   * Digest shards whose cells we owe the peer (answers to its REPAIRs and
+   * our own pushes), per limiter name: a mask of the shard indexes, waiting
+   * for a walk. Requests for a limiter coalesce here, whatever their number.
+   */
+  readonly repairsOwed = new Map<string, Uint8Array>();
+  /** The repair walk in progress: one limiter's owed shards, and the slot to continue from. */
+  repairWalk: { name: string; shards: ReadonlySet<number>; cursor: number } | null = null;
+  /** What the peer may still ask of us that costs a walk over a window (DIGEST, REPAIR, snapshots). */
+  readonly budget = new RequestBudget();
   /** We have received a complete snapshot from this peer's current incarnation. */
   syncedFrom = false;
   /** Digest shards that differed from this peer's in the last round, per limiter. */
@@ -88,10 +101,12 @@ export class Peer {
     this.rotatedAt = now;
   }
 
-  /** Forgets everything retained (a snapshot replaces it). */
+  /** Forgets everything retained, and the repairs owed (a snapshot replaces them). */
   clearLogs(): void {
     this.log.clear();
     this.previous.clear();
+    this.repairsOwed.clear();
+    this.repairWalk = null;
   }
 
   /** Counts a refused frame. */

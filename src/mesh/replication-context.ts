@@ -43,7 +43,7 @@ export interface ReplicationStats {
   snapshotChunks: number;
   /** DIGEST frames sent. */
   digestsSent: number;
-  /** Shard pushes sent in answer to a peer's REPAIR request (one per limiter asked for, when it had keys). */
+  /** Shard pushes taken on in answer to a peer's REPAIR request (one per limiter asked for; throttled requests are not counted). */
   repairRequestsAnswered: number;
   /** Shard pushes this node started itself, after two digest rounds in a row differed from a peer's. */
   repairPushesStarted: number;
@@ -97,11 +97,17 @@ export interface ReplicationContext {
   emit(event: ReplicatorEvent): void;
   /** Stamps `frame` with our HLC and queues it for `peer`; false when the transport refused it. */
   send(peer: Peer, frame: Frame): boolean;
+  /**
+   * Refuses something `peer` sent or asked for: counted on the peer (per
+   * reason, as `/v1/cluster` and the metrics show it) and reported as a
+   * `reject` event (which the daemon logs, sampled per reason).
+   */
+  refuse(peer: Peer, reason: string, detail: string): void;
 }
 
 /** Builds the context, with the one `send` every part uses. */
-export function createReplicationContext(args: Omit<ReplicationContext, 'send' | 'counters'>): ReplicationContext {
-  const { hlc, transport, scheduler } = args;
+export function createReplicationContext(args: Omit<ReplicationContext, 'send' | 'refuse' | 'counters'>): ReplicationContext {
+  const { hlc, transport, scheduler, emit } = args;
   return {
     ...args,
     counters: newReplicationCounters(),
@@ -110,6 +116,10 @@ export function createReplicationContext(args: Omit<ReplicationContext, 'send' |
       const ok = transport.send(peer.nodeId, frame);
       if (ok) peer.lastSentAt = scheduler.now();
       return ok;
+    },
+    refuse(peer: Peer, reason: string, detail: string): void {
+      peer.reject(reason);
+      emit({ type: 'reject', who: peer.nodeId, reason, detail });
     },
   };
 }

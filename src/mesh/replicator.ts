@@ -97,14 +97,20 @@ export class Replicator {
   }
 
   /**
-   * One gossip tick: mark silent peers suspect, stream snapshot chunks, ship
-   * every limiter's changes to every peer (sent or retained), and ping idle
-   * links. Called every gossip interval, early when a limiter's pending
-   * changes pass a bound, and on shutdown.
+   * One gossip tick: sweep a paced share of every limiter's slots, mark
+   * silent peers suspect, stream snapshot chunks, ship every limiter's
+   * changes to every peer (sent or retained), walk on with the repairs owed
+   * to each, and ping idle links. Called
+   * every gossip interval, early when a limiter's pending changes pass a
+   * bound, and on shutdown.
    */
   tick(): void {
     if (this.#closed) return;
     const now = this.#ctx.scheduler.now();
+    // Merges create slots the node never counts in; this paced share of a
+    // sweep frees them once expired, so held keys track live keys on every
+    // node, linked or not (issue 9, defect 1).
+    for (const limiter of this.#ctx.limiters.values()) limiter.replica.sweepDue();
     if (!this.#membership.anyLinked()) {
       this.#deltas.discard();
       return;
@@ -118,6 +124,8 @@ export class Replicator {
       // may have passed their keys already.
       if (peer.owesSnapshot) this.#snapshots.stream(peer);
       this.#deltas.ship(peer, deltas, now);
+      // Repairs owed (answers and pushes) go out in walks of bounded length.
+      this.#antiEntropy.stream(peer);
       this.#membership.keepAlive(peer, now);
     }
   }
@@ -201,7 +209,7 @@ export class Replicator {
         this.#membership.learn(frame.body.peers);
         break;
       case FrameType.SYNC:
-        peer.needsSnapshot = true;
+        this.#snapshots.request(peer);
         break;
       case FrameType.BYE:
         this.#membership.setState(peer, 'down', `left: ${frame.body.reason}`);

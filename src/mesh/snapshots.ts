@@ -3,8 +3,13 @@
  * reconnected, restarted or too far behind for its delta log gets the live
  * window of every limiter instead, streamed in chunks per peer. This file
  * owns when a snapshot (re)starts, the chunking and its back-pressure (a few
- * chunks per call, none while the peer's send queue is full), and starting
- * over when the link drops mid-stream.
+ * chunks per call, none while the peer's send queue is full), starting over
+ * when the link drops mid-stream, and the peer's SYNC requests.
+ *
+ * A snapshot is a walk over every key, so a peer gets them no faster than
+ * its request budget (`request-budget.ts`) allows (issue 9, defect 7): past
+ * it a snapshot owed waits (reported once per wait) and a SYNC is refused,
+ * counted and reported.
  *
  * @module
  */
@@ -42,9 +47,31 @@ export class SnapshotStreamer {
     }
   }
 
-  /** Sends the next snapshot chunks to `peer` (starting the snapshot if none is in progress). */
+  /**
+   * A peer asks for a snapshot (SYNC). Nothing to do when one is owed
+   * already; refused (counted and reported) when its budget has no room for
+   * another; owed otherwise (the next tick starts it).
+   */
+  request(peer: Peer): void {
+    if (peer.needsSnapshot) return;
+    const { options, scheduler } = this.#ctx;
+    if (!peer.budget.available('snapshot', scheduler.now(), options.digestIntervalMs)) {
+      this.#ctx.refuse(peer, 'snapshot-throttled', 'SYNC, more often than the snapshot budget allows');
+      return;
+    }
+    peer.needsSnapshot = true;
+  }
+
+  /** Sends the next snapshot chunks to `peer` (starting the snapshot if none is in progress and its budget allows). */
   stream(peer: Peer): void {
     if (peer.snapshot === null) {
+      const { options, scheduler } = this.#ctx;
+      if (!peer.budget.take('snapshot', scheduler.now(), options.digestIntervalMs)) {
+        if (!peer.snapshotDeferred) this.#ctx.refuse(peer, 'snapshot-throttled', 'snapshot deferred: more asked for than the snapshot budget allows');
+        peer.snapshotDeferred = true;
+        return;
+      }
+      peer.snapshotDeferred = false;
       peer.snapshot = { limiter: 0, cursor: 0, seq: 0 };
       peer.needsSnapshot = false;
       peer.catchUp = false;

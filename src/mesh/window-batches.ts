@@ -8,6 +8,7 @@
 import { wallOf } from '../../crdt/hlc.js';
 import { BATCH_CELL_STRIDE, type CellBatch } from '../../crdt/cell-batch.js';
 import type { WindowBatch } from '../../transport/codec/frame.js';
+import { MAX_WINDOWS_PER_FRAME } from '../../transport/codec/frame-schema.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Peer } from './peer.js';
 import type { ReplicationContext } from './replication-context.js';
@@ -32,8 +33,9 @@ export function toBatch(limiter: Limiter, state: CellBatch, withLimit: boolean):
 }
 
 /**
- * Splits batches so that no frame carries more than MAX_CELLS_PER_FRAME cells
- * or MAX_KEYS_PER_FRAME keys. Returns one array of batches per frame.
+ * Splits batches so that no frame carries more than MAX_CELLS_PER_FRAME cells,
+ * MAX_KEYS_PER_FRAME keys or MAX_WINDOWS_PER_FRAME batches. Returns one
+ * array of batches per frame.
  */
 export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
   const frames: WindowBatch[][] = [];
@@ -41,6 +43,12 @@ export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
   let cells = 0;
   let keys = 0;
   for (const batch of batches) {
+    if (frame.length >= MAX_WINDOWS_PER_FRAME) {
+      frames.push(frame);
+      frame = [];
+      cells = 0;
+      keys = 0;
+    }
     let part: WindowBatch = { ...batch, keys: [] };
     for (const entry of batch.keys) {
       const n = entry[2].length / BATCH_CELL_STRIDE;
@@ -69,8 +77,10 @@ export function sameGeometry(limiter: Limiter, batch: { windowMs: number; bucket
 
 /**
  * Merges `batches` from `peer` into our limiters. A batch for an unknown
- * limiter, of another geometry, or with a limit register stamped in the
- * future is refused (counted on the peer), never thrown on.
+ * limiter or of another geometry, a limit register stamped in the future or
+ * with a value `setLimit` would refuse, and a batch whose replica ids would
+ * take the limiter's registry past its bound are refused (counted on the
+ * peer; the last two are also reported), never thrown on.
  */
 export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[]): void {
   for (const batch of batches) {
@@ -84,9 +94,16 @@ export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: Windo
       continue;
     }
     if (batch.limit !== null) {
+      const [ts, replica, value] = batch.limit;
       // A register stamped beyond the clock bound would win every later change for ever.
-      if (wallOf(batch.limit[0]) - ctx.scheduler.now() > ctx.hlc.maxOffsetMs) peer.reject('future-timestamp');
-      else limiter.replica.mergeLimit({ ts: batch.limit[0], replica: batch.limit[1], value: batch.limit[2] });
+      if (wallOf(ts) - ctx.scheduler.now() > ctx.hlc.maxOffsetMs) peer.reject('future-timestamp');
+      // A limit of 0 would make every consume throw: refused as setLimit refuses it.
+      else if (!limiter.replica.mergeLimit({ ts, replica, value })) ctx.refuse(peer, 'invalid-limit', `${batch.name}: limit ${value} from ${replica}`);
+    }
+    // Replica ids are bounded per window; a batch past the bound is refused whole.
+    if (!limiter.replica.admits(batch)) {
+      ctx.refuse(peer, 'too-many-replicas', `${batch.name}: ${batch.replicas.length} replica ids, ${limiter.replica.replicaCount} held`);
+      continue;
     }
     ctx.counters.cellsMerged += limiter.replica.merge(batch);
   }

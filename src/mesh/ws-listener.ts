@@ -2,12 +2,13 @@
  * Opens the node's port — one HTTP(S) server for the peer WebSocket at
  * `/v1/mesh` (and, in a daemon, the HTTP API) — and the WebSocket transport on it.
  * Every upgrade on that port passes the browser guard of `port-guard.ts`
- * first (a daemon installs its own, with its allowlist and metrics).
+ * first (a daemon installs its own, with its allowlist and metrics). A port
+ * it opens itself has the daemon's bounds for slow and idle clients
+ * (`server-bounds.ts`).
  *
  * @module
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { realScheduler, type Scheduler } from '../../transport/scheduler.js';
 import type { Transport } from '../../transport/transport.js';
@@ -15,6 +16,7 @@ import { createWsTransport } from '../../transport/ws/ws-transport.js';
 import { formatAddress } from '../validate.js';
 import type { ResolvedMeshOptions } from './mesh-options.js';
 import { checkUpgrade, guardUpgrades, HostAllowlist } from './port-guard.js';
+import { createBoundedServer } from './server-bounds.js';
 
 /** Listens (unless given a server) and returns the WebSocket transport with a way to close both. */
 export async function openWsTransport(
@@ -24,16 +26,8 @@ export async function openWsTransport(
   let server = opts.server;
   const owned = server === undefined;
   if (server === undefined) {
-    const s: http.Server =
-      opts.tls === undefined
-        ? http.createServer()
-        : https.createServer({
-            cert: opts.tls.cert,
-            key: opts.tls.key,
-            ca: opts.tls.ca,
-            requestCert: opts.tls.ca !== undefined,
-            rejectUnauthorized: opts.tls.ca !== undefined,
-          });
+    // The daemon's bounds for slow and idle clients: a library mesh's port is as exposed as a daemon's.
+    const s = createBoundedServer(opts.tls);
     // Requests other than the mesh upgrade get a plain 404 unless a daemon adds routes.
     s.on('request', (req, res) => {
       if (s.listenerCount('request') === 1) {

@@ -10,6 +10,7 @@ import type { CellBatch } from '../../crdt/cell-batch.js';
 import { fnv1a } from '../../crdt/hash.js';
 import { encodeHlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
+import { MAX_SWEEP_PER_CALL } from '../../crdt/window-cells.js';
 import { cellsView, copyState, countFromCells, stateView, windowView } from '../helpers/cells.js';
 import { fcParams } from '../helpers/fc.js';
 import { prng, ReplicaSim, shuffled, type SimConfig, type SimOp } from '../helpers/replica-sim.js';
@@ -386,6 +387,7 @@ describe('SlidingWindow resets', () => {
     const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
     const b = new SlidingWindow({ ...opts, replicaId: 'b#1' });
     const gen = at(1_000);
+    a.decide('k', 1, 100, 1_000, true);
     a.reset('k', gen, 1_000);
     b.merge(a.drainDelta(1_000)!, 1_000);
     const later = 1_000 + a.resetTtlMs + 5_000;
@@ -419,14 +421,28 @@ describe('SlidingWindow resets', () => {
     expect(inTime.merge({ replicas: [], keys: [['k', gen, []]] }, 5_000 + 11_499)).toBe(1);
     expect(inTime.resetGenOf('k')).toBe(gen);
     // The tombstone alone keeps the key until it expires.
+    w.decide('k', 1, 100, 5_000, true);
     w.reset('k', gen, 5_000);
     expect(w.sweep(5_000 + 11_499, Infinity)).toBe(0);
     expect(w.has('k')).toBe(true);
     expect(w.sweep(5_000 + 11_500, Infinity)).toBe(1);
     expect(w.has('k')).toBe(false);
-    // A reset older than its lifetime is not even recorded.
+    // A reset of a key the replica no longer holds records nothing.
     expect(w.reset('k', gen, 5_000 + 11_500)).toBe(false);
     expect(w.has('k')).toBe(false);
+  });
+
+  it('makes no tombstone for a reset of a key it holds nothing for (it observed no hit to hide)', () => {
+    const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    for (let i = 0; i < 1_000; i++) expect(a.reset(`unknown:${i}`, at(2_000, i), 2_000)).toBe(false);
+    expect(a.size).toBe(0);
+    expect(a.drainDelta(2_000)).toBeNull();
+    // A peer's hits that had not reached `a` stay visible: the observed-remove answer.
+    const b = new SlidingWindow({ ...opts, replicaId: 'b#1' });
+    b.decide('unknown:1', 2, 100, 1_900, true);
+    a.merge(b.drainDelta(2_100)!, 2_100);
+    expect(a.count('unknown:1', 2_100)).toBe(2);
+    expect(a.resetGenOf('unknown:1')).toBe(0);
   });
 });
 
@@ -522,6 +538,42 @@ describe('SlidingWindow merge, drain and sweep', () => {
       ),
       fcParams(200),
     );
+  });
+
+  it('sweeps as it merges: keys only peers counted are reclaimed at the rate new ones arrive', () => {
+    // A node that counts nothing itself (issue 9, defect 1): before, nothing ever swept it.
+    const w = new SlidingWindow(opts);
+    const perSecond = 100;
+    let peak = 0;
+    for (let s = 0; s < 60; s++) {
+      const t = 1_000 * s;
+      const keys: CellBatch['keys'] = [];
+      for (let i = 0; i < perSecond; i++) keys.push([`peer:${s}:${i}`, 0, [w.bucketOf(t), 0, 0, 1]]);
+      w.merge({ replicas: ['b#1'], keys }, t);
+      peak = Math.max(peak, w.size);
+    }
+    // About 11 s of keys are live (the window and its edge bucket). Each new key sweeps two slots,
+    // so freeing keeps up with arrivals once half the held keys are expired: at most about twice
+    // the live keys (a mesh's paced sweep on its gossip tick tightens that). Without: all 6,000.
+    expect(peak).toBeLessThanOrEqual(perSecond * 11 * 2.2);
+  });
+
+  it('sweeps every slot twice per window on the paced sweep, a bounded number per call', () => {
+    const w = new SlidingWindow(opts);
+    const keys: CellBatch['keys'] = [];
+    for (let i = 0; i < 10_000; i++) keys.push([`peer:${i}`, 0, [w.bucketOf(1_000), 0, 0, 1]]);
+    // One merge of many keys sweeps a little per key; the table is full of live keys, so nothing goes.
+    w.merge({ replicas: ['b#1'], keys }, 1_000);
+    expect(w.size).toBe(10_000);
+    const expired = 1_000 + 2 * opts.windowMs;
+    expect(w.sweepDue(expired)).toBe(0); // the first call only starts the clock
+    // 20 ms of a 10 s window, twice per window: 40 of 10,000 slots.
+    expect(w.sweepDue(expired + 20)).toBe(40);
+    // Past a long pause the share is capped.
+    expect(w.sweepDue(expired + 60_000)).toBe(MAX_SWEEP_PER_CALL);
+    // Half a window of 20 ms calls visits every slot.
+    for (let t = expired + 60_020; t <= expired + 60_000 + opts.windowMs / 2; t += 20) w.sweepDue(t);
+    expect(w.size).toBe(0);
   });
 
   it('reuses freed memory for new keys', () => {

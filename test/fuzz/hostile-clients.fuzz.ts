@@ -12,15 +12,19 @@
  *   at full rate — each cut once its backlog passes the per-client bound,
  *   while an event client that reads is kept;
  * - hundreds of half-open upgrades to `/v1/mesh` from 20 addresses (the
- *   upgrade request, then nothing) — no more admitted than the pending
- *   handshake cap, each cut by the handshake timeout, and an honest peer
- *   and an honest stream client still connect while the cap is full;
+ *   upgrade request, then nothing), each reopened as soon as it is cut or
+ *   refused until the honest peer joined — no more held at once than the
+ *   pending-handshake cap, each cut by the handshake timeout or evicted, and
+ *   an honest peer joins within {@link PEER_JOIN_BOUND_MS} and an honest
+ *   stream client connects while the cap is full;
+ * - `/v1/stream` clients that upgrade and then send nothing, or half a
+ *   frame — each cut by the stream heartbeat;
  * - oversized headers (100 KB lines, 5,000 headers, a 100 KB target) —
  *   431 or a close, never a crash; pipelined requests followed by junk,
  *   junk before any request line, junk after an upgrade — closed, no 5xx.
  *
- * Throughout, an honest client consumes at 100 requests/s over a keep-alive
- * connection, its latency in an HDR histogram per phase (before the attack,
+ * Throughout, an honest client (in a worker thread) consumes at 100
+ * requests/s over a keep-alive connection, its latency in an HDR histogram per phase (before the attack,
  * during it). Asserted: every honest request answered 200 and allowed, its
  * p99 under attack below {@link P99_BOUND_MS}, the daemon's RSS below
  * {@link RSS_BOUND_BYTES}, its sockets back to their baseline once the
@@ -38,13 +42,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../../src/daemon/daemon.js';
+import { DEFAULT_STREAM_BOUNDS } from '../../src/daemon/stream-api.js';
 import { decodeStreamResponse, encodeStreamRequest } from '../../src/daemon/stream-codec.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../transport/options.js';
 import { createPrng } from '../../transport/sim/prng.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS } from '../../transport/ws/ws-transport.js';
 import { eventually } from '../cli/cli-process.js';
 import { requestJson } from '../faults/http.js';
-import { rawUpgrade, type RawUpgrade } from '../helpers/raw-ws.js';
+import { frameHeader, rawUpgrade, type RawUpgrade } from '../helpers/raw-ws.js';
 import { startCliDaemon, type CliDaemon } from './hostile/cli-daemon.js';
 import { metricValue, ProcessSampler, scrape, socketCount } from './hostile/daemon-probe.js';
 import { HonestLoad } from './hostile/honest-load.js';
@@ -66,6 +71,14 @@ const MAX_FLOOD_REQUESTS = 4_000;
 /** Half-open upgrades: from this many loopback addresses, this many each (under the per-address cap, so the global cap is what bites). */
 const HALF_OPEN_ADDRESSES = 20;
 const HALF_OPEN_PER_ADDRESS = Math.min(15, DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS - 1);
+/** Stream clients that upgrade and fall silent, and that send half a frame. */
+const SILENT_STREAMS = 10;
+/**
+ * How long the honest peer may take to become live while the half-open flood
+ * keeps the handshake slots full (two round trips once admitted; the rest is
+ * its redial backoff and a loaded machine). Before eviction it never joined.
+ */
+const PEER_JOIN_BOUND_MS = 10_000;
 /** What the transport adds to the handshake timeout before it cuts a socket that ignores its close frame (CLOSE_GRACE_MS of ws-transport.ts). */
 const HANDSHAKE_CLOSE_GRACE_MS = 1_000;
 /** Scheduling slack on a loaded 2-core machine, added to every "closed within" bound. */
@@ -73,19 +86,20 @@ const SLACK_MS = 3_000;
 const HEADERS_BOUND_MS = HEADERS_TIMEOUT_MS + TIMEOUT_CHECK_INTERVAL_MS + SLACK_MS;
 const REQUEST_BOUND_MS = REQUEST_TIMEOUT_MS + TIMEOUT_CHECK_INTERVAL_MS + SLACK_MS;
 const HANDSHAKE_BOUND_MS = DEFAULT_HANDSHAKE_TIMEOUT_MS + HANDSHAKE_CLOSE_GRACE_MS + SLACK_MS;
+/** A stream client that answers no ping is cut at the second heartbeat after it opened. */
+const STREAM_DEAD_BOUND_MS = 2 * DEFAULT_STREAM_BOUNDS.pingIntervalMs + SLACK_MS;
 /** The honest client: one consume every 10 ms; 5 s of it before the attack. */
 const HONEST_INTERVAL_MS = 10;
 const BASELINE_MS = 5_000;
 /**
  * Bound on the honest client's p99 while the attack runs. Measured on a
- * 2-core machine shared with other work: p99 10–15 ms without attack,
- * 60–90 ms under it (both printed). The attack is ~400 hostile connections
- * at a time plus a flood of denial batches fanned out to 11 event clients,
- * on the same 2 cores as the test process and its honest client (whose own
- * event-loop delay is printed too: up to ~60 ms of the figure is the test's,
- * not the daemon's). 250 ms is ~3× the worst p99 seen under attack, room for
- * a loaded CI runner, while one stall the size of the defects this suite
- * found (1–1.5 s: event clients cut at 80 ms each) or of a timeout is far past it.
+ * 2-core machine shared with other work (both printed): p99 5–30 ms without
+ * attack, 14–40 ms under it (max 37–84 ms). The attack is ~400 hostile
+ * connections at a time plus a flood of denial batches fanned out to 11
+ * event clients, on the same 2 cores as the test and two daemons. 250 ms is
+ * 6× the worst p99 seen under attack — room for a loaded CI runner — while
+ * a stall like the one this suite found (event clients cut at ~80 ms each:
+ * p99 520–1,400 ms) or a slow socket never cut is far past it.
  */
 const P99_BOUND_MS = 250;
 /**
@@ -93,9 +107,9 @@ const P99_BOUND_MS = 250;
  * attack takes it to ~120 MiB (both printed): the backlogs of the event
  * clients that never read (10 × 1 MiB plus node's bookkeeping of thousands
  * of pending chunks each), ~400 connections, parser and response buffers.
- * 200 MiB leaves room for GC timing; a backlog kept past its bound (6 MB a
- * client in this flood, growing as long as it runs) or headers buffered past
- * 16 KiB per slow socket would pass it.
+ * 200 MiB leaves room for GC timing; a backlog kept past its bound would
+ * pass it (with the per-client bound removed the flood took it to 2.6 GiB),
+ * as would headers buffered past 16 KiB per slow socket.
  */
 const RSS_BOUND_BYTES = 200 * MiB;
 
@@ -152,15 +166,59 @@ async function honestStream(address: string): Promise<number> {
   }
 }
 
-/** Half-open upgrades to /v1/mesh from several loopback addresses: the request, then nothing. */
-async function halfOpenWave(address: string): Promise<Array<RawUpgrade & { cutMs: () => number | null }>> {
+type HalfOpen = RawUpgrade & { cutMs: () => number | null };
+
+/**
+ * Half-open upgrades to /v1/mesh from several loopback addresses: the
+ * request, then nothing; each lane reopens its connection as soon as it is
+ * cut or refused, until `stop()`. `firstWave` settles with the answers to
+ * the first connection of every lane.
+ */
+function halfOpenFlood(address: string): { attempts: HalfOpen[]; firstWave: Promise<HalfOpen[]>; stop: () => Promise<void> } {
+  const attempts: HalfOpen[] = [];
+  let running = true;
+  const open = async (localAddress: string): Promise<HalfOpen> => {
+    const r = await rawUpgrade(address, { localAddress, timeoutMs: 10_000 });
+    const answeredAt = performance.now();
+    let cut: number | null = null;
+    void r.closed.then(() => (cut = performance.now() - answeredAt));
+    const attempt = { ...r, cutMs: () => cut };
+    attempts.push(attempt);
+    return attempt;
+  };
+  const lanes = Array.from({ length: HALF_OPEN_ADDRESSES * HALF_OPEN_PER_ADDRESS }, (_, i) => {
+    const localAddress = `127.0.0.${10 + (i % HALF_OPEN_ADDRESSES)}`;
+    const first = open(localAddress);
+    const rest = (async () => {
+      let last = await first.catch(() => null);
+      while (running) {
+        if (last !== null) await last.closed;
+        if (running) last = await open(localAddress).catch(() => null);
+      }
+    })();
+    return { first, rest };
+  });
+  return {
+    attempts,
+    firstWave: Promise.all(lanes.map((l) => l.first)),
+    stop: async () => {
+      running = false;
+      await Promise.all(lanes.map((l) => l.rest));
+    },
+  };
+}
+
+/** Stream clients that upgrade and then send nothing, or half a frame: how long the daemon held each. */
+async function silentStreams(address: string): Promise<Array<{ closed: Promise<void>; held: () => number | null }>> {
   return Promise.all(
-    Array.from({ length: HALF_OPEN_ADDRESSES * HALF_OPEN_PER_ADDRESS }, async (_, i) => {
-      const r = await rawUpgrade(address, { localAddress: `127.0.0.${10 + (i % HALF_OPEN_ADDRESSES)}`, timeoutMs: 10_000 });
-      const answeredAt = performance.now();
-      let cut: number | null = null;
-      void r.closed.then(() => (cut = performance.now() - answeredAt));
-      return { ...r, cutMs: () => cut };
+    Array.from({ length: SILENT_STREAMS }, async (_, i) => {
+      const r = await rawUpgrade(address, { path: '/v1/stream', timeoutMs: 10_000 });
+      if (r.status !== 101) throw new Error(`silent stream client answered ${r.status}`);
+      if (i % 2 === 1) r.socket.write(Buffer.concat([frameHeader(64 * 1024), Buffer.alloc(1_000, 1)])); // 1,000 bytes of a 64 KiB frame
+      const openedAt = performance.now();
+      let held: number | null = null;
+      void r.closed.then(() => (held = performance.now() - openedAt));
+      return { closed: r.closed, held: () => held };
     }),
   );
 }
@@ -234,8 +292,9 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
     loopDelay.reset();
     const attackStart = performance.now();
     const groups = await Promise.all(Object.entries(slowRequests(a.address)).map(([name, req]) => startSlowGroup(name, a.port, req, SLOW_PER_KIND, TRICKLE_MS)));
-    const wave = await halfOpenWave(a.address);
-    const admitted = wave.filter((r) => r.status === 101);
+    const streamsHeld = await silentStreams(a.address);
+    const flood = halfOpenFlood(a.address);
+    await flood.firstWave;
     // While the pending-handshake cap is full: an honest stream client, and an honest peer starting to join.
     const streamMs = await honestStream(a.address);
     const peerStart = performance.now();
@@ -251,11 +310,15 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
       () => Math.round(performance.now() - peerStart),
       (err: Error) => err,
     );
+    // The flood is kept up until the honest peer joined (or gave up).
+    const floodStopped = peerJoined.then(() => flood.stop());
     const rng = createPrng(SEED);
     const rawOutcomes = Promise.all([...oversizedCases(a.address), ...garbageCases(a.address, rng, HEADERS_BOUND_MS)].map((c) => runRawCase(a.port, c)));
     const events = await eventFlood(a);
 
-    // Half-open upgrades are cut by the handshake timeout; then junk on an upgrade that is admitted.
+    // Half-open upgrades are cut by the handshake timeout or evicted; then junk on an upgrade that is admitted.
+    await floodStopped;
+    const admitted = flood.attempts.filter((r) => r.status === 101);
     await Promise.all(admitted.map((r) => r.closed.then(() => undefined)).map((p) => within(HANDSHAKE_BOUND_MS + 5_000, 'half-open cut', p).catch(() => {})));
     const meshGarbage: RawOutcome = await runRawCase(a.port, meshGarbageCase(a.address, rng));
     const joined = await peerJoined;
@@ -263,6 +326,8 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
     const boundOf = (name: string): number => (name === 'body' ? REQUEST_BOUND_MS : HEADERS_BOUND_MS);
     await Promise.all(groups.flatMap((g) => g.conns.map((c) => c.waitClosed(boundOf(g.name) + 5_000))));
     const outcomes = [...(await rawOutcomes), meshGarbage];
+    await Promise.all(streamsHeld.map((c) => within(STREAM_DEAD_BOUND_MS + 5_000, 'silent stream cut', c.closed).catch(() => {})));
+    const evicted = metricValue(await scrape(a.url), 'tallymesh_frames_rejected_total', { reason: 'handshake-evicted' });
     const attackMs = Math.round(performance.now() - attackStart);
 
     // After: a stream client is still served; everything the test opened is closed.
@@ -270,7 +335,7 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
     sampler.phase('after');
     const streamAfterMs = await honestStream(a.address).catch((err: Error) => err);
     for (const g of groups) g.stop();
-    for (const r of wave) r.socket.destroy();
+    for (const r of flood.attempts) r.socket.destroy();
     await load.stop();
     loopDelay.disable();
     let socketsAfter = socketCount(a.pid);
@@ -286,7 +351,8 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
       daemonRssMiB: { baseline: +(sampler.peaks('baseline').rssBytes / MiB).toFixed(1), attackPeak: +(sampler.peaks('attack').rssBytes / MiB).toFixed(1) },
       daemonSockets: { baseline: baselineSockets, attackPeak: sampler.peaks('attack').sockets, after: socketsAfter },
       slowloris: slow,
-      halfOpen: { sent: wave.length, admitted: admitted.length, refused503: wave.filter((r) => r.status === 503).length, maxCutMs: Math.round(Math.max(...cutMs)) },
+      halfOpen: { sent: flood.attempts.length, admitted: admitted.length, evicted, refused503: flood.attempts.filter((r) => r.status === 503).length, maxCutMs: Math.round(Math.max(...cutMs)) },
+      silentStreamsHeldMs: streamsHeld.map(({ held }) => (held() === null ? 'open' : Math.round(held() as number))),
       honestStreamMs: { duringFullHandshakeCap: streamMs, after: streamAfterMs instanceof Error ? streamAfterMs.message : streamAfterMs },
       honestPeerJoinMs: joined instanceof Error ? joined.message : joined,
       events,
@@ -294,43 +360,48 @@ describe(`hostile clients against a daemon started through the CLI (seed ${SEED}
       attackSeconds: attackMs / 1000,
     };
     summary('hostile-clients', figures);
+    // Soft: a run reports every bound that broke, not only the first.
 
     // The honest clients: all served, p99 bounded, the peer joined.
-    expect(load.failures.slice(0, 5), 'honest requests that failed').toEqual([]);
-    expect(figures.honestMs.attack.requests).toBeGreaterThan((attackMs / HONEST_INTERVAL_MS) * 0.9);
-    expect(figures.honestMs.attack.p99, `honest p99 under attack (baseline p99 ${figures.honestMs.baseline.p99} ms)`).toBeLessThan(P99_BOUND_MS);
-    expect(streamMs, 'honest stream client while the handshake cap is full').toBeLessThan(2_000);
-    expect(typeof figures.honestStreamMs.after, `honest stream client after the attack: ${figures.honestStreamMs.after}`).toBe('number');
-    expect(typeof figures.honestPeerJoinMs, `honest peer: ${figures.honestPeerJoinMs}`).toBe('number');
+    expect.soft(load.failures.slice(0, 5), 'honest requests that failed').toEqual([]);
+    expect.soft(figures.honestMs.attack.requests).toBeGreaterThan((attackMs / HONEST_INTERVAL_MS) * 0.9);
+    expect.soft(figures.honestMs.attack.p99, `honest p99 under attack (baseline p99 ${figures.honestMs.baseline.p99} ms)`).toBeLessThan(P99_BOUND_MS);
+    expect.soft(streamMs, 'honest stream client while the handshake cap is full').toBeLessThan(2_000);
+    expect.soft(typeof figures.honestStreamMs.after, `honest stream client after the attack: ${figures.honestStreamMs.after}`).toBe('number');
+    expect.soft(typeof figures.honestPeerJoinMs, `honest peer: ${figures.honestPeerJoinMs}`).toBe('number');
+    expect.soft(figures.honestPeerJoinMs, 'honest peer join under the sustained half-open flood').toBeLessThanOrEqual(PEER_JOIN_BOUND_MS);
 
     // Slowloris: every connection cut with a 408 by its timeout, not earlier, not (much) later.
     for (const g of groups) {
       const timeout = g.name === 'body' ? REQUEST_TIMEOUT_MS : HEADERS_TIMEOUT_MS;
-      expect(slow[g.name].open, `${g.name}: connections the daemon never cut`).toBe(0);
-      expect(slow[g.name].answers, `${g.name}: answers`).toEqual(['408']);
-      expect(slow[g.name].minHeldMs, `${g.name}: cut before its timeout`).toBeGreaterThanOrEqual(timeout - 500);
-      expect(slow[g.name].maxHeldMs, `${g.name}: held past its timeout`).toBeLessThanOrEqual(boundOf(g.name));
+      expect.soft(slow[g.name].open, `${g.name}: connections the daemon never cut`).toBe(0);
+      expect.soft(slow[g.name].answers, `${g.name}: answers`).toEqual(['408']);
+      expect.soft(slow[g.name].minHeldMs, `${g.name}: cut before its timeout`).toBeGreaterThanOrEqual(timeout - 500);
+      expect.soft(slow[g.name].maxHeldMs, `${g.name}: held past its timeout`).toBeLessThanOrEqual(boundOf(g.name));
     }
 
-    // Half-open upgrades: no more admitted than the cap, the rest refused with 503, every admitted one cut in time.
-    expect(admitted.length).toBeGreaterThan(0);
-    expect(admitted.length, 'upgrades admitted past the pending-handshake cap').toBeLessThanOrEqual(DEFAULT_MAX_PENDING_HANDSHAKES);
-    expect(figures.halfOpen.refused503).toBe(wave.length - admitted.length);
-    expect(figures.halfOpen.maxCutMs, 'half-open upgrade held past the handshake timeout').toBeLessThanOrEqual(HANDSHAKE_BOUND_MS);
+    // Half-open upgrades: no more held at once than the cap (each admitted past it evicted one), the rest refused with 503, every admitted one cut in time.
+    expect.soft(admitted.length).toBeGreaterThan(0);
+    expect.soft(admitted.length - evicted, 'upgrades held past the pending-handshake cap').toBeLessThanOrEqual(DEFAULT_MAX_PENDING_HANDSHAKES);
+    expect.soft(figures.halfOpen.refused503).toBe(flood.attempts.length - admitted.length);
+    expect.soft(figures.halfOpen.maxCutMs, 'half-open upgrade held past the handshake timeout').toBeLessThanOrEqual(HANDSHAKE_BOUND_MS);
+
+    // Stream clients that fell silent or stopped inside a frame: cut by the heartbeat.
+    expect.soft(figures.silentStreamsHeldMs.filter((ms) => ms === 'open' || ms > STREAM_DEAD_BOUND_MS), `silent stream clients held past ${STREAM_DEAD_BOUND_MS} ms`).toEqual([]);
 
     // Event clients that never read: all cut once past the per-client bound; the reader kept.
-    expect(events.clientsLeft, 'event clients left after the flood (only the reader should be)').toBe(1);
-    expect(events.slowClientsDropped).toBe(SSE_NON_READERS);
-    expect(events.readerKept, 'the event client that reads was cut').toBe(true);
-    expect(events.nonReadersEnded, 'cut event clients saw the end of their stream').toBe(true);
+    expect.soft(events.clientsLeft, 'event clients left after the flood (only the reader should be)').toBe(1);
+    expect.soft(events.slowClientsDropped).toBe(SSE_NON_READERS);
+    expect.soft(events.readerKept, 'the event client that reads was cut').toBe(true);
+    expect.soft(events.nonReadersEnded, 'cut event clients saw the end of their stream').toBe(true);
 
     // Oversized headers and garbage: 431 or a close, no 5xx, every connection closed.
-    expect(outcomes.filter((o) => o.problems.length > 0).map((o) => `${o.name}: ${o.problems.join('; ')}`)).toEqual([]);
+    expect.soft(outcomes.filter((o) => o.problems.length > 0).map((o) => `${o.name}: ${o.problems.join('; ')}`)).toEqual([]);
 
     // The processes: alive; the attacked one's memory bounded and its sockets back to the baseline.
-    expect(a.running && b.running, a.output().slice(-2_000)).toBe(true);
-    expect(health?.status).toBe(200);
-    expect(sampler.peaks('attack').rssBytes, 'daemon RSS during the attack').toBeLessThan(RSS_BOUND_BYTES);
-    expect(socketsAfter, `daemon sockets after the attack (baseline ${baselineSockets})`).toBeLessThanOrEqual(baselineSockets + 2);
+    expect.soft(a.running && b.running, a.output().slice(-2_000)).toBe(true);
+    expect.soft(health?.status).toBe(200);
+    expect.soft(sampler.peaks('attack').rssBytes, 'daemon RSS during the attack').toBeLessThan(RSS_BOUND_BYTES);
+    expect.soft(socketsAfter, `daemon sockets after the attack (baseline ${baselineSockets})`).toBeLessThanOrEqual(baselineSockets + 2);
   });
 });

@@ -31,6 +31,7 @@ export {
   MAX_REASON_BYTES,
   MAX_REPLICAS,
   MAX_SHARDS,
+  MAX_WINDOWS_PER_FRAME,
 } from './frame-schema.js';
 
 // useRecords: false keeps msgpackr to plain MessagePack (no record extension).

@@ -19,6 +19,7 @@ export const FRAME_ERROR_CODES = {
   timeout: 'TALLYMESH_ERR_FRAME_TIMEOUT',
   'too-many-handshakes': 'TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES',
   'too-many-handshakes-per-address': 'TALLYMESH_ERR_FRAME_TOO_MANY_HANDSHAKES_PER_ADDRESS',
+  'handshake-evicted': 'TALLYMESH_ERR_FRAME_HANDSHAKE_EVICTED',
 } as const satisfies Record<RejectReason, ErrorCode>;
 
 /**

@@ -15,6 +15,7 @@ import { FrameType, PROTOCOL_VERSION } from './frame.js';
 import type { Frame, FrameTypeCode, WindowBatch } from './frame.js';
 import { MAC_BYTES, NONCE_BYTES } from '../handshake.js';
 import { isWellFormed } from '../../src/validate.js';
+import { MAX_REPLICA_IDS } from '../../crdt/cell-batch.js';
 
 /** Longest node id or incarnation, in UTF-8 bytes. */
 export const MAX_ID_BYTES = 128;
@@ -24,15 +25,26 @@ export const MAX_KEY_BYTES = 256;
 export const MAX_ADDRESS_BYTES = 256;
 /** Longest BYE reason, in UTF-8 bytes. */
 export const MAX_REASON_BYTES = 256;
-/** Most replica ids in one batch. */
-export const MAX_REPLICAS = 65_536;
+/**
+ * Most replica ids in one batch: a node's registry of replica ids per window
+ * holds no more, so every batch it builds fits (see `crdt/cell-batch.ts`).
+ */
+export const MAX_REPLICAS = MAX_REPLICA_IDS;
+/**
+ * Most limiter windows one frame names: batches in DELTA and SNAPSHOT,
+ * digests in DIGEST, wants in REPAIR. Each asks its receiver for work on a
+ * whole window (a REPAIR entry used to cost a pass over every key), so the
+ * count is bounded, not only the bytes; a node sends one per limiter at most
+ * and splits past it.
+ */
+export const MAX_WINDOWS_PER_FRAME = 1_024;
 /** Most shards in one digest or repair request. */
 export const MAX_SHARDS = 65_536;
 /** Most peers in one PEERS frame. */
 export const MAX_PEERS = 4_096;
 /** Most buckets per window. */
 export const MAX_BUCKETS = 65_536;
-/** Bound for every other list (batches, keys, entries, digests, wants); the frame size bounds them further. */
+/** Bound for every other list (keys, entries); the frame size bounds them further. */
 export const MAX_LIST_LENGTH = 1_048_576;
 
 const MAX_UINT32 = 0xffff_ffff;
@@ -176,7 +188,7 @@ function batchFromWire(value: unknown, path: string): WindowBatch {
 }
 
 function batchesFromWire(value: unknown, path: string): WindowBatch[] {
-  const items = list(value, path, MAX_LIST_LENGTH);
+  const items = list(value, path, MAX_WINDOWS_PER_FRAME);
   return items.map((item, i) => batchFromWire(item, `${path}[${i}]`));
 }
 
@@ -228,7 +240,7 @@ export function fromWire(value: unknown): Frame {
       };
     case FrameType.DIGEST: {
       tuple(b, 'digest', 1);
-      const digests = list(b[0], 'digest.digests', MAX_LIST_LENGTH).map((item, i) => {
+      const digests = list(b[0], 'digest.digests', MAX_WINDOWS_PER_FRAME).map((item, i) => {
         const path = `digest.digests[${i}]`;
         const d = tuple(item, path, 4);
         return { ...range(d, path), shards: uintList(d[3], `${path}.shards`, MAX_SHARDS, MAX_UINT32) };
@@ -237,7 +249,7 @@ export function fromWire(value: unknown): Frame {
     }
     case FrameType.REPAIR: {
       tuple(b, 'repair', 1);
-      const wants = list(b[0], 'repair.wants', MAX_LIST_LENGTH).map((item, i) => {
+      const wants = list(b[0], 'repair.wants', MAX_WINDOWS_PER_FRAME).map((item, i) => {
         const path = `repair.wants[${i}]`;
         const w = tuple(item, path, 4);
         return { ...range(w, path), shards: uintList(w[3], `${path}.shards`, MAX_SHARDS, MAX_SHARDS - 1) };

@@ -33,6 +33,7 @@ export const CLOSE_CODES: Readonly<Record<string, number>> = {
   self: 4007,
   timeout: 4008,
   restarted: 4009,
+  'handshake-evicted': 4010,
   shutdown: 1001, // "going away"
 };
 /** Close code for any other reason (disconnect() with a reason of the owner's). */

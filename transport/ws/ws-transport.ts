@@ -7,9 +7,12 @@
  * dialing `ws://` or `wss://`, keepalive pings and an orderly close.
  *
  * Until a link authenticates, what its socket may cost is bounded: inbound
- * upgrades past {@link DEFAULT_MAX_PENDING_HANDSHAKES} unauthenticated
- * connections in all, or {@link DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS}
- * from one address, are refused with 503 ({@link PendingHandshakes}); every
+ * upgrades past {@link DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS}
+ * unauthenticated connections from one address are refused with 503, and
+ * past {@link DEFAULT_MAX_PENDING_HANDSHAKES} in all the oldest socket of the
+ * address holding the most is cut to admit the newcomer
+ * (`handshake-evicted`; a newcomer from that address gets 503 instead), so a
+ * flood cannot keep an honest peer out ({@link PendingHandshakes}); every
  * socket, inbound or dialed, is held to the handshake frame size by a
  * {@link PreAuthGuard} (ws's own `maxPayload` is the full frame bound, fixed
  * per server); and a socket not open by the handshake deadline plus a short
@@ -46,7 +49,8 @@ export const DEFAULT_KEEPALIVE_MS = 15_000;
  * Default cap on inbound connections that have not authenticated yet. Each
  * holds at most 4 KiB of frames plus one socket read, and an
  * honest peer holds a slot for about two round trips, so even a large
- * cluster reconnecting at once stays far below it.
+ * cluster reconnecting at once stays far below it. Past it, the heaviest
+ * holder's oldest socket makes room (see {@link PendingHandshakes}).
  */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
 /**
@@ -96,7 +100,7 @@ export interface WsTransportOptions {
   scheduler?: Scheduler;
   /** Default 3000 (`DEFAULT_HANDSHAKE_TIMEOUT_MS` of `transport/options.ts`). */
   handshakeTimeoutMs?: number;
-  /** Cap on inbound connections that have not authenticated; upgrades past it get 503. Default 128. */
+  /** Cap on inbound connections that have not authenticated; past it the heaviest address's oldest one is cut to admit a newcomer. Default 128. */
   maxPendingHandshakes?: number;
   /** Cap on unauthenticated inbound connections from one address (IPv6: one /64). Default 16. */
   maxPendingHandshakesPerAddress?: number;
@@ -121,6 +125,12 @@ function refuseUpgrade(socket: Duplex): void {
   socket.on('error', () => {}); // a reset while answering changes nothing
   socket.once('finish', () => socket.destroy());
   socket.end(BUSY_RESPONSE);
+}
+
+/** An inbound socket's pending-handshake slot: give it back, or (the node is full) be cut to make room. */
+interface PendingSlot {
+  release: () => void;
+  evict: (detail: string) => void;
 }
 
 function whenClosed(socket: WebSocket): Promise<void> {
@@ -252,29 +262,38 @@ class WsTransport implements Transport {
       return;
     }
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const admission = this.#pending.admit(req.socket.remoteAddress ?? '');
+    // Until the link exists, making room means cutting the raw socket; #adopt replaces this with failing the link.
+    const slot: PendingSlot = {
+      release: () => {},
+      evict: (detail) => {
+        this.#manager.refuse(remote, 'handshake-evicted', detail);
+        socket.destroy();
+      },
+    };
+    const admission = this.#pending.admit(req.socket.remoteAddress ?? '', (detail) => slot.evict(detail));
     if (!admission.admitted) {
       this.#manager.refuse(remote, admission.reason, admission.detail);
       refuseUpgrade(socket);
       return;
     }
+    slot.release = admission.release;
     // Taken before the upgrade, so a request ws refuses (bad headers) gives its slot back too.
     socket.once('close', admission.release);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#adopt(ws, remote, (conduit) => this.#manager.accept(conduit), socket, admission.release);
+      this.#adopt(ws, remote, (conduit) => this.#manager.accept(conduit), socket, slot);
     });
   };
 
   /**
    * Adopts an open WebSocket. `raw` is the socket under it (the guard reads
-   * it); `releaseSlot` gives back its pending-handshake slot.
+   * it); `slot` is its pending-handshake slot, if inbound.
    */
   #adopt(
     socket: WebSocket,
     remote: string,
     attach: (conduit: WsConduit) => Link | null,
     raw: Duplex | undefined,
-    releaseSlot: () => void = () => {},
+    slot: PendingSlot = { release: () => {}, evict: () => {} },
   ): void {
     const conduit = new WsConduit(socket, remote, this.#maxQueueBytes);
     this.#sockets.add(socket);
@@ -289,11 +308,11 @@ class WsTransport implements Transport {
       return;
     }
     conduit.bind(link);
-    this.#boundPreAuth(link, socket, raw, releaseSlot);
+    this.#boundPreAuth(link, socket, raw, slot);
   }
 
   /** Holds `link`'s socket to the pre-auth bounds until the link opens or the socket closes. */
-  #boundPreAuth(link: Link, socket: WebSocket, raw: Duplex | undefined, releaseSlot: () => void): void {
+  #boundPreAuth(link: Link, socket: WebSocket, raw: Duplex | undefined, slot: PendingSlot): void {
     // ws has attached its reader to `raw` by now, so the guard sees each read after ws parsed it.
     const guard =
       raw === undefined
@@ -312,11 +331,16 @@ class WsTransport implements Transport {
     const cancelCut = this.#scheduler.after(this.#manager.handshakeTimeoutMs + CLOSE_GRACE_MS, () => {
       if (link.state !== 'open') socket.terminate();
     });
+    // Made room for a newcomer: reported and counted as 'handshake-evicted', and cut at once (its slot is already gone).
+    slot.evict = (detail) => {
+      link.fail('handshake-evicted', detail);
+      socket.terminate();
+    };
     const lift = (): void => {
       this.#preAuth.delete(link);
       guard?.release();
       cancelCut();
-      releaseSlot();
+      slot.release();
     };
     this.#preAuth.set(link, lift);
     socket.once('close', lift);

@@ -4,17 +4,71 @@
  * does), each latency recorded in an HDR histogram of the phase it was
  * scheduled in.
  *
- * Latency is measured from the moment a request was *due*, not from when it
- * was sent: a request held up behind a slow one counts the wait too (the
- * coordinated-omission correction of HdrHistogram), so a stalled server
- * cannot hide behind a client that politely stopped sending.
+ * The client runs in a worker thread, so the attack the test's main thread
+ * drives (hundreds of sockets, megabyte strings) does not delay the honest
+ * client's own timers and reads: what it measures is the daemon (and the
+ * shared CPU), not the test. Latency is taken from the moment a request was
+ * *due*, not from when it was sent: a request held up behind a slow one
+ * counts the wait too (HdrHistogram's coordinated-omission correction), so a
+ * stalled server cannot hide behind a client that politely stopped sending.
  */
-import http from 'node:http';
+import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { requestJson } from '../../faults/http.js';
 
 /** An honest request slower than this is a failure. */
 const REQUEST_TIMEOUT_MS = 5_000;
+
+/** The worker: plain JavaScript (a worker cannot load TypeScript), node built-ins only. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, limiter, key, intervalMs, timeoutMs } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const body = JSON.stringify({ limiter, key });
+let phase = 'baseline';
+let running = true;
+parentPort.on('message', (m) => {
+  if (m.phase !== undefined) phase = m.phase;
+  if (m.stop === true) running = false;
+});
+function consume() {
+  return new Promise((resolve) => {
+    const req = http.request(url + '/v1/consume', {
+      method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        let allowed = false;
+        try { allowed = JSON.parse(text).allowed === true; } catch {}
+        resolve(res.statusCode === 200 && allowed ? null : 'status ' + res.statusCode + ' ' + text.slice(0, 120));
+      });
+      res.on('error', (err) => resolve(err.message));
+    });
+    const timer = setTimeout(() => req.destroy(new Error('no response within ' + timeoutMs + ' ms')), timeoutMs);
+    req.on('error', (err) => { clearTimeout(timer); resolve(err.message); });
+    req.end(body);
+  });
+}
+(async () => {
+  const start = performance.now();
+  for (let i = 0; running; i++) {
+    const due = start + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (!running) break;
+    const p = phase;
+    const failure = await consume();
+    const us = Math.max(1, Math.round((performance.now() - due) * 1000));
+    parentPort.postMessage({ phase: p, us, failure: failure === null ? undefined : p + ' #' + i + ': ' + failure });
+  }
+  agent.destroy();
+  parentPort.postMessage({ done: true });
+})();
+`;
 
 /** Latency figures of one phase, in milliseconds. */
 export interface LatencyFigures {
@@ -34,37 +88,45 @@ export interface HonestLoadOptions {
   intervalMs: number;
 }
 
-/** A steady stream of consume requests, with latency per phase. */
+/** A steady stream of consume requests from a worker thread, with latency per phase. */
 export class HonestLoad {
-  /** Requests that were not answered 200 in time, with what happened. */
+  /** Requests that were not answered 200 and allowed in time, with what happened. */
   readonly failures: string[] = [];
   #opts: HonestLoadOptions;
-  #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   #phases = new Map<string, hdr.Histogram>();
-  #phase = 'baseline';
-  #running = false;
-  #loop: Promise<void> | undefined;
+  #worker: Worker | undefined;
+  #done: Promise<void> | undefined;
 
   constructor(options: HonestLoadOptions) {
     this.#opts = options;
   }
 
-  /** Starts sending; samples go to the current phase. */
+  /** Starts sending; samples go to the phase 'baseline' until {@link phase} is called. */
   start(): void {
-    this.#running = true;
-    this.#loop = this.#run();
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...this.#opts, timeoutMs: REQUEST_TIMEOUT_MS } });
+    this.#worker = worker;
+    this.#done = new Promise((resolve, reject) => {
+      worker.on('message', (m: { phase?: string; us?: number; failure?: string; done?: boolean }) => {
+        if (m.done === true) resolve();
+        if (m.phase === undefined || m.us === undefined) return;
+        this.#histogram(m.phase).recordValue(m.us);
+        if (m.failure !== undefined) this.failures.push(m.failure);
+      });
+      worker.once('error', reject);
+      worker.once('exit', () => resolve());
+    });
   }
 
   /** Samples of requests due from now on go to `phase`. */
   phase(name: string): void {
-    this.#phase = name;
+    this.#worker?.postMessage({ phase: name });
   }
 
   /** Stops after the request in flight. */
   async stop(): Promise<void> {
-    this.#running = false;
-    await this.#loop;
-    this.#agent.destroy();
+    this.#worker?.postMessage({ stop: true });
+    await this.#done;
+    await this.#worker?.terminate();
   }
 
   /** Latency figures of `phase`. */
@@ -88,31 +150,5 @@ export class HonestLoad {
       this.#phases.set(phase, h);
     }
     return h;
-  }
-
-  async #run(): Promise<void> {
-    const { url, limiter, key, intervalMs } = this.#opts;
-    const start = performance.now();
-    for (let i = 0; this.#running; i++) {
-      const due = start + i * intervalMs;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      if (!this.#running) break;
-      const phase = this.#phase;
-      try {
-        const res = await requestJson(`${url}/v1/consume`, {
-          method: 'POST',
-          body: { limiter, key },
-          agent: this.#agent,
-          timeoutMs: REQUEST_TIMEOUT_MS,
-        });
-        if (res.status !== 200 || (res.body as { allowed?: unknown } | null)?.allowed !== true) {
-          this.failures.push(`${phase} #${i}: status ${res.status} ${res.text.slice(0, 120)}`);
-        }
-      } catch (err) {
-        this.failures.push(`${phase} #${i}: ${(err as Error).message}`);
-      }
-      this.#histogram(phase).recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
-    }
   }
 }

@@ -39,6 +39,7 @@ describe('/metrics', () => {
     expect(m.get('tallymesh_decision_latency_seconds')?.type).toBe('histogram');
     expect(sampleValue(m, 'tallymesh_decision_latency_seconds_count', { api: 'http' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(m, 'tallymesh_live_keys', { limiter: 'api' })).toBe(3);
+    expect(sampleValue(m, 'tallymesh_held_keys')).toBe(3);
     expect(sampleValue(m, 'tallymesh_max_keys')).toBe(1_000_000);
     expect(sampleValue(m, 'tallymesh_ready')).toBe(1);
     expect(sampleValue(m, 'tallymesh_http_responses_total', { route: 'consume', status: '200' })).toBe(2 * LATENCY_SAMPLE_EVERY);
@@ -106,8 +107,8 @@ describe('the node-wide key bound', () => {
     expect(await consume('open', 'user-secret-1')).toBe(true); // a known key is decided as usual
 
     const m = await scrape(d);
-    expect(sampleValue(m, 'tallymesh_overflows_total', { limiter: 'open' })).toBe(2);
-    expect(sampleValue(m, 'tallymesh_overflows_total', { limiter: 'closed' })).toBe(1);
+    expect(sampleValue(m, 'tallymesh_overflows_total', { limiter: 'open', policy: 'allow' })).toBe(2);
+    expect(sampleValue(m, 'tallymesh_overflows_total', { limiter: 'closed', policy: 'deny' })).toBe(1);
     expect((await getJson(`${d.url}/v1/cluster`)).body.keys).toEqual({ total: 2, max: 2 });
 
     const lines = d.logs.filter((l) => l.event === 'overflow');

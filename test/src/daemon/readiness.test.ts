@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readiness } from '../../../src/daemon/readiness.js';
 import type { ClusterStatus, Mesh } from '../../../src/mesh/mesh.js';
 
-function meshWith(ready: boolean, peers: Array<{ nodeId: string; state: string; clockOffsetMs?: number }>, clockProblem: string | null = null): Mesh {
-  const cluster = { node: { ready, clockProblem }, peers: peers.map((p) => ({ clockOffsetMs: 0, ...p })) } as unknown as ClusterStatus;
+function meshWith(ready: boolean, peers: Array<{ nodeId: string; state: string; clockOffsetMs?: number }>, clockProblem: string | null = null, keys: number[] = []): Mesh {
+  const limiters = keys.map((n, i) => ({ name: `l${i}`, keys: n }));
+  const cluster = { node: { ready, clockProblem }, peers: peers.map((p) => ({ clockOffsetMs: 0, ...p })), limiters } as unknown as ClusterStatus;
   return { cluster: () => cluster } as unknown as Mesh;
 }
 
@@ -28,6 +29,22 @@ describe('readiness', () => {
   it('is not ready, even after its sync, while its own clock runs so far ahead that peers refuse it', () => {
     const problem = "this node's clock runs up to 5012 ms ahead of b (max offset 500 ms): peers refuse its frames";
     expect(readiness(meshWith(true, [{ nodeId: 'b', state: 'down' }], problem), ['b:1'], false)).toMatchObject({ ready: false, reason: problem });
+  });
+
+  it('stays ready past the key bound, listing the overflows and the bound as a degraded mode', () => {
+    const overflows = [{ limiter: 'api', policy: 'allow' as const, count: 12, sinceMs: 4_200, lastMs: 300 }, { limiter: 'login', policy: 'deny' as const, count: 1, sinceMs: 0, lastMs: 0 }];
+    const r = readiness(meshWith(true, [], null, [60, 40]), [], false, { maxKeys: 100, overflows });
+    expect(r).toEqual({
+      ready: true,
+      degraded: [
+        'limiter api overflowed 12 times in the last 5 s (last 0 s ago): new keys past maxKeys are admitted uncounted',
+        'limiter login overflowed once in the last 1 s (last 0 s ago): new keys past maxKeys are denied',
+        "holding 100 keys, at the node's bound of 100 (maxKeys): new keys meet their limiter's overflow policy",
+      ],
+      peers: [],
+    });
+    // Below the bound and with no recent overflow, nothing is listed.
+    expect(readiness(meshWith(true, [], null, [60, 39]), [], false, { maxKeys: 100, overflows: [] })).toEqual({ ready: true, peers: [] });
   });
 
   it('is not ready while shutting down', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter, type EmbeddedLimiterOptions, type Limiter } from '../../../src/limiter/limiter.js';
+import { Hlc, encodeHlc } from '../../../crdt/hlc.js';
+import { createLimiter, Limiter, type EmbeddedLimiterOptions } from '../../../src/limiter/limiter.js';
 
 /** A limiter on a hand-driven clock. */
 function limiterAt(start: number, options: Partial<EmbeddedLimiterOptions> = {}): { limiter: Limiter; clock: { now: number } } {
@@ -138,6 +139,32 @@ describe('createLimiter', () => {
       clock.now = 2_150; // 'old' has expired, the peers' keys have not
       expect(limiter.consume('new').allowed).toBe(false);
       expect(limiter.size).toBeLessThanOrEqual(3);
+      expect([...limiter.keys()]).not.toContain('new');
+    });
+
+    it('counts reset tombstones against the bound, and a reset of a key it does not hold costs nothing', () => {
+      const { limiter } = limiterAt(1_000, { maxKeys: 2, onOverflow: 'deny' });
+      for (let i = 0; i < 100; i++) limiter.reset(`unknown${i}`);
+      expect(limiter.size).toBe(0);
+      // Peers' resets of keys they held arrive as tombstones: held keys like any other.
+      limiter.replica.merge({ replicas: [], keys: [['t1', encodeHlc(1_000, 0), []], ['t2', encodeHlc(1_000, 1), []]] });
+      expect(limiter.size).toBe(2);
+      expect(limiter.consume('new').allowed).toBe(false);
+      expect(limiter.stats.overflows).toBe(1);
+    });
+
+    it('stays within the node-wide bound when its sweep frees a key of its own', () => {
+      const clock = { now: 1_000 };
+      const hlc = new Hlc();
+      let nodeFull = false;
+      const limiter = new Limiter(
+        { name: 'api', limit: 3, windowMs: 1_000, buckets: 10, onOverflow: 'deny' },
+        { hlc, now: () => clock.now, replicaId: 'n#1', maxClockOffsetMs: 500, nodeFull: () => nodeFull },
+      );
+      limiter.consume('old');
+      clock.now = 2_200; // 'old' has expired; other limiters fill the node meanwhile
+      nodeFull = true;
+      expect(limiter.consume('new').allowed).toBe(false);
       expect([...limiter.keys()]).not.toContain('new');
     });
   });

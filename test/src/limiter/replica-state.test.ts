@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SlidingWindow } from '../../../crdt/sliding-window.js';
 import { createLimiter } from '../../../src/limiter/limiter.js';
 import { ReplicaState } from '../../../src/limiter/replica-state.js';
+import { MAX_LIMIT } from '../../../src/validate.js';
 
 describe('ReplicaState', () => {
   it('merges limit changes last-writer-wins, ties broken by replica id', () => {
@@ -96,5 +97,21 @@ describe('ReplicaState', () => {
     b.discardDelta();
     expect(b.sweep()).toBe(0);
     expect(a.limitRegister).toBe(a.replica.limitRegister);
+  });
+
+  it('refuses a merged limit register setLimit would refuse, and consume keeps working (issue 9, defect 7)', () => {
+    const api = createLimiter({ name: 'api', limit: 10, windowMs: 1_000, nodeId: 'a', now: () => 5_000 });
+    for (const value of [0, -1, MAX_LIMIT + 1, 1e15, Number.NaN, 1.5, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      expect(api.replica.mergeLimit({ ts: 9e15, replica: 'evil#1', value }), String(value)).toBe(false);
+      expect(api.limit).toBe(10);
+      expect(api.consume('k').allowed).toBe(true);
+      expect(() => api.setLimit(value)).toThrow(); // the same rule
+    }
+    // What setLimit takes, a merge takes, the largest limit included.
+    expect(api.replica.mergeLimit({ ts: 1, replica: 'b#1', value: MAX_LIMIT })).toBe(true);
+    expect(api.limit).toBe(MAX_LIMIT);
+    // A valid register that loses is not refused.
+    expect(api.replica.mergeLimit({ ts: 0, replica: 'a', value: 3 })).toBe(true);
+    expect(api.limit).toBe(MAX_LIMIT);
   });
 });

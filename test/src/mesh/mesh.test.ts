@@ -81,6 +81,24 @@ describe('mesh on the simulated network', () => {
     }
   });
 
+  it('frees the keys it only merged once they expire, on its gossip tick (issue 9, defect 1)', async () => {
+    const { net, nodes } = await cluster(['a', 'b', 'c']);
+    for (let i = 0; i < 500; i++) nodes[0].get('api')!.consume(`k${i}`);
+    net.advance(100);
+    expect(nodes.map((m) => m.get('api')!.size)).toEqual([500, 500, 500]);
+    // b and c count nothing and create no key: only the paced sweep frees what they merged,
+    // within half a window (two laps per window) of the keys' expiry after window + one bucket.
+    net.advance(LIMITER.windowMs + 1_000 + LIMITER.windowMs / 2 + 100);
+    expect(nodes.map((m) => m.get('api')!.size)).toEqual([0, 0, 0]);
+  });
+
+  it('replicates nothing for a reset of a key no node holds (issue 9, defect 2)', async () => {
+    const { net, nodes } = await cluster(['a', 'b', 'c']);
+    for (let i = 0; i < 100; i++) nodes[0].get('api')!.reset(`unknown${i}`);
+    net.advance(100);
+    expect(nodes.map((m) => m.get('api')!.size)).toEqual([0, 0, 0]);
+  });
+
   it('brings a restarted node back ready with the cluster counts', async () => {
     const { net, nodes } = await cluster(['a', 'b', 'c']);
     nodes[0].get('api')!.consume('k', 8);

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { addressKey, PendingHandshakes } from '../../../transport/ws/pending-handshakes.js';
+import { addressKey, PendingHandshakes, rangeKey } from '../../../transport/ws/pending-handshakes.js';
 import { PreAuthGuard } from '../../../transport/ws/pre-auth-guard.js';
 import { frameHeader, maskedFrame } from '../../helpers/raw-ws.js';
 
@@ -91,21 +91,66 @@ describe('PendingHandshakes', () => {
     expect(addressKey('::1')).toBe('0:0:0:0::/64');
   });
 
-  it('admits up to the per-address cap, then up to the global cap, and takes a slot back once', () => {
-    const pending = new PendingHandshakes(3, 2);
+  it('weighs IPv4 by /24 and IPv6 by /48 when choosing whom to evict', () => {
+    expect(rangeKey('10.0.0.7')).toBe('10.0.0.0/24');
+    expect(rangeKey(addressKey('2001:db8:0:1::1'))).toBe('2001:db8:0::/48');
+  });
+
+  it('admits up to the per-address cap, refuses past it, and takes a slot back once', () => {
+    const pending = new PendingHandshakes(8, 2);
     const a1 = pending.admit('10.0.0.1');
     const a2 = pending.admit('10.0.0.1');
     expect(pending.admit('10.0.0.1')).toMatchObject({ admitted: false, reason: 'too-many-handshakes-per-address' });
-    const b1 = pending.admit('2001:db8::1');
-    expect(pending.admit('2001:db8::2')).toMatchObject({ admitted: false, reason: 'too-many-handshakes' });
-    expect([a1, a2, b1].every((a) => a.admitted)).toBe(true);
+    expect(pending.admit('2001:db8::1').admitted).toBe(true);
+    expect(pending.admit('2001:db8::2').admitted).toBe(true);
+    expect(pending.admit('2001:db8::3')).toMatchObject({ admitted: false, reason: 'too-many-handshakes-per-address' }); // the same /64
+    expect([a1, a2].every((a) => a.admitted)).toBe(true);
     if (!a1.admitted) return;
     a1.release();
     a1.release(); // idempotent
-    expect(pending.size).toBe(2);
+    expect(pending.size).toBe(3);
     expect(pending.from('10.0.0.1')).toBe(1);
-    expect(pending.admit('2001:db8::2').admitted).toBe(true); // the freed slot, taken from the same /64 as b1
-    expect(pending.admit('2001:db8::3')).toMatchObject({ admitted: false, reason: 'too-many-handshakes-per-address' });
-    expect(pending.admit('10.0.0.2')).toMatchObject({ admitted: false, reason: 'too-many-handshakes' });
+    expect(pending.admit('10.0.0.1').admitted).toBe(true);
+  });
+
+  it('when full, evicts the oldest socket of the address holding the most, never a lighter holder', () => {
+    const pending = new PendingHandshakes(4, 3);
+    const evicted: string[] = [];
+    const admit = (address: string, name: string) => pending.admit(address, (detail) => evicted.push(`${name}: ${detail}`));
+    admit('10.0.0.1', 'honest');
+    admit('10.0.0.9', 'flood-1');
+    admit('10.0.0.9', 'flood-2');
+    admit('10.0.0.8', 'other');
+    // Full. A newcomer from a fresh address: 10.0.0.9 holds the most, its oldest goes.
+    expect(admit('10.0.0.2', 'newcomer').admitted).toBe(true);
+    expect(evicted).toEqual([expect.stringMatching(/^flood-1: evicted to admit 10\.0\.0\.2: .*10\.0\.0\.9 held the most \(1 left\)$/)]);
+    expect(pending.size).toBe(4);
+    expect(pending.evictions).toBe(1);
+    // Every address now holds one: a newcomer from one of them would be the heaviest itself, so it is refused…
+    expect(admit('10.0.0.9', 'flood-3')).toMatchObject({ admitted: false, reason: 'too-many-handshakes' });
+    // …while a fresh address ties them all and takes the oldest slot (the honest peer's: it had the longest).
+    expect(admit('10.0.0.3', 'late').admitted).toBe(true);
+    expect(evicted.at(-1)).toMatch(/^honest: /);
+    expect(pending.evictions).toBe(2);
+  });
+
+  it('weighs ranges before addresses: a /24 full of one-socket addresses gives way first', () => {
+    const pending = new PendingHandshakes(5, 16);
+    const evicted: string[] = [];
+    const admit = (address: string) => pending.admit(address, () => evicted.push(address));
+    admit('192.0.2.1');
+    admit('192.0.2.1'); // two from one address of another range
+    for (const host of [10, 11, 12]) admit(`198.51.100.${host}`); // three addresses of one /24
+    expect(admit('203.0.113.5').admitted).toBe(true);
+    expect(evicted).toEqual(['198.51.100.10']);
+  });
+
+  it('gives an evicted slot back once: a later release of it changes nothing', () => {
+    const pending = new PendingHandshakes(1, 1);
+    const first = pending.admit('10.0.0.1');
+    expect(pending.admit('10.0.0.2').admitted).toBe(true);
+    if (first.admitted) first.release(); // its socket closes after the eviction
+    expect(pending.size).toBe(1);
+    expect(pending.from('10.0.0.2')).toBe(1);
   });
 });

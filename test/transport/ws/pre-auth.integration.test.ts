@@ -15,7 +15,7 @@ import { MAX_HANDSHAKE_FRAME_BYTES } from '../../../transport/link.js';
 import type { Transport } from '../../../transport/transport.js';
 import { createWsTransport } from '../../../transport/ws/ws-transport.js';
 import type { WsTransportOptions } from '../../../transport/ws/ws-transport.js';
-import { frameHeader, maskedFrame, rawListener, rawUpgrade, serverFrames, writeFiller } from '../../helpers/raw-ws.js';
+import { frameHeader, maskedFrame, rawListener, rawUpgrade, serverFrames, writeFiller, type RawUpgrade } from '../../helpers/raw-ws.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { bulkyDelta } from '../codec/frames.js';
 import { Recorder } from '../recorder.js';
@@ -127,20 +127,28 @@ describe('the WebSocket transport before a peer authenticates', () => {
     expect(attempts.filter((r) => r.status === 101 && !r.socket.destroyed)).toHaveLength(4);
   });
 
-  it('refuses upgrades past the global cap, and admits again once a pending socket goes away', async () => {
+  it('past the global cap, cuts the oldest socket of the heaviest address to admit a newcomer, and refuses one from that address', async () => {
     const a = await startNode('a', { maxPendingHandshakes: 3 });
-    const held = await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((localAddress) => rawUpgrade(a.address, { localAddress })));
-    for (const r of held) track(r.socket);
+    const held: RawUpgrade[] = [];
+    for (const localAddress of ['127.0.0.2', '127.0.0.3', '127.0.0.3']) {
+      held.push(await rawUpgrade(a.address, { localAddress })); // one by one: held[1] is the oldest from 127.0.0.3
+      track(held[held.length - 1].socket);
+    }
     expect(held.map((r) => r.status)).toEqual([101, 101, 101]);
-    const refused = await rawUpgrade(a.address, { localAddress: '127.0.0.5' });
+    // Full: another from 127.0.0.3, which holds the most, is refused…
+    const refused = await rawUpgrade(a.address, { localAddress: '127.0.0.3' });
     track(refused.socket);
     expect(refused.status).toBe(503);
-    expect(a.recorder.rejects()).toEqual([{ who: expect.stringMatching(/^127\.0\.0\.5:\d+$/), reason: 'too-many-handshakes', detail: expect.any(String) }]);
-    held[0].socket.destroy();
-    await waitFor(() => a.bytesRead.length === 2); // the server saw both closes (the refused one and held[0])
-    const again = await rawUpgrade(a.address, { localAddress: '127.0.0.5' });
-    track(again.socket);
-    expect(again.status).toBe(101);
+    // …and one from a fresh address is admitted, the oldest socket of 127.0.0.3 cut to make room.
+    const newcomer = await rawUpgrade(a.address, { localAddress: '127.0.0.5' });
+    track(newcomer.socket);
+    expect(newcomer.status).toBe(101);
+    await held[1].closed;
+    expect([held[0], held[2]].map((r) => r.socket.readableEnded || r.socket.destroyed)).toEqual([false, false]);
+    expect(a.recorder.rejects()).toEqual([
+      { who: expect.stringMatching(/^127\.0\.0\.3:\d+$/), reason: 'too-many-handshakes', detail: expect.any(String) },
+      { who: expect.stringMatching(/^127\.0\.0\.3:\d+$/), reason: 'handshake-evicted', detail: expect.stringContaining('evicted to admit 127.0.0.5') },
+    ]);
   });
 
   it('lets through a dialer whose AUTH and a large first frame arrive in one read', async () => {
