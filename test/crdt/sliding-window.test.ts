@@ -576,6 +576,19 @@ describe('SlidingWindow merge, drain and sweep', () => {
     expect(w.size).toBe(0);
   });
 
+  it('leaves a key holding a reset tombstone to the sweeps its own new keys pay for', () => {
+    const w = new SlidingWindow(opts);
+    w.decide('k', 1, 100, 1_000, true);
+    w.reset('k', encodeHlc(1_000, 0), 1_000);
+    const expired = 1_000 + w.resetTtlMs + 1;
+    w.sweepDue(expired);
+    for (let t = expired + 20; t <= expired + opts.windowMs; t += 20) w.sweepDue(t);
+    w.merge({ replicas: ['b#1'], keys: Array.from({ length: 50 }, (_, i) => [`m${i}`, 0, [w.bucketOf(expired), 0, 0, 1]] as [string, number, number[]]) }, expired);
+    expect(w.has('k')).toBe(true);
+    expect(w.sweep(expired, Infinity)).toBe(1);
+    expect(w.has('k')).toBe(false);
+  });
+
   it('reuses freed memory for new keys', () => {
     const w = new SlidingWindow(opts);
     for (let i = 0; i < 2_000; i++) w.decide(`a${i}`, 1, 10, 1_000, true);
