@@ -19,9 +19,9 @@ import {
   BATCH_CELL_STRIDE,
   BatchReplicaTable,
   type CellBatch,
-  MAX_REPLICA_IDS,
 } from './cell-batch.js';
 import { fnv1a, mix32 } from './hash.js';
+import { NO_REPLICA, ReplicaRegistry, SELF } from './replica-registry.js';
 import { wallOf } from './hlc.js';
 import { cellAbove } from './resettable-counter.js';
 import { NO_CELL, WindowArena } from './window-arena.js';
@@ -41,12 +41,6 @@ export interface WindowCellsOptions {
 
 /** Slot flag: the slot is on the dirty list (changed locally since the last drain). */
 const DIRTY = 1;
-/** Local replica index of this replica. */
-const SELF = 0;
-/** What the registry answers for an id it cannot take (it is full). */
-const NO_REPLICA = -1;
-/** The id a freed registry index holds until it is reused (no real replica id is empty). */
-const FREED = '';
 /** Slots a new key, counted here or merged, pays for sweeping: more than one, so expired keys go faster than new ones come. */
 export const SWEEP_PER_NEW_KEY = 2;
 /** Laps of the paced sweep ({@link WindowCells.sweepDue}) per window: an expired key waits half a window at most. */
@@ -81,18 +75,8 @@ export class WindowCells {
   /** slot → newest reset generation (sparse: resets are rare). */
   #resets = new Map<number, number>();
 
-  // Replica registry: local index ↔ replica id. Index SELF (0) is this replica.
-  // Bounded: at most MAX_REPLICA_IDS ids; an id is registered only when a cell
-  // of it is stored, and forgotten once a whole sweep lap met none of its
-  // cells (they expired), so that its index can be reused.
-  #replicaIds: string[] = [];
-  #replicaIndex = new Map<string, number>();
-  #replicaHash: number[] = [];
-  #freeReplicas: number[] = [];
-  /** Per replica index: the sweep lap in which a cell of it was last met or stored. */
-  #replicaLap: number[] = [];
-  /** The sweep lap in progress (a lap examines every slot once). */
-  #lap = 0;
+  /** Replica id ↔ local index; index SELF is this replica (see `replica-registry.ts`). */
+  readonly #replicas: ReplicaRegistry;
 
   #dirty: number[] = [];
   /** Local cells in buckets ≥ this changed since the last drain. */
@@ -111,7 +95,7 @@ export class WindowCells {
     this.maxClockOffsetMs = options.maxClockOffsetMs ?? 500;
     this.resetTtlMs = this.windowMs + this.bucketMs + 2 * this.maxClockOffsetMs;
     this.arena = new WindowArena(this.buckets);
-    this.#replica(options.replicaId);
+    this.#replicas = new ReplicaRegistry(options.replicaId);
   }
 
   /** Live keys held. */
@@ -131,7 +115,7 @@ export class WindowCells {
 
   /** Replica ids registered, this replica's included: at most {@link MAX_REPLICA_IDS}. */
   get replicaCount(): number {
-    return this.#replicaIndex.size;
+    return this.#replicas.size;
   }
 
   /**
@@ -141,10 +125,7 @@ export class WindowCells {
    * (a batch a node builds lists only replicas it exports cells of).
    */
   admitsReplicas(ids: readonly string[]): boolean {
-    let room = MAX_REPLICA_IDS - this.#replicaIndex.size;
-    if (ids.length <= room) return true;
-    for (const id of ids) if (!this.#replicaIndex.has(id) && --room < 0) return false;
-    return true;
+    return this.#replicas.admits(ids);
   }
 
   /** Bucket id of wall time `t`: `floor(t·B / W)`, exact for integer `t` (see `window-math.ts`). */
@@ -242,7 +223,7 @@ export class WindowCells {
     // nothing). A sweep lap that ends inside this merge (new slots pay for
     // sweeps) may free indexes: the resolutions are then taken again.
     const local = new Array<number | undefined>(state.replicas.length);
-    let resolvedInLap = this.#lap;
+    let resolvedInLap = this.#replicas.lap;
     let changed = 0;
     for (const [key, resetGen, flat] of state.keys) {
       let slot = a.slotOf(key);
@@ -256,16 +237,16 @@ export class WindowCells {
         if (bucket < minLive || bucket > maxBucket || wallOf(gen) > maxWall) continue;
         const r = flat[i + BATCH_CELL_REPLICA];
         // A replica the full registry cannot take: skip its cell before it costs a slot.
-        if (local[r] === NO_REPLICA || (local[r] === undefined && this.#replicaIndex.size >= MAX_REPLICA_IDS && !this.#replicaIndex.has(state.replicas[r]))) continue;
+        if (local[r] === NO_REPLICA || (local[r] === undefined && this.#replicas.full && !this.#replicas.has(state.replicas[r]))) continue;
         if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
         // A cell counted under a newer generation proves that reset exists.
         if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
         else if (gen < (this.#resets.get(slot) ?? 0)) continue;
-        if (resolvedInLap !== this.#lap) {
+        if (resolvedInLap !== this.#replicas.lap) {
           local.fill(undefined);
-          resolvedInLap = this.#lap;
+          resolvedInLap = this.#replicas.lap;
         }
-        const replica = (local[r] ??= this.#replica(state.replicas[r]));
+        const replica = (local[r] ??= this.#replicas.indexOf(state.replicas[r]));
         if (replica === NO_REPLICA) continue; // the registry is full: see admitsReplicas
         if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) changed++;
       }
@@ -282,7 +263,7 @@ export class WindowCells {
   snapshot(t: number, cursor = 0, maxKeys = Infinity): { state: CellBatch; cursor: number } {
     const top = this.arena.slotTop;
     const minLive = this.bucketOf(t) - this.buckets;
-    const table = new BatchReplicaTable(this.#replicaIds);
+    const table = new BatchReplicaTable(this.#replicas.ids);
     const keys: CellBatch['keys'] = [];
     let slot = cursor;
     for (; slot < top && keys.length < maxKeys; slot++) {
@@ -309,7 +290,7 @@ export class WindowCells {
         const b = a.cellBucket(e);
         if (b > to) continue;
         if (b < from) break;
-        sum += mix32(h, b, this.#replicaHash[a.cellReplica(e)], a.cellGen(e), a.cellCount(e));
+        sum += mix32(h, b, this.#replicas.hashes[a.cellReplica(e)], a.cellGen(e), a.cellCount(e));
       }
       if (sum !== 0) acc[h % shards] = (acc[h % shards] + sum) >>> 0;
     }
@@ -341,7 +322,7 @@ export class WindowCells {
     const minLive = this.bucketOf(t) - this.buckets;
     const mask = new Uint8Array(shards);
     for (const s of wanted) if (s >= 0 && s < shards) mask[s] = 1;
-    const table = new BatchReplicaTable(this.#replicaIds);
+    const table = new BatchReplicaTable(this.#replicas.ids);
     const keys: CellBatch['keys'] = [];
     const end = Math.min(top, cursor + maxSlots);
     let slot = cursor;
@@ -377,12 +358,12 @@ export class WindowCells {
           a.freeSlot(slot);
           freed++;
         } else {
-          for (let e = a.firstCell(slot); e !== NO_CELL; e = a.nextCell(e)) this.#replicaLap[a.cellReplica(e)] = this.#lap;
+          for (let e = a.firstCell(slot); e !== NO_CELL; e = a.nextCell(e)) this.#replicas.met(a.cellReplica(e));
         }
       }
       if (this.#sweepCursor >= a.slotTop) {
         this.#sweepCursor = 0;
-        this.#endLap();
+        this.#replicas.endLap();
       }
     }
     return freed;
@@ -421,7 +402,7 @@ export class WindowCells {
     const minLive = this.bucketOf(t) - this.buckets;
     const out = [];
     for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
-      out.push({ bucket: a.cellBucket(e), replica: this.#replicaIds[a.cellReplica(e)], gen: a.cellGen(e), count: a.cellCount(e) });
+      out.push({ bucket: a.cellBucket(e), replica: this.#replicas.ids[a.cellReplica(e)], gen: a.cellGen(e), count: a.cellCount(e) });
     }
     return out;
   }
@@ -476,7 +457,7 @@ export class WindowCells {
     if (e === NO_CELL) {
       a.insertCell(slot, bucket, replica, gen, count);
       // Met in this lap: a lap that examined the slot before the cell came must not forget its replica.
-      this.#replicaLap[replica] = this.#lap;
+      this.#replicas.met(replica);
       return true;
     }
     if (!cellAbove(gen, count, a.cellGen(e), a.cellCount(e))) return false;
@@ -496,44 +477,5 @@ export class WindowCells {
 
   #markDirty(slot: number): void {
     if (this.arena.raiseFlags(slot, DIRTY)) this.#dirty.push(slot);
-  }
-
-  /** The local index of replica `id`, registering it when new; NO_REPLICA when the registry is full. */
-  #replica(id: string): number {
-    let i = this.#replicaIndex.get(id);
-    if (i !== undefined) return i;
-    if (this.#replicaIndex.size >= MAX_REPLICA_IDS) return NO_REPLICA;
-    i = this.#freeReplicas.pop();
-    if (i === undefined) {
-      i = this.#replicaIds.length;
-      this.#replicaIds.push(id);
-      this.#replicaHash.push(fnv1a(id));
-      this.#replicaLap.push(this.#lap);
-    } else {
-      this.#replicaIds[i] = id;
-      this.#replicaHash[i] = fnv1a(id);
-      this.#replicaLap[i] = this.#lap;
-    }
-    this.#replicaIndex.set(id, i);
-    return i;
-  }
-
-  /**
-   * A sweep lap is complete: every slot was examined once since the last
-   * one ended, and every cell stored meanwhile was stamped. A replica (not
-   * this one) stamped in neither way has no cell left, so its id is
-   * forgotten and its index freed for reuse. Local indexes live only in
-   * cells and within one call, so no one holds a freed index.
-   */
-  #endLap(): void {
-    const ids = this.#replicaIds;
-    for (let i = SELF + 1; i < ids.length; i++) {
-      if (ids[i] === FREED || this.#replicaLap[i] === this.#lap) continue;
-      this.#replicaIndex.delete(ids[i]);
-      ids[i] = FREED;
-      this.#replicaHash[i] = 0;
-      this.#freeReplicas.push(i);
-    }
-    this.#lap++;
   }
 }
