@@ -9,16 +9,9 @@
  * slots, slots created by a merge pay for sweeps too, and held keys track
  * live keys on every node.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, eventually, startCli, type DaemonProcess } from './cli-process.js';
-
-const SECRET = 'a-shared-secret-for-the-held-keys-test';
-const dir = mkdtempSync(join(tmpdir(), 'tallymesh-held-keys-'));
-const secretFile = join(dir, 'secret');
-writeFileSync(secretFile, SECRET, { mode: 0o600 });
+import type { DaemonProcess } from './cli-process.js';
+import { clusterView as cluster, consumeOnce, startCliCluster, type CliCluster } from './cli-cluster.js';
 
 const WINDOW_MS = 2_000;
 const MAX_KEYS = 3_000;
@@ -27,49 +20,24 @@ const LOAD_MS = 10_000;
 /** Keys per batch request; one batch every BATCH_MS, round-robin over the nodes. */
 const BATCH_MS = 100;
 const COMMON = [
-  '--port', '0',
-  '--secret-file', secretFile,
   '--limiter', `name=api,limit=5,window=${WINDOW_MS / 1000}s`,
   '--max-keys', String(MAX_KEYS),
   '--gossip-interval', '20ms',
   '--log-level', 'warn',
 ];
 
-const spawned: CliProcess[] = [];
+let running: CliCluster | undefined;
 let nodes: DaemonProcess[] = [];
 
-afterAll(() => {
-  for (const p of spawned) p.kill();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function start(id: string, peers: string[]): Promise<DaemonProcess> {
-  const d = await startCli(['--id', id, ...COMMON, ...(peers.length > 0 ? ['--peers', peers.join(',')] : [])]);
-  spawned.push(d.proc);
-  return d;
-}
-
-async function cluster(url: string): Promise<{ keys: { total: number }; peers: Array<{ state: string }>; limiters: Array<{ overflows: number }> }> {
-  return (await fetch(`${url}/v1/cluster`)).json() as Promise<any>;
-}
+afterAll(() => running?.stop());
 
 async function consume(url: string, key: string): Promise<boolean> {
-  const res = await fetch(`${url}/v1/consume`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limiter: 'api', key }) });
-  return ((await res.json()) as { allowed: boolean }).allowed;
+  return consumeOnce(url, 'api', key);
 }
 
 beforeAll(async () => {
-  const a = await start('a', []);
-  const b = await start('b', [a.address]);
-  const c = await start('c', [a.address, b.address]);
-  nodes = [a, b, c];
-  await eventually(async () => {
-    for (const n of nodes) {
-      const peers = (await cluster(n.url)).peers;
-      if (peers.length !== 2 || peers.some((p) => p.state !== 'live')) return false;
-    }
-    return true;
-  }, 15_000, 'a live 3-node mesh');
+  running = await startCliCluster(['a', 'b', 'c'], COMMON);
+  nodes = running.nodes;
 }, 30_000);
 
 describe('held keys under key churn on a 3-node cluster (window 2 s, --max-keys 3000)', () => {
