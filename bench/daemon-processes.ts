@@ -8,7 +8,7 @@
  * Also reads what the kernel knows about a child: CPU time and RSS from
  * `/proc/<pid>/`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort } from './free-port.js';
@@ -147,6 +147,26 @@ export interface RedisProcess extends ManagedProcess {
 
 /** One line on how to get redis-server, printed when it is missing. */
 export const REDIS_INSTALL_HINT = 'redis-server not found on PATH: install it with `apt-get install -y redis-server` (Debian package redis-server) to measure the Redis row; skipping it';
+
+/** `scripts/bench-prereqs.sh` at the repository root, above this compiled file's `dist/bench/`. */
+const BENCH_PREREQS = fileURLToPath(new URL('../../scripts/bench-prereqs.sh', import.meta.url));
+/** The script's status for "missing and cannot be installed here" (no apt-get, not root, or TALLYMESH_BENCH_INSTALL=0). */
+const PREREQS_UNAVAILABLE = 3;
+
+/**
+ * Installs `redis-server` from Debian's packages when it is missing
+ * (`scripts/bench-prereqs.sh`: `apt-get install -y redis-server`, after
+ * `apt-get update` when needed), so a fresh machine measures the Redis row.
+ * True when redis-server is there afterwards; false, with the script's reason
+ * on stderr, when it cannot be installed here. A failed install throws.
+ */
+export function ensureRedisServer(): boolean {
+  const r = spawnSync('bash', [BENCH_PREREQS], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error !== undefined) throw new Error(`could not run ${BENCH_PREREQS}: ${r.error.message}`);
+  if (r.status === 0) return true;
+  if (r.status === PREREQS_UNAVAILABLE) return false;
+  throw new Error(`${BENCH_PREREQS} failed (status ${r.status ?? r.signal}) installing redis-server`);
+}
 
 /**
  * Starts `redis-server` on a free loopback port without persistence

@@ -4,9 +4,11 @@
  * While a peer is briefly unreachable its deltas collect here. The log keeps
  * only the latest value of each (limiter, key, bucket, replica) cell — the
  * join of everything added — and drops buckets that left the window, so it
- * grows with what changed, not with how often. When it would pass its bound
- * the owner throws it away and sends a snapshot instead (Raft's
- * InstallSnapshot).
+ * grows with what changed, not with how often. It also keeps each limiter's
+ * limit register, joined last-writer-wins, so a runtime limit change made
+ * while the peer was unreachable goes out with the catch-up (issue 10,
+ * defect 10). When it would pass its bound the owner throws it away and sends
+ * a snapshot instead (Raft's InstallSnapshot).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
   BATCH_CELL_STRIDE,
   type CellBatch,
 } from './cell-batch.js';
+import { mergeLww, type LwwRegister } from './lww.js';
 import { ResettableCounter } from './resettable-counter.js';
 
 interface KeyLog {
@@ -26,17 +29,31 @@ interface KeyLog {
   buckets: Map<number, ResettableCounter>;
 }
 
+/** What {@link DeltaLog.drain} returns per limiter: its cells, and its newest limit register (null when none was added). */
+export interface DeltaLogEntry {
+  limiter: string;
+  state: CellBatch;
+  limit: LwwRegister<number> | null;
+}
+
 /**
  * A compacting log of window changes for one peer.
  *
  * @example
  * const log = new DeltaLog();
  * log.add('api', delta);      // again and again
+ * log.addLimit('api', { ts, replica: 'a#1', value: 5 });
  * log.prune('api', minLiveBucket);
- * for (const { limiter, state } of log.drain()) send(limiter, state);
+ * for (const { limiter, state, limit } of log.drain()) send(limiter, state, limit);
  */
 export class DeltaLog {
   #limiters = new Map<string, Map<string, KeyLog>>();
+  /**
+   * Limit register per limiter: the LWW join of every register added. One
+   * per limiter, so not counted in {@link cells}; never pruned (a register
+   * does not expire with buckets).
+   */
+  #limits = new Map<string, LwwRegister<number>>();
   #cells = 0;
 
   /** Cells held (the log's size bound is taken in cells). */
@@ -46,7 +63,12 @@ export class DeltaLog {
 
   /** True when there is nothing to send. */
   get empty(): boolean {
-    return this.#limiters.size === 0;
+    return this.#limiters.size === 0 && this.#limits.size === 0;
+  }
+
+  /** Joins a limit register of `limiter` into the log: the later one is kept (ties by replica id). */
+  addLimit(limiter: string, register: LwwRegister<number>): void {
+    this.#limits.set(limiter, mergeLww(this.#limits.get(limiter) ?? null, register) as LwwRegister<number>);
   }
 
   /** Joins `state` of `limiter` into the log. */
@@ -85,9 +107,13 @@ export class DeltaLog {
     if (keys.size === 0) this.#limiters.delete(limiter);
   }
 
-  /** Empties the log, returning its contents as one state per limiter. */
-  drain(): Array<{ limiter: string; state: CellBatch }> {
-    const out: Array<{ limiter: string; state: CellBatch }> = [];
+  /**
+   * Empties the log, returning its contents as one entry per limiter: its
+   * cells (possibly none) and its limit register (possibly null), never both
+   * empty.
+   */
+  drain(): DeltaLogEntry[] {
+    const out: DeltaLogEntry[] = [];
     for (const [limiter, keys] of this.#limiters) {
       const replicas: string[] = [];
       const index = new Map<string, number>();
@@ -107,7 +133,12 @@ export class DeltaLog {
         }
         if (flat.length > 0 || log.resetGen > 0) state.keys.push([key, log.resetGen, flat]);
       }
-      if (state.keys.length > 0) out.push({ limiter, state });
+      const limit = this.#limits.get(limiter) ?? null;
+      if (state.keys.length > 0 || limit !== null) out.push({ limiter, state, limit });
+    }
+    // A register whose limiter has no cells: an entry of its own.
+    for (const [limiter, limit] of this.#limits) {
+      if (!this.#limiters.has(limiter)) out.push({ limiter, state: { replicas: [], keys: [] }, limit });
     }
     this.clear();
     return out;
@@ -116,6 +147,7 @@ export class DeltaLog {
   /** Forgets everything (the peer will get a snapshot instead). */
   clear(): void {
     this.#limiters.clear();
+    this.#limits.clear();
     this.#cells = 0;
   }
 }

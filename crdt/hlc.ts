@@ -9,6 +9,13 @@
  *
  * The clock is pure: physical time is always an argument.
  *
+ * Receiving (issue 10, defect 12): a node is judged by what it can be
+ * blamed for, its own physical clock, which every frame carries beside the
+ * HLC; the HLC is merged even when it carries a faster node's time relayed
+ * through the sender, but never adopted more than `HLC_LEAD_FACTOR ·
+ * maxOffsetMs` ahead of the receiver's physical clock. The rule and its proof
+ * sketch are in `docs/window-math.md` ("Time: the hybrid logical clock").
+ *
  * @module
  */
 
@@ -16,8 +23,30 @@
 export const LOGICAL_BITS = 10;
 /** 2^LOGICAL_BITS: logical events per millisecond before the wall part is borrowed. */
 export const LOGICAL_SPAN = 1 << LOGICAL_BITS;
-/** Default bound on how far a remote wall time may run ahead of local physical time. */
+/** Default bound on how far a sender's own physical clock may run ahead of the receiver's. */
 export const DEFAULT_MAX_CLOCK_OFFSET_MS = 500;
+/**
+ * How many offset bounds an HLC may lead a physical clock by: a receiver
+ * adopts no wall time more than `HLC_LEAD_FACTOR · maxOffsetMs` ahead of its
+ * own physical clock, and refuses a sender holding one that far ahead of the
+ * sender's own. Twice the bound: honest clocks spread over at most 2·maxOffsetMs
+ * (every linked pair within maxOffsetMs) relay to each other without refusal.
+ */
+export const HLC_LEAD_FACTOR = 2;
+
+/**
+ * What a receiver makes of a remote clock reading (see {@link Hlc.receive}).
+ * - `accepted`: merged into the clock;
+ * - `sender-clock-ahead`: the sender's own physical clock runs more than
+ *   `maxOffsetMs` ahead of ours — the sender's fault;
+ * - `hlc-ahead-of-sender`: the HLC leads the sender's own clock by more than
+ *   `HLC_LEAD_FACTOR · maxOffsetMs`, which no honest sender holds (it would
+ *   have refused to adopt it) — the sender's fault;
+ * - `hlc-beyond-bound`: the HLC leads our physical clock by more than
+ *   `HLC_LEAD_FACTOR · maxOffsetMs`: a clock relayed from somewhere further
+ *   ahead, not necessarily the sender's fault. Not adopted.
+ */
+export type ClockVerdict = 'accepted' | 'sender-clock-ahead' | 'hlc-ahead-of-sender' | 'hlc-beyond-bound';
 
 /**
  * Encodes a wall time and a logical counter into one ordered number.
@@ -39,22 +68,27 @@ export function logicalOf(ts: number): number {
 
 /** Options of {@link Hlc}. */
 export interface HlcOptions {
-  /** Remote wall times further ahead of local physical time than this are rejected. Default 500. */
+  /**
+   * A sender whose own physical clock runs further ahead of ours than this is
+   * refused; relayed HLC wall times may lead ours by `HLC_LEAD_FACTOR` times it. Default 500.
+   */
   maxOffsetMs?: number;
 }
 
 /**
  * A hybrid logical clock.
  *
- * Invariants: every timestamp returned by {@link Hlc.tick} or accepted by
- * {@link Hlc.receive} is strictly greater than every earlier one; the wall
- * part never exceeds the largest physical time seen plus `maxOffsetMs` (plus
- * at most one ms per LOGICAL_SPAN events in one ms, the overflow borrow).
+ * Invariants: every timestamp returned by {@link Hlc.tick} or produced by an
+ * accepted {@link Hlc.receive} is strictly greater than every earlier one
+ * (and than the accepted remote timestamp); the wall part never exceeds the
+ * largest physical time seen plus `HLC_LEAD_FACTOR · maxOffsetMs` (plus at
+ * most one ms per LOGICAL_SPAN events in one ms, the overflow borrow).
  *
  * @example
  * const clock = new Hlc();
  * const a = clock.tick(Date.now());
- * const ok = clock.receive(remoteTs, Date.now()); // false: too far ahead, ignored
+ * // frame.hlc and frame.physicalMs: the sender's HLC and its own physical clock
+ * const verdict = clock.receive(frame.hlc, frame.physicalMs, Date.now()); // 'accepted', or why not
  */
 export class Hlc {
   /** Largest wall time (ms) this clock has issued or accepted. */
@@ -62,9 +96,12 @@ export class Hlc {
   /** Logical counter within `#wall`. */
   #logical = 0;
   readonly maxOffsetMs: number;
+  /** How far (ms) an adopted wall time may lead physical time: `HLC_LEAD_FACTOR · maxOffsetMs`. */
+  readonly maxLeadMs: number;
 
   constructor(options: HlcOptions = {}) {
     this.maxOffsetMs = options.maxOffsetMs ?? DEFAULT_MAX_CLOCK_OFFSET_MS;
+    this.maxLeadMs = HLC_LEAD_FACTOR * this.maxOffsetMs;
   }
 
   /** The last timestamp issued or accepted (0 before any event). */
@@ -92,13 +129,33 @@ export class Hlc {
   }
 
   /**
-   * A receive event. Returns false, leaving the clock untouched, when the
-   * remote wall time is more than `maxOffsetMs` ahead of `physicalMs`: a peer
-   * with a runaway clock must not drag every window boundary with it.
+   * Judges a remote clock reading without changing the clock: the HLC
+   * `remoteTs` of a sender whose own physical clock read `senderPhysicalMs`,
+   * against our physical clock `physicalMs`. Every comparison is of wall
+   * parts (ms), never of encoded numbers, so a logical counter at
+   * LOGICAL_SPAN − 1 does not count as the next millisecond.
    */
-  receive(remoteTs: number, physicalMs: number): boolean {
+  judge(remoteTs: number, senderPhysicalMs: number, physicalMs: number): ClockVerdict {
     const remoteWall = wallOf(remoteTs);
-    if (remoteWall - physicalMs > this.maxOffsetMs) return false;
+    // What we can check: the sender's own clock. A relayed HLC is not its fault.
+    if (senderPhysicalMs - physicalMs > this.maxOffsetMs) return 'sender-clock-ahead';
+    // No honest sender holds an HLC this far ahead of its own clock: it would not have adopted it.
+    if (remoteWall - senderPhysicalMs > this.maxLeadMs) return 'hlc-ahead-of-sender';
+    // Whatever the sender states, our clock never leads our physical time by more than maxLeadMs.
+    if (remoteWall - physicalMs > this.maxLeadMs) return 'hlc-beyond-bound';
+    return 'accepted';
+  }
+
+  /**
+   * A receive event: {@link Hlc.judge}s the reading and, when accepted,
+   * merges it (Kulkarni et al.: the clock becomes the largest of its own,
+   * the remote and the physical time, strictly above both timestamps).
+   * Otherwise returns why, leaving the clock untouched.
+   */
+  receive(remoteTs: number, senderPhysicalMs: number, physicalMs: number): ClockVerdict {
+    const verdict = this.judge(remoteTs, senderPhysicalMs, physicalMs);
+    if (verdict !== 'accepted') return verdict;
+    const remoteWall = wallOf(remoteTs);
     const remoteLogical = remoteTs - remoteWall * LOGICAL_SPAN;
     const wall = Math.max(this.#wall, remoteWall, physicalMs);
     if (wall === this.#wall && wall === remoteWall) {
@@ -114,7 +171,7 @@ export class Hlc {
       this.#wall = wall;
       this.#logical = 0;
     }
-    return true;
+    return verdict;
   }
 
   /** How far (ms) a remote timestamp's wall time is ahead of `physicalMs` (negative: behind). */

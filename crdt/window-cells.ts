@@ -2,7 +2,8 @@
  * The cells of one limiter's window as a CRDT: per key, one resettable-counter
  * cell per (bucket, replica), joined by the order of `resettable-counter.ts`;
  * reset generations that hide older cells; expiry of buckets that left the
- * window; and the state that travels: deltas of this replica's own cells,
+ * window; and the state that travels: deltas (this replica's own changed
+ * cells, and the cells of other replicas that a merge changed, relayed),
  * snapshot chunks, repair answers (all {@link CellBatch}es) and digests.
  * The cells are stored in a {@link WindowArena}; decisions on them are made
  * by `sliding-window.ts`.
@@ -41,6 +42,18 @@ export interface WindowCellsOptions {
 
 /** Slot flag: the slot is on the dirty list (changed locally since the last drain). */
 const DIRTY = 1;
+/** Slot flag: the slot is on the relay list (a merge changed its cells or its reset since the last drain). */
+const RELAYED = 2;
+/**
+ * Most changed cells a window remembers one by one between two drains (a
+ * merge of a large snapshot may change more). Past it the window forgets
+ * which cells changed and relays every live cell of other replicas of each
+ * changed key instead: more bytes for that one delta, never a lost relay,
+ * and memory bounded by the keys held.
+ */
+export const MAX_RELAY_CELLS = 65_536;
+/** Numbers per remembered changed cell in the relay list: slot, bucket, local replica index. */
+const RELAY_STRIDE = 3;
 /** Slots a new key, counted here or merged, pays for sweeping: more than one, so expired keys go faster than new ones come. */
 export const SWEEP_PER_NEW_KEY = 2;
 /** Laps of the paced sweep ({@link WindowCells.sweepDue}) per window: an expired key waits half a window at most. */
@@ -79,6 +92,12 @@ export class WindowCells {
   readonly #replicas: ReplicaRegistry;
 
   #dirty: number[] = [];
+  /** Slots a merge changed since the last drain (each once: the RELAYED flag). */
+  #relaySlots: number[] = [];
+  /** The cells a merge changed since the last drain, RELAY_STRIDE numbers each (repeats allowed). */
+  #relayCells: number[] = [];
+  /** #relayCells passed MAX_RELAY_CELLS: relay every live cell of other replicas of each relay slot. */
+  #relayWhole = false;
   /** Local cells in buckets ≥ this changed since the last drain. */
   #flushBucket = -Infinity;
   #sweepCursor = 0;
@@ -172,22 +191,35 @@ export class WindowCells {
   discardDelta(t: number): void {
     for (const slot of this.#dirty) this.arena.clearFlags(slot, DIRTY);
     this.#dirty.length = 0;
+    this.#clearRelay();
     this.#flushBucket = this.bucketOf(t);
   }
 
   /**
-   * Takes the changes of this replica since the last drain: its own cells in
-   * the buckets it touched, and resets it issued. Returns null when nothing
-   * changed. Values are current totals, so re-sending is always safe.
+   * Takes the changes since the last drain: this replica's own cells in the
+   * buckets it touched and the resets it issued, and — relayed — the cells
+   * of other replicas and the resets that a merge changed (issue 10,
+   * defect 11). Returns null when nothing changed. Values are current
+   * totals, so re-sending is always safe.
+   *
+   * Relaying is what lets a bridge converge: when a and c cannot reach each
+   * other but both reach b, b's next delta carries what it merged from each
+   * to the other, within a gossip interval, at any bucket count
+   * (anti-entropy skips the newest buckets). Only what changed this
+   * replica's state is relayed, so a cell that comes back changes nothing
+   * and goes no further: each value crosses each link at most once per
+   * change, and relays stop when the changes do.
    */
   drainDelta(t: number): CellBatch | null {
     const a = this.arena;
     const cur = this.bucketOf(t);
-    if (this.#dirty.length === 0) {
+    if (this.#dirty.length === 0 && this.#relaySlots.length === 0) {
       this.#flushBucket = cur;
       return null;
     }
     const keys: CellBatch['keys'] = [];
+    // Own cells' entries by slot, when relayed cells of the same keys may join them.
+    const own = this.#relaySlots.length > 0 ? new Map<number, number[]>() : null;
     const minBucket = Math.max(this.#flushBucket, cur - this.buckets);
     for (const slot of this.#dirty) {
       a.clearFlags(slot, DIRTY);
@@ -199,10 +231,15 @@ export class WindowCells {
         if (a.cellReplica(e) === SELF) flat.push(a.cellBucket(e), 0, a.cellGen(e), a.cellCount(e));
       }
       keys.push([key, this.#resets.get(slot) ?? 0, flat]);
+      own?.set(slot, flat);
     }
     this.#dirty.length = 0;
     this.#flushBucket = cur;
-    return keys.length === 0 ? null : { replicas: [this.replicaId], keys };
+    if (own === null) return keys.length === 0 ? null : { replicas: [this.replicaId], keys };
+    const table = new BatchReplicaTable(this.#replicas.ids);
+    table.indexOf(SELF); // index 0, as the own cells above say
+    this.#drainRelayed(cur - this.buckets, keys, own, table);
+    return keys.length === 0 ? null : { replicas: table.ids, keys };
   }
 
   /**
@@ -229,7 +266,10 @@ export class WindowCells {
       let slot = a.slotOf(key);
       if (resetGen > 0 && wallOf(resetGen) <= maxWall && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
         if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
-        if (this.#applyReset(slot, resetGen)) changed++;
+        if (this.#applyReset(slot, resetGen)) {
+          changed++;
+          this.#relaySlot(slot);
+        }
       }
       for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
         const bucket = flat[i + BATCH_CELL_BUCKET];
@@ -239,7 +279,7 @@ export class WindowCells {
         // A replica the full registry cannot take: skip its cell before it costs a slot.
         if (local[r] === NO_REPLICA || (local[r] === undefined && this.#replicas.full && !this.#replicas.has(state.replicas[r]))) continue;
         if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
-        // A cell counted under a newer generation proves that reset exists.
+        // A cell counted under a newer generation proves that reset exists (the cell's relay carries it on).
         if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
         else if (gen < (this.#resets.get(slot) ?? 0)) continue;
         if (resolvedInLap !== this.#replicas.lap) {
@@ -248,7 +288,10 @@ export class WindowCells {
         }
         const replica = (local[r] ??= this.#replicas.indexOf(state.replicas[r]));
         if (replica === NO_REPLICA) continue; // the registry is full: see admitsReplicas
-        if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) changed++;
+        if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) {
+          changed++;
+          this.#relayCell(slot, bucket, replica);
+        }
       }
     }
     return changed;
@@ -477,5 +520,79 @@ export class WindowCells {
 
   #markDirty(slot: number): void {
     if (this.arena.raiseFlags(slot, DIRTY)) this.#dirty.push(slot);
+  }
+
+  /** Puts a slot whose state a merge changed on the relay list. */
+  #relaySlot(slot: number): void {
+    if (this.arena.raiseFlags(slot, RELAYED)) this.#relaySlots.push(slot);
+  }
+
+  /** Remembers a cell a merge changed, for the next delta. */
+  #relayCell(slot: number, bucket: number, replica: number): void {
+    this.#relaySlot(slot);
+    if (this.#relayWhole) return;
+    if (this.#relayCells.length >= MAX_RELAY_CELLS * RELAY_STRIDE) {
+      // Past the bound: relay whole keys instead (see MAX_RELAY_CELLS).
+      this.#relayWhole = true;
+      this.#relayCells.length = 0;
+      return;
+    }
+    this.#relayCells.push(slot, bucket, replica);
+  }
+
+  /**
+   * Adds the relayed cells (current values) to a delta being drained: per
+   * relay slot, the changed cells still live, joined to the key's entry of
+   * own cells when it has one. Empties the relay list.
+   */
+  #drainRelayed(minLive: number, keys: CellBatch['keys'], own: Map<number, number[]>, table: BatchReplicaTable): void {
+    const a = this.arena;
+    // The changed cells by slot, as (bucket, replica) pairs; null: relay whole keys.
+    let changed: Map<number, number[]> | null = null;
+    if (!this.#relayWhole) {
+      changed = new Map();
+      const list = this.#relayCells;
+      for (let i = 0; i < list.length; i += RELAY_STRIDE) {
+        let pairs = changed.get(list[i]);
+        if (pairs === undefined) changed.set(list[i], (pairs = []));
+        pairs.push(list[i + 1], list[i + 2]);
+      }
+    }
+    const seen = new Set<number>();
+    for (const slot of this.#relaySlots) {
+      a.clearFlags(slot, RELAYED);
+      const key = a.keyAt(slot);
+      if (key === undefined) continue;
+      const entry = own.get(slot);
+      const flat = entry ?? [];
+      if (changed === null) {
+        for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
+          if (a.cellReplica(e) !== SELF) flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e));
+        }
+      } else {
+        const pairs = changed.get(slot);
+        seen.clear();
+        for (let j = 0; pairs !== undefined && j < pairs.length; j += 2) {
+          // The cell as it is now (a later merge may have raised it, a reset or the sweep freed it).
+          const e = a.findCell(slot, pairs[j], pairs[j + 1]);
+          if (e === NO_CELL || a.cellBucket(e) < minLive || a.cellReplica(e) === SELF || seen.has(e)) continue;
+          seen.add(e);
+          flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e)); // the BATCH_CELL_* order
+        }
+      }
+      const gen = this.#resets.get(slot) ?? 0;
+      if (entry === undefined && (flat.length > 0 || gen > 0)) keys.push([key, gen, flat]);
+    }
+    this.#relaySlots.length = 0;
+    this.#relayCells.length = 0;
+    this.#relayWhole = false;
+  }
+
+  /** Forgets what was to be relayed (nobody to send it to). */
+  #clearRelay(): void {
+    for (const slot of this.#relaySlots) this.arena.clearFlags(slot, RELAYED);
+    this.#relaySlots.length = 0;
+    this.#relayCells.length = 0;
+    this.#relayWhole = false;
   }
 }

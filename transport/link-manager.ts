@@ -251,13 +251,28 @@ export class LinkManager implements LinkHost {
     };
   }
 
-  /** Stop every loop and close every link with `reason`. Idempotent. */
+  /**
+   * Stop every loop and close every link with `reason`, draining each: what
+   * the owner queued last (the final DELTA, the BYE) still goes out before
+   * the close, within the concrete transport's close timeout. Idempotent.
+   */
   close(reason: string): void {
     if (this.#lifecycle === 'closed') return;
     this.#lifecycle = 'closed';
     for (const loop of this.#loops.values()) loop.cancelTimer?.();
     this.#loops.clear();
-    for (const link of [...this.#links]) link.close(reason);
+    for (const link of [...this.#links]) link.close(reason, 'drain');
+  }
+
+  /**
+   * A draining link's conduit could not send `frames` frames (`bytes` bytes)
+   * before its socket closed or its close timeout passed: reported to the
+   * owner, naming the peer. Nothing to report for a link that never said who
+   * it was (only handshake frames could have waited).
+   */
+  unsent(link: Link, frames: number, bytes: number): void {
+    const nodeId = link.peer?.nodeId;
+    if (nodeId !== undefined && frames > 0) this.#handlers?.onUnsent?.(nodeId, frames, bytes);
   }
 
   // ---- LinkHost ----

@@ -4,7 +4,7 @@
  * network). It runs the handshake state machine and hands authenticated
  * frames to its host.
  *
- * Handshake (both directions carry `[version, type, hlc=0, body]` frames):
+ * Handshake (both directions carry `[version, type, hlc=0, physicalMs=0, body]` frames):
  *
  * ```
  * dialer                          listener
@@ -28,14 +28,22 @@ import type { HandshakeRole } from './handshake.js';
 import type { Scheduler } from './scheduler.js';
 import type { PeerInfo, RejectReason } from './transport.js';
 
+/**
+ * How a connection closes: `now` drops whatever still waits to be sent (a
+ * refusal, a replaced link); `drain` sends it first, accepting nothing new
+ * (the node leaving: its final DELTA and BYE are queued last). The
+ * transport bounds a drain by its close timeout.
+ */
+export type CloseMode = 'now' | 'drain';
+
 /** The byte pipe under a link: one WebSocket, or one simulated connection. */
 export interface Conduit {
   /** The remote end for logs (`ip:port`, or the sim address), used until the peer's node id is known. */
   readonly remote: string;
   /** Write one encoded frame. Never throws; false when the frame was not accepted. */
   write(bytes: Uint8Array, type: FrameTypeCode): boolean;
-  /** Close the connection, telling the other side `reason`. Idempotent. */
-  close(reason: string): void;
+  /** Close the connection, telling the other side `reason` (default mode `now`). Idempotent. */
+  close(reason: string, mode?: CloseMode): void;
   /** Bytes accepted but not yet handed to the network. */
   queuedBytes(): number;
 }
@@ -201,11 +209,11 @@ export class Link {
     this.close(reason);
   }
 
-  /** Close from this side, telling the peer `reason`. Idempotent. */
-  close(reason: string): void {
+  /** Close from this side, telling the peer `reason`; `drain` sends what is queued first. Idempotent. */
+  close(reason: string, mode: CloseMode = 'now'): void {
     if (this.#state === 'closed') return;
     this.#finish();
-    this.#conduit.close(reason);
+    this.#conduit.close(reason, mode);
     this.#host.linkClosed(this, reason);
   }
 
@@ -216,7 +224,11 @@ export class Link {
     this.#finish();
     if (!wasOpen && REMOTE_ONLY_REFUSALS.has(reason)) {
       // The peer refused our handshake (a secret mismatch shows up here on the listener side).
-      this.#host.linkRejected(this, reason as RejectReason, 'refused by the peer');
+      this.#host.linkRejected(
+        this,
+        reason as RejectReason,
+        reason === 'version' ? 'refused by the peer: it speaks another protocol version (nodes of different versions do not mesh; see docs/protocol.md)' : 'refused by the peer',
+      );
     }
     this.#host.linkClosed(this, reason);
   }

@@ -57,6 +57,12 @@ export interface TransportHandlers {
   onOverflow(nodeId: string): void;
   /** A connection or frame was refused. `who` is a node id when known, else the remote address. */
   onReject(who: string, reason: RejectReason, detail: string): void;
+  /**
+   * Closing, the link to `nodeId` could not send `frames` queued frames
+   * (`bytes` bytes) before the peer went away or the close timeout passed.
+   * Only a transport with backpressure calls it (the simulated wire has none).
+   */
+  onUnsent?(nodeId: string, frames: number, bytes: number): void;
 }
 
 /**
@@ -93,6 +99,11 @@ export interface Transport {
   peers(): PeerInfo[];
   /** Traffic counters for a peer (zeros for an unknown peer). */
   stats(nodeId: string): PeerStats;
-  /** Close every link and stop listening. Idempotent. */
+  /**
+   * Close every link and stop listening. Idempotent. Frames already queued
+   * (the owner's final DELTA and BYE) are sent before each link closes, for
+   * at most the transport's close timeout; what could not be sent by then is
+   * reported through {@link TransportHandlers.onUnsent}.
+   */
   close(): Promise<void>;
 }

@@ -43,8 +43,10 @@ export interface Daemon {
   readonly address: string;
   /**
    * Graceful shutdown: stops accepting connections and admitting hits, hands
-   * the last deltas to the peers (and says goodbye), closes streams and
-   * event clients, and resolves within `shutdownTimeoutMs`. Idempotent.
+   * the last deltas to the peers (and says goodbye) behind whatever was
+   * queued for them, closes streams and event clients, and resolves within
+   * `shutdownTimeoutMs`. Frames a slow peer had not taken by then are logged
+   * (WARN `shutdown-unsent`, naming the peer). Idempotent.
    */
   close(reason?: string): Promise<void>;
 }
@@ -77,6 +79,14 @@ function checkDaemonConfig(config: DaemonConfig): void {
   for (const l of config.limiters) createLimiter(l);
 }
 
+/** Most of the shutdown timeout kept back from the mesh's drain, so the mesh cuts, counts and logs before the daemon's deadline. */
+const DRAIN_MARGIN_MS = 250;
+
+/** The mesh's close timeout: the shutdown timeout less a margin (a tenth of it, at most {@link DRAIN_MARGIN_MS}). */
+function drainTimeoutMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(DRAIN_MARGIN_MS, Math.floor(shutdownTimeoutMs / 10));
+}
+
 function meshOptions(config: DaemonConfig): MeshOptions {
   return {
     nodeId: config.id,
@@ -91,6 +101,7 @@ function meshOptions(config: DaemonConfig): MeshOptions {
     joinTimeoutMs: config.joinTimeoutMs,
     maxKeys: config.maxKeys,
     tls: config.tls,
+    closeTimeoutMs: drainTimeoutMs(config.shutdownTimeoutMs),
   };
 }
 
@@ -246,6 +257,13 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     server.close(); // no new connections; in-flight requests finish (with 503 if they would admit)
     server.closeIdleConnections();
     events.close();
+    // A peer that did not take what was queued for it within the timeout: its frames are lost, and that is loud.
+    mesh.on('unsent', (e: { nodeId: string; frames: number; bytes: number }) => {
+      logger.warn(
+        { event: 'shutdown-unsent', peer: e.nodeId, frames: e.frames, bytes: e.bytes },
+        `shutdown: ${e.frames} frames (${e.bytes} bytes) queued for peer ${e.nodeId} were not sent within the shutdown timeout`,
+      );
+    });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);

@@ -73,7 +73,9 @@ export class DaemonLog {
       // Sampled by reason, not by remote: an unauthenticated remote is an address:port that changes per attempt.
       const suppressed = this.#sampler.take(`reject:${e.reason}`);
       if (suppressed === null) return;
-      this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, `refused ${e.who}: ${e.reason}`);
+      // A version mismatch is an operator's to fix (a rolling upgrade splits the mesh): say it in the line itself.
+      const msg = e.reason === 'version' ? `refused ${e.who}: protocol version mismatch: ${e.detail}` : `refused ${e.who}: ${e.reason}`;
+      this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, msg);
     });
     // A node without seeds is ready before anyone can listen: say so now.
     const ready = (): void => this.logger.info({ event: 'ready' }, 'ready: initial sync done');

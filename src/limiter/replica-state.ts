@@ -64,6 +64,16 @@ export class ReplicaState {
     return this.#host.limit();
   }
 
+  /**
+   * The limit register when a runtime change set it, else null: the
+   * configured limit (ts 0) is each node's own floor and never travels. What
+   * deltas, retained logs, snapshots and digests carry (issue 10, defect 10).
+   */
+  get runtimeLimit(): LwwRegister<number> | null {
+    const register = this.#host.limit();
+    return register.ts > 0 ? register : null;
+  }
+
   /** @internal Marks a local limit change for the next delta (called by `Limiter.setLimit`). */
   markLimitChanged(): void {
     this.#limitChanged = true;

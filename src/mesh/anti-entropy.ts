@@ -7,6 +7,11 @@
  * one side cannot reach. This file owns the digests (which buckets they
  * cover, how they compare), the rounds and the shard pushes.
  *
+ * Each digest also carries the sender's limit register when a runtime change
+ * set it, and the receiver joins it (LWW): a limit change that every other
+ * path lost (a dropped DELTA, a retained log thrown away for a snapshot, a
+ * bridge) converges within a digest interval (issue 10, defect 10).
+ *
  * What a peer asks of us here costs walks over our keys, so none of it runs
  * at the peer's will (issue 9, defect 7): DIGEST and REPAIR frames draw on
  * the peer's request budget (`request-budget.ts`; past it they are dropped,
@@ -21,7 +26,7 @@ import { MAX_WINDOWS_PER_FRAME } from '../../transport/codec/frame-schema.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Peer } from './peer.js';
 import type { ReplicationContext } from './replication-context.js';
-import { MAX_KEYS_PER_FRAME, splitBatches, toBatch } from './window-batches.js';
+import { limitToWire, MAX_KEYS_PER_FRAME, mergeLimitFrom, splitBatches, toBatch } from './window-batches.js';
 
 /** Key shards per limiter digest: 256 × 4 bytes per limiter per digest interval. */
 export const DIGEST_SHARDS = 256;
@@ -73,10 +78,16 @@ export class AntiEntropy {
     this.#digests.clear();
     for (const limiter of this.#ctx.limiters.values()) {
       const { from, to } = digestRange(limiter);
-      if (to < from) continue;
-      const digest = { name: limiter.name, from, to, shards: limiter.replica.digest(from, to, DIGEST_SHARDS) };
+      const limit = limitToWire(limiter);
+      if (to < from) {
+        // No settled bucket to compare yet, but the register still travels: an entry without shards.
+        const cur = limiter.replica.currentBucket();
+        if (limit !== null) digests.push({ name: limiter.name, from: cur, to: cur, shards: [], limit });
+        continue;
+      }
+      const digest: WindowDigest = { name: limiter.name, from, to, shards: limiter.replica.digest(from, to, DIGEST_SHARDS) };
       this.#digests.set(limiter.name, digest);
-      digests.push(digest);
+      digests.push(limit === null ? digest : { ...digest, limit });
     }
     for (const peer of this.#peers.values()) {
       if (peer.state !== 'live' && peer.state !== 'suspect') continue;
@@ -103,8 +114,11 @@ export class AntiEntropy {
     const seen = new Set<string>();
     for (const d of digests) {
       const limiter = this.#ctx.limiters.get(d.name);
-      if (limiter === undefined || d.shards.length !== DIGEST_SHARDS || seen.has(d.name)) continue;
+      if (limiter === undefined || seen.has(d.name)) continue;
       seen.add(d.name);
+      // The register first: an entry may carry it without shards (no settled bucket yet).
+      if (d.limit != null) mergeLimitFrom(this.#ctx, peer, limiter, d.limit);
+      if (d.shards.length !== DIGEST_SHARDS) continue;
       // Peers' digests arrive within one interval of ours and mostly cover the
       // same buckets: reuse our own pass instead of one pass per peer.
       let ours = this.#digests.get(d.name);

@@ -81,7 +81,11 @@ export class DeltaGossip {
   /** Joins batches into a peer's retained log; past its bound the peer gets a snapshot instead. */
   #retain(peer: Peer, batches: WindowBatch[]): void {
     if (peer.needsSnapshot || batches.length === 0) return; // a snapshot will carry it
-    for (const b of batches) peer.log.add(b.name, b);
+    for (const b of batches) {
+      peer.log.add(b.name, b);
+      // The limit register too (joined LWW), so a change made while the peer was silent goes out with the catch-up.
+      if (b.limit !== null) peer.log.addLimit(b.name, { ts: b.limit[0], replica: b.limit[1], value: b.limit[2] });
+    }
     if (peer.retainedCells > this.#ctx.options.maxLogCells) {
       peer.clearLogs();
       peer.catchUp = false;
@@ -97,6 +101,7 @@ export class DeltaGossip {
     for (const log of [peer.previous, peer.log]) {
       for (const { limiter: name, state } of log.drain()) {
         const limiter = this.#ctx.limiters.get(name);
+        // Our register now is the join of every one retained (ours only grows): send it.
         if (limiter !== undefined) batches.push(toBatch(limiter, state, true));
       }
     }

@@ -2,8 +2,9 @@
  * Membership and failure detection: the table of peers and of the addresses
  * this node dials, PEERS gossip (joining one seed is enough), suspicion of a
  * peer silent for `suspectAfterMs`, keep-alive pings, the clock check on every
- * frame with its skew strikes, BYE, and the peer state machine's transitions
- * (each reported as a `peer` event).
+ * frame (the sender's own clock and the HLC it relays) with its skew strikes,
+ * BYE, and the peer state machine's transitions (each reported as a `peer`
+ * event).
  *
  * @module
  */
@@ -93,28 +94,45 @@ export class Membership {
   }
 
   /**
-   * Takes a frame's HLC from `peer`. Returns false when the frame must be
-   * refused because the peer's clock runs too far ahead; after
-   * `maxSkewStrikes` such frames in a row the peer is disconnected.
+   * Takes a frame's clocks from `peer`: its HLC and its own physical clock.
+   * Returns false when the frame must be refused (see `Hlc.judge` and
+   * `docs/window-math.md`). A peer is blamed only for what it can be blamed
+   * for — its own clock running more than `maxClockOffsetMs` ahead of ours,
+   * or an HLC further ahead of its own clock than any honest node holds:
+   * `clock-skew`, the peer marked `skewed`, and after `maxSkewStrikes` such
+   * frames in a row it is disconnected. An HLC relayed from further ahead
+   * than we adopt is refused without blame (`clock-relayed`): it passes once
+   * our clock catches up, within `maxClockOffsetMs`.
    */
-  hear(peer: Peer, hlc: number, now: number): boolean {
-    if (!this.#ctx.hlc.receive(hlc, now)) {
-      // Its wall clock runs too far ahead: taking its buckets would drag ours.
-      peer.reject('clock-skew');
-      peer.clockOffsetMs = wallOf(hlc) - now;
-      this.#ctx.counters.skewRejections++;
-      this.#ctx.emit({ type: 'skew', nodeId: peer.nodeId, offsetMs: peer.clockOffsetMs });
-      if (peer.state !== 'skewed') this.setState(peer, 'skewed', `clock ${peer.clockOffsetMs} ms ahead`);
-      if (++peer.skewStrikes >= this.#ctx.options.maxSkewStrikes) {
-        peer.skewStrikes = 0;
-        this.#ctx.transport.disconnect(peer.nodeId, 'clock-skew');
-      }
+  hear(peer: Peer, hlc: number, physicalMs: number, now: number): boolean {
+    const verdict = this.#ctx.hlc.receive(hlc, physicalMs, now);
+    // The peer's own clock against ours (one-way latency makes it look behind): what clockProblem() weighs.
+    peer.clockOffsetMs = physicalMs - now;
+    if (verdict === 'accepted') {
+      peer.skewStrikes = 0;
+      peer.lastHeardAt = now;
+      return true;
+    }
+    this.#ctx.counters.skewRejections++;
+    if (verdict === 'hlc-beyond-bound') {
+      // Not its fault: it relays a clock from further ahead. It is alive, so it is heard; no strike.
+      peer.lastHeardAt = now;
+      this.#ctx.refuse(peer, 'clock-relayed', `HLC ${wallOf(hlc) - now} ms ahead of this node's clock (at most ${this.#ctx.hlc.maxLeadMs}); its own clock ${peer.clockOffsetMs} ms`);
       return false;
     }
-    peer.skewStrikes = 0;
-    peer.lastHeardAt = now;
-    peer.clockOffsetMs = wallOf(hlc) - now;
-    return true;
+    peer.reject('clock-skew');
+    // Its own clock, or an HLC no honest node at its clock holds: taking its buckets would drag ours.
+    const reason =
+      verdict === 'sender-clock-ahead'
+        ? `clock ${peer.clockOffsetMs} ms ahead`
+        : `HLC ${wallOf(hlc) - physicalMs} ms ahead of its own clock (at most ${this.#ctx.hlc.maxLeadMs})`;
+    this.#ctx.emit({ type: 'skew', nodeId: peer.nodeId, offsetMs: verdict === 'sender-clock-ahead' ? peer.clockOffsetMs : wallOf(hlc) - now });
+    if (peer.state !== 'skewed') this.setState(peer, 'skewed', reason);
+    if (++peer.skewStrikes >= this.#ctx.options.maxSkewStrikes) {
+      peer.skewStrikes = 0;
+      this.#ctx.transport.disconnect(peer.nodeId, 'clock-skew');
+    }
+    return false;
   }
 
   /** Tells every linked peer the peers we know, so joining one seed is enough. */

@@ -56,6 +56,12 @@ export interface MeshOptions {
   maxQueueBytes?: number;
   /** Deadline for a peer connection's handshake (default 3000 ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * How long `close()` may take to hand peers what is still queued for them
+   * (the final deltas and the BYE) before it cuts their connections and
+   * reports what was left as an `'unsent'` event (default 5000 ms; 0 cuts at once).
+   */
+  closeTimeoutMs?: number;
   /** Inbound peer connections not yet authenticated, at most (default 128); past it the oldest of the address holding the most is cut to admit a newcomer. */
   maxPendingHandshakes?: number;
   /** The same, per remote address (an IPv6 /64; default 16). */
@@ -90,6 +96,7 @@ export interface ResolvedMeshOptions extends ReplicatorOptions {
   maxQueueBytes: number;
   /** Undefined: the transport's defaults. */
   handshakeTimeoutMs: number | undefined;
+  closeTimeoutMs: number | undefined;
   maxPendingHandshakes: number | undefined;
   maxPendingHandshakesPerAddress: number | undefined;
   maxKeys: number;
@@ -161,6 +168,7 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxQueueBytes: integerOption('maxQueueBytes', o.maxQueueBytes ?? 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     handshakeTimeoutMs: o.handshakeTimeoutMs === undefined ? undefined : integerOption('handshakeTimeoutMs', o.handshakeTimeoutMs, 1, 600_000),
+    closeTimeoutMs: o.closeTimeoutMs === undefined ? undefined : integerOption('closeTimeoutMs', o.closeTimeoutMs, 0, 3_600_000),
     maxPendingHandshakes: o.maxPendingHandshakes === undefined ? undefined : integerOption('maxPendingHandshakes', o.maxPendingHandshakes, 1, 1_000_000),
     maxPendingHandshakesPerAddress:
       o.maxPendingHandshakesPerAddress === undefined ? undefined : integerOption('maxPendingHandshakesPerAddress', o.maxPendingHandshakesPerAddress, 1, 1_000_000),

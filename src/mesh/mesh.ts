@@ -59,8 +59,8 @@ export interface ClusterStatus {
 const EARLY_FLUSH_KEYS = 4096;
 
 /**
- * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'` (each a
- * {@link ReplicatorEvent}), `'ready'` and `'overflow'` (a limiter).
+ * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'`, `'unsent'` (each
+ * a {@link ReplicatorEvent}), `'ready'` and `'overflow'` (a limiter).
  */
 export class Mesh extends EventEmitter {
   readonly nodeId: string;
@@ -233,13 +233,19 @@ export class Mesh extends EventEmitter {
   }
 
   /**
-   * Leaves the cluster: ships the last deltas, says goodbye, closes every
-   * link and (when the mesh opened it) the server. Idempotent.
+   * Leaves the cluster: ships the last deltas (hits consumed after this
+   * call stay local: stop consuming first), says goodbye, and drains every link (queued frames, then the BYE, then the
+   * close frame) for at most `closeTimeoutMs`; a link still busy then is cut
+   * and what it held is counted (`replication.framesUnsent`) and reported as
+   * an `'unsent'` event per peer. Then closes the server if the mesh opened
+   * it. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#readiness.close();
+    // The final tick and the BYE are queued behind whatever waits for each
+    // peer; the transport's close sends them in that order (issue 10, defect 9).
     this.#replicator.goodbye('shutdown');
     await this.#replicator.close();
     for (const hook of this.#closeHooks) await hook();

@@ -33,7 +33,9 @@ export type ReplicatorEvent =
   | { type: 'peer'; nodeId: string; address: string; state: PeerLinkState; reason: string }
   | { type: 'skew'; nodeId: string; offsetMs: number }
   | { type: 'reject'; who: string; reason: string; detail: string }
-  | { type: 'synced'; nodeId: string };
+  | { type: 'synced'; nodeId: string }
+  /** Closing, the link to `nodeId` could not send `frames` queued frames (`bytes` bytes) before it was cut. */
+  | { type: 'unsent'; nodeId: string; frames: number; bytes: number };
 
 /** Node-wide replication counters, as `/v1/cluster` reports them under `replication`. */
 export interface ReplicationStats {
@@ -59,6 +61,8 @@ export interface ReplicationStats {
   skewRejections: number;
   /** Per-peer logs or send queues that overflowed and were replaced by a snapshot. */
   logOverflows: number;
+  /** Frames still queued for peers when `close()` cut their links (its close timeout passed, or the peer left mid-drain). */
+  framesUnsent: number;
 }
 
 /** The counters the replicator keeps (the deprecated sum is derived, never stored). */
@@ -75,6 +79,7 @@ export function newReplicationCounters(): ReplicationCounters {
     cellsMerged: 0,
     skewRejections: 0,
     logOverflows: 0,
+    framesUnsent: 0,
   };
 }
 
@@ -95,7 +100,7 @@ export interface ReplicationContext {
   readonly counters: ReplicationCounters;
   /** Reports an event to the replicator's owner. */
   emit(event: ReplicatorEvent): void;
-  /** Stamps `frame` with our HLC and queues it for `peer`; false when the transport refused it. */
+  /** Stamps `frame` with our HLC and our physical clock and queues it for `peer`; false when the transport refused it. */
   send(peer: Peer, frame: Frame): boolean;
   /**
    * Refuses something `peer` sent or asked for: counted on the peer (per
@@ -112,9 +117,12 @@ export function createReplicationContext(args: Omit<ReplicationContext, 'send' |
     ...args,
     counters: newReplicationCounters(),
     send(peer: Peer, frame: Frame): boolean {
-      frame.hlc = hlc.tick(scheduler.now());
+      const now = scheduler.now();
+      // Both clocks: receivers judge us by our own physical clock, not by the HLC we relay.
+      frame.physicalMs = now;
+      frame.hlc = hlc.tick(now);
       const ok = transport.send(peer.nodeId, frame);
-      if (ok) peer.lastSentAt = scheduler.now();
+      if (ok) peer.lastSentAt = now;
       return ok;
     },
     refuse(peer: Peer, reason: string, detail: string): void {

@@ -84,6 +84,10 @@ export class Replicator {
       onFrame: (nodeId, frame) => this.#onFrame(nodeId, frame),
       onOverflow: (nodeId) => this.#overflow(nodeId),
       onReject: (who, reason, detail) => this.#onReject(who, reason, detail),
+      onUnsent: (nodeId, frames, bytes) => {
+        this.#ctx.counters.framesUnsent += frames;
+        this.#ctx.emit({ type: 'unsent', nodeId, frames, bytes });
+      },
     });
     const { scheduler, options } = this.#ctx;
     this.#timers.push(scheduler.every(options.gossipIntervalMs, () => this.tick()));
@@ -185,7 +189,7 @@ export class Replicator {
     const peer = this.#membership.peers.get(nodeId);
     if (peer === undefined || this.#closed) return;
     const now = this.#ctx.scheduler.now();
-    if (!this.#membership.hear(peer, frame.hlc, now)) return;
+    if (!this.#membership.hear(peer, frame.hlc, frame.physicalMs ?? 0, now)) return;
     if (peer.state === 'suspect' || peer.state === 'skewed') {
       // Back from silence: the retained log goes out on the next tick.
       peer.catchUp = true;

@@ -20,16 +20,34 @@ export const MAX_KEYS_PER_FRAME = 8_192;
 
 /** Wraps window state of `limiter` as a batch (optionally carrying its limit register). */
 export function toBatch(limiter: Limiter, state: CellBatch, withLimit: boolean): WindowBatch {
-  const reg = limiter.replica.limitRegister;
   return {
     name: limiter.name,
     windowMs: limiter.windowMs,
     buckets: limiter.buckets,
-    // The configured limit (ts 0) is each node's own floor: only runtime changes travel.
-    limit: withLimit && reg.ts > 0 ? [reg.ts, reg.replica, reg.value] : null,
+    limit: withLimit ? limitToWire(limiter) : null,
     replicas: state.replicas,
     keys: state.keys,
   };
+}
+
+/** The limiter's register as batches and digests carry it: null unless a runtime change set it (the configured limit is each node's own floor). */
+export function limitToWire(limiter: Limiter): [number, string, number] | null {
+  const reg = limiter.replica.runtimeLimit;
+  return reg === null ? null : [reg.ts, reg.replica, reg.value];
+}
+
+/**
+ * Joins a limit register `peer` sent for `limiter` (in a batch or a digest).
+ * One stamped beyond the clock bound (it would win every later change for
+ * ever) or with a value `setLimit` would refuse (a limit of 0 would make
+ * every consume throw) is refused and counted, never thrown on.
+ */
+export function mergeLimitFrom(ctx: ReplicationContext, peer: Peer, limiter: Limiter, limit: [number, string, number]): void {
+  const [ts, replica, value] = limit;
+  // Against the node's HLC wall, not its physical clock: a register relayed from a
+  // faster (honest) clock was stamped by it and is as far ahead as that clock.
+  if (wallOf(ts) - ctx.hlc.wall(ctx.scheduler.now()) > ctx.hlc.maxOffsetMs) peer.reject('future-timestamp');
+  else if (!limiter.replica.mergeLimit({ ts, replica, value })) ctx.refuse(peer, 'invalid-limit', `${limiter.name}: limit ${value} from ${replica}`);
 }
 
 /**
@@ -93,13 +111,7 @@ export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: Windo
       peer.reject('geometry');
       continue;
     }
-    if (batch.limit !== null) {
-      const [ts, replica, value] = batch.limit;
-      // A register stamped beyond the clock bound would win every later change for ever.
-      if (wallOf(ts) - ctx.scheduler.now() > ctx.hlc.maxOffsetMs) peer.reject('future-timestamp');
-      // A limit of 0 would make every consume throw: refused as setLimit refuses it.
-      else if (!limiter.replica.mergeLimit({ ts, replica, value })) ctx.refuse(peer, 'invalid-limit', `${batch.name}: limit ${value} from ${replica}`);
-    }
+    if (batch.limit !== null) mergeLimitFrom(ctx, peer, limiter, batch.limit);
     // Replica ids are bounded per window; a batch past the bound is refused whole.
     if (!limiter.replica.admits(batch)) {
       ctx.refuse(peer, 'too-many-replicas', `${batch.name}: ${batch.replicas.length} replica ids, ${limiter.replica.replicaCount} held`);

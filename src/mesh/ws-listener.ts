@@ -58,6 +58,7 @@ export async function openWsTransport(
     maxFrameBytes: opts.maxFrameBytes,
     maxQueueBytes: opts.maxQueueBytes,
     handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    closeTimeoutMs: opts.closeTimeoutMs,
     maxPendingHandshakes: opts.maxPendingHandshakes,
     maxPendingHandshakesPerAddress: opts.maxPendingHandshakesPerAddress,
     tls: opts.tls === undefined ? undefined : { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key },

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BATCH_CELL_BUCKET, BATCH_CELL_REPLICA, BATCH_CELL_STRIDE, type CellBatch } from '../../crdt/cell-batch.js';
 import { DeltaLog } from '../../crdt/delta-log.js';
+import { mergeLww, type LwwRegister } from '../../crdt/lww.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import { copyState, stateView, windowView } from '../helpers/cells.js';
 import { fcParams } from '../helpers/fc.js';
@@ -167,5 +168,73 @@ describe('DeltaLog', () => {
       ),
       fcParams(150),
     );
+  });
+});
+
+/** Limit registers as replicas write them: (ts, replica) identifies a write, so the value is a function of the pair. */
+const registerArb: fc.Arbitrary<LwwRegister<number>> = fc
+  .record({ ts: fc.integer({ min: 1, max: 6 }), replica: fc.constantFrom('a#1', 'b#1', 'b#2', 'c#1') })
+  .map(({ ts, replica }) => ({ ts, replica, value: ts * 10 + replica.charCodeAt(0) }));
+
+const addsArb = fc.array(fc.tuple(fc.constantFrom('api', 'other'), registerArb), { maxLength: 20 });
+
+describe('DeltaLog limit registers (issue 10, defect 10)', () => {
+  it('keeps the LWW join of the registers added, in any order: the latest, ties by replica id', () => {
+    fc.assert(
+      fc.property(addsArb.chain((adds) => fc.tuple(fc.constant(adds), fc.shuffledSubarray(adds, { minLength: adds.length }))), ([adds, shuffled]) => {
+        for (const order of [adds, shuffled]) {
+          const log = new DeltaLog();
+          for (const [limiter, register] of order) log.addLimit(limiter, register);
+          const drained = new Map(log.drain().map((d) => [d.limiter, d.limit]));
+          for (const limiter of ['api', 'other']) {
+            const expected = adds.filter(([l]) => l === limiter).reduce<LwwRegister<number> | null>((acc, [, r]) => mergeLww(acc, r), null);
+            expect(drained.get(limiter) ?? null).toEqual(expected);
+          }
+        }
+      }),
+      fcParams(500),
+    );
+  });
+
+  it('prefers the later timestamp, and the larger replica id on a tie', () => {
+    const log = new DeltaLog();
+    log.addLimit('api', { ts: 5, replica: 'b#1', value: 7 });
+    log.addLimit('api', { ts: 4, replica: 'z#1', value: 9 });
+    expect(log.drain()[0].limit).toEqual({ ts: 5, replica: 'b#1', value: 7 });
+    log.addLimit('api', { ts: 5, replica: 'a#1', value: 7 });
+    log.addLimit('api', { ts: 5, replica: 'c#1', value: 3 });
+    log.addLimit('api', { ts: 5, replica: 'b#1', value: 8 });
+    expect(log.drain()[0].limit).toEqual({ ts: 5, replica: 'c#1', value: 3 });
+  });
+
+  it('drains a register with its limiter’s cells, or on its own when the limiter has none', () => {
+    const log = new DeltaLog();
+    log.addLimit('quiet', { ts: 3, replica: 'a#1', value: 5 });
+    expect(log.empty).toBe(false);
+    expect(log.cells).toBe(0);
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 2]]] });
+    log.addLimit('api', { ts: 4, replica: 'a#1', value: 6 });
+    const out = new Map(log.drain().map((d) => [d.limiter, d]));
+    expect(out.get('api')?.limit).toEqual({ ts: 4, replica: 'a#1', value: 6 });
+    expect(stateView(out.get('api')!.state)).toEqual({ k: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 2 }] } });
+    expect(out.get('quiet')).toEqual({ limiter: 'quiet', state: { replicas: [], keys: [] }, limit: { ts: 3, replica: 'a#1', value: 5 } });
+    expect(log.empty).toBe(true);
+  });
+
+  it('keeps a register when pruning drops every cell of its limiter (a register does not expire with buckets)', () => {
+    const log = new DeltaLog();
+    log.add('api', { replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 2]]] });
+    log.addLimit('api', { ts: 3, replica: 'a#1', value: 5 });
+    log.prune('api', 5);
+    expect(log.empty).toBe(false);
+    expect(log.drain()).toEqual([{ limiter: 'api', state: { replicas: [], keys: [] }, limit: { ts: 3, replica: 'a#1', value: 5 } }]);
+  });
+
+  it('forgets registers on clear (a snapshot carries the register instead)', () => {
+    const log = new DeltaLog();
+    log.addLimit('api', { ts: 3, replica: 'a#1', value: 5 });
+    log.clear();
+    expect(log.empty).toBe(true);
+    expect(log.drain()).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { fcParams } from '../helpers/fc.js';
 
 type Event =
   | { kind: 'tick'; dPhys: number }
-  | { kind: 'receive'; dPhys: number; remoteOffset: number; remoteLogical: number };
+  | { kind: 'receive'; dPhys: number; remoteOffset: number; remoteLogical: number; relayedLead: number };
 
 /** Physical time mostly moves forward, sometimes stands still or steps back. */
 const dPhysArb = fc.oneof(
@@ -20,9 +20,11 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
   fc.record({
     kind: fc.constant('receive' as const),
     dPhys: dPhysArb,
-    // Remote clocks behind, equal, slightly ahead and too far ahead.
-    remoteOffset: fc.oneof(fc.integer({ min: -2_000, max: 2_000 }), fc.constantFrom(0, 1, -1, 500, 501)),
+    // Remote HLCs behind, equal, slightly ahead and too far ahead (the bounds of the default offset: 500 and 1000).
+    remoteOffset: fc.oneof(fc.integer({ min: -2_000, max: 3_000 }), fc.constantFrom(0, 1, -1, 500, 501, 1_000, 1_001, 1_500, 1_501)),
     remoteLogical: fc.oneof(fc.integer({ min: 0, max: LOGICAL_SPAN - 1 }), fc.constantFrom(0, LOGICAL_SPAN - 1)),
+    // How far the remote HLC leads the sender's own clock: its own time, or time relayed from further ahead.
+    relayedLead: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2_500 }), fc.constantFrom(1_000, 1_001)),
   }),
 );
 
@@ -66,12 +68,21 @@ describe('Hlc', () => {
           } else {
             const remoteWall = Math.max(0, phys + ev.remoteOffset);
             const remote = encodeHlc(remoteWall, ev.remoteLogical);
-            const accepted = clock.receive(remote, phys);
-            if (remoteWall - phys > maxOffsetMs) {
-              expect(accepted).toBe(false);
+            const senderPhys = remoteWall - ev.relayedLead;
+            const verdict = clock.receive(remote, senderPhys, phys);
+            // The rule of docs/window-math.md, restated: wall parts against the two bounds.
+            const expected =
+              senderPhys - phys > maxOffsetMs
+                ? 'sender-clock-ahead'
+                : remoteWall - senderPhys > 2 * maxOffsetMs
+                  ? 'hlc-ahead-of-sender'
+                  : remoteWall - phys > 2 * maxOffsetMs
+                    ? 'hlc-beyond-bound'
+                    : 'accepted';
+            expect(verdict).toBe(expected);
+            if (verdict !== 'accepted') {
               expect(clock.last).toBe(before);
             } else {
-              expect(accepted).toBe(true);
               expect(clock.last).toBeGreaterThan(before);
               expect(clock.last).toBeGreaterThan(remote);
               expect(wallOf(clock.last)).toBeGreaterThanOrEqual(phys);
@@ -79,9 +90,9 @@ describe('Hlc', () => {
           }
           expect(logicalOf(clock.last)).toBeLessThan(LOGICAL_SPAN);
           // The wall part stays within the largest physical time seen plus the
-          // offset bound, plus the borrow: one ms per LOGICAL_SPAN events, and
-          // one more when adopting a remote counter already at LOGICAL_SPAN − 1.
-          expect(wallOf(clock.last)).toBeLessThanOrEqual(maxPhys + maxOffsetMs + 1 + Math.floor(n / LOGICAL_SPAN));
+          // lead bound (2 · maxOffsetMs), plus the borrow: one ms per LOGICAL_SPAN
+          // events, and one more when adopting a remote counter already at LOGICAL_SPAN − 1.
+          expect(wallOf(clock.last)).toBeLessThanOrEqual(maxPhys + 2 * maxOffsetMs + 1 + Math.floor(n / LOGICAL_SPAN));
           expect(clock.offsetOf(clock.last, phys)).toBe(wallOf(clock.last) - phys);
         }
       }),
@@ -120,23 +131,24 @@ describe('Hlc', () => {
     expect(wallOf(clock.last)).toBe(1_002);
   });
 
-  it('rejects a remote wall time more than maxOffsetMs ahead and leaves the clock untouched', () => {
+  it('refuses a sender whose own clock runs more than maxOffsetMs ahead and leaves the clock untouched', () => {
     const clock = new Hlc({ maxOffsetMs: 500 });
     const last = clock.tick(10_000);
-    expect(clock.receive(encodeHlc(10_501, 0), 10_000)).toBe(false);
+    expect(clock.receive(encodeHlc(10_501, 0), 10_501, 10_000)).toBe('sender-clock-ahead');
     expect(clock.last).toBe(last);
-    expect(clock.receive(encodeHlc(10_500, 7), 10_000)).toBe(true);
+    expect(clock.receive(encodeHlc(10_500, 7), 10_500, 10_000)).toBe('accepted');
     expect(clock.last).toBe(encodeHlc(10_500, 8));
     // Later ticks stay ahead of the adopted remote time while physical time catches up.
     expect(clock.tick(10_100)).toBe(encodeHlc(10_500, 9));
     expect(clock.tick(10_600)).toBe(encodeHlc(10_600, 0));
   });
 
-  it('runs one ms past the offset bound when it adopts a remote counter at LOGICAL_SPAN − 1', () => {
+  it('runs one ms past the lead bound when it adopts a remote counter at LOGICAL_SPAN − 1 there', () => {
     // The remote's 1023 events and this receive are 1024 events in one ms: the borrow.
     const clock = new Hlc({ maxOffsetMs: 500 });
-    expect(clock.receive(encodeHlc(1_500, LOGICAL_SPAN - 1), 1_000)).toBe(true);
-    expect(clock.last).toBe(encodeHlc(1_501, 0));
+    expect(clock.maxLeadMs).toBe(1_000);
+    expect(clock.receive(encodeHlc(2_000, LOGICAL_SPAN - 1), 1_500, 1_000)).toBe('accepted');
+    expect(clock.last).toBe(encodeHlc(2_001, 0));
   });
 
   it('uses 500 ms as the default offset bound', () => {
@@ -147,16 +159,16 @@ describe('Hlc', () => {
   it('moves past a remote timestamp with the same wall time', () => {
     const clock = new Hlc();
     clock.tick(5_000); // (5000, 0)
-    expect(clock.receive(encodeHlc(5_000, 40), 4_990)).toBe(true);
+    expect(clock.receive(encodeHlc(5_000, 40), 5_000, 4_990)).toBe('accepted');
     expect(clock.last).toBe(encodeHlc(5_000, 41));
-    expect(clock.receive(encodeHlc(4_000, 900), 4_995)).toBe(true);
+    expect(clock.receive(encodeHlc(4_000, 900), 4_000, 4_995)).toBe('accepted');
     expect(clock.last).toBe(encodeHlc(5_000, 42));
   });
 
   it('reports the later of physical time and its own wall part as the bucket time', () => {
     const clock = new Hlc();
     expect(clock.wall(123)).toBe(123);
-    clock.receive(encodeHlc(2_400, 0), 2_000);
+    clock.receive(encodeHlc(2_400, 0), 2_400, 2_000);
     expect(clock.wall(2_000)).toBe(2_400);
     expect(clock.wall(2_500)).toBe(2_500);
     // wall() is not an event

@@ -28,8 +28,12 @@ export interface PeerView {
 
 /** `/v1/cluster`, the fields the suite reads. */
 export interface ClusterView {
-  node?: { nodeId: string; ready?: boolean; incarnation?: string };
+  node?: { nodeId: string; ready?: boolean; incarnation?: string; clockProblem?: string | null };
   peers: PeerView[];
+  /** Per limiter: keys held and overflows counted. */
+  limiters?: Array<{ name: string; keys: number; overflows?: number }>;
+  /** Keys held over all limiters, and the node's bound. */
+  keys?: { total: number; max: number };
 }
 
 /** Peek response, the fields the suite reads. */

@@ -71,6 +71,8 @@ export interface DaemonSpec {
   limiters: string[];
   /** Where logs and the clock file go. */
   stateDir: string;
+  /** `--max-keys` (default: the daemon's own). */
+  maxKeys?: number;
 }
 
 /** Options of one start. */
@@ -150,6 +152,7 @@ export class Daemon {
       '--secret-file', this.spec.secretFile,
       ...(this.spec.peers.length > 0 ? ['--peers', this.spec.peers.join(',')] : []),
       ...this.spec.limiters.flatMap((l) => ['--limiter', l]),
+      ...(this.spec.maxKeys !== undefined ? ['--max-keys', String(this.spec.maxKeys)] : []),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, TALLYMESH_LOG_LEVEL: process.env.TALLYMESH_LOG_LEVEL ?? 'info' };
     const command: string[] = [];

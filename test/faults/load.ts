@@ -25,12 +25,13 @@ export interface KeySpec {
   weight: number;
 }
 
-/** One admitted hit. `t` is the load generator's wall clock when the answer arrived. */
+/** One admitted hit. `t` is the load generator's wall clock when the answer arrived, `sent` when the request left. */
 export interface Hit {
   node: string;
   limiter: string;
   key: string;
   t: number;
+  sent?: number;
 }
 
 /** Options of {@link LoadGenerator}. */
@@ -179,7 +180,7 @@ export class LoadGenerator {
         if (r.latencies.length < MAX_LOGGED_LATENCIES) r.latencies.push(t - t0);
         if (body.allowed) {
           r.admitted++;
-          r.hits.push({ node: state.target.id, limiter: spec.limiter, key: spec.key, t });
+          r.hits.push({ node: state.target.id, limiter: spec.limiter, key: spec.key, t, sent: t0 });
         } else r.denied++;
       } else if (res.status === 503) {
         r.unavailable++;
@@ -193,7 +194,7 @@ export class LoadGenerator {
         // Nothing listens there (a crashed node): do not spin on instant refusals.
         await new Promise((resolve) => setTimeout(resolve, 20));
       } else {
-        r.indeterminate.push({ node: state.target.id, limiter: spec.limiter, key: spec.key, t: Date.now() });
+        r.indeterminate.push({ node: state.target.id, limiter: spec.limiter, key: spec.key, t: Date.now(), sent: t0 });
       }
     }
   }

@@ -4,6 +4,7 @@
  * generator's log of admitted hits. Produces a {@link FaultRow}; the test
  * asserts on it after it is recorded, so failures are reported too.
  */
+import { CHURN_SPEC } from './churn.js';
 import type { Cluster } from './cluster.js';
 import type { Daemon } from './daemon.js';
 import { admittedRatio, LoadGenerator, percentile, tally, type Hit, type KeySpec, type LoadResult } from './load.js';
@@ -16,10 +17,11 @@ import { sleep } from './sh.js';
 export const EXACT = { name: 'exact', limit: 1_000_000_000, windowMs: 600_000 };
 /** Limiter whose admission bound is measured: offered about 4× its limit. */
 export const BOUND = { name: 'bound', limit: 40, windowMs: 4_000 };
-/** `--limiter` specs of every daemon. */
+/** `--limiter` specs of every daemon (`churn`: the key-churn fault's, churn.ts). */
 export const LIMITER_SPECS = [
   `name=${EXACT.name},limit=${EXACT.limit},window=${EXACT.windowMs / 1000}s`,
   `name=${BOUND.name},limit=${BOUND.limit},window=${BOUND.windowMs / 1000}s`,
+  CHURN_SPEC,
 ];
 
 /** Requests per second over the whole cluster. */

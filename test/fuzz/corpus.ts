@@ -122,6 +122,6 @@ export async function captureCorpus(seed = 1): Promise<Uint8Array[]> {
 
 /** Frame type (second array element) of an encoded frame, for coverage figures; -1 if unknown. */
 export function typeOf(bytes: Uint8Array): number {
-  // [version, type, …]: a fixarray of 4 (0x94), version (positive fixint), type (positive fixint).
-  return bytes.length >= 3 && bytes[0] === 0x94 && bytes[2] < 0x80 ? bytes[2] : -1;
+  // [version, type, hlc, physicalMs, body]: a fixarray of 5 (0x95), version (positive fixint), type (positive fixint).
+  return bytes.length >= 3 && bytes[0] === 0x95 && bytes[2] < 0x80 ? bytes[2] : -1;
 }

@@ -119,7 +119,7 @@ export function pathological(rng: Prng): Uint8Array {
     case 2: // an array32 that declares 4 billion elements
       return new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 0x01]);
     case 3: // a bin32 that declares 4 GiB
-      return new Uint8Array([0x94, 0x01, 0x03, 0x00, 0xc6, 0xff, 0xff, 0xff, 0xff]);
+      return new Uint8Array([0x95, 0x02, 0x03, 0x00, 0x00, 0xc6, 0xff, 0xff, 0xff, 0xff]); // [2, DELTA, hlc, physicalMs, bin32…]
     case 4:
       return new Uint8Array(0);
     default:

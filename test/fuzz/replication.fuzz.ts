@@ -214,7 +214,7 @@ async function handshake(address: string, nodeId: string, secret = SECRET): Prom
   const nonce = createNonce();
   return new Promise((resolve) => {
     let listener: { nodeId: string; nonce: Uint8Array } | null = null;
-    const timer = setTimeout(() => done(null), 3_000);
+    let timer = setTimeout(() => done(null), 3_000);
     const done = (value: WebSocket | null): void => {
       clearTimeout(timer);
       ws.off('message', onMessage);
@@ -233,8 +233,13 @@ async function handshake(address: string, nodeId: string, secret = SECRET): Prom
       else if (frame.type === FrameType.AUTH && listener !== null) {
         const mac = computeMac(secret, 'dialer', nonce, listener.nonce, nodeId, listener.nodeId);
         ws.send(encodeFrame({ type: FrameType.AUTH, hlc: 0, body: { mac } }), { binary: true });
-        // The listener verifies our proof; give a refusal a moment to arrive.
-        setTimeout(() => done(ws.readyState === WebSocket.OPEN ? ws : null), secret === SECRET ? 0 : 500);
+        if (secret === SECRET) done(ws);
+        else {
+          // A wrong proof must be answered by a close (the 'close' handler resolves null);
+          // a socket still open when the timer fires was accepted.
+          clearTimeout(timer);
+          timer = setTimeout(() => done(ws), 3_000);
+        }
       }
     };
     ws.on('message', onMessage);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
+import { fcParams } from '../helpers/fc.js';
 import { describe, expect, it } from 'vitest';
 import { computeMac, createNonce, MAC_BYTES, NONCE_BYTES, verifyMac } from '../../transport/handshake.js';
 import type { HandshakeRole } from '../../transport/handshake.js';
@@ -70,6 +71,7 @@ describe('verifyMac', () => {
       fc.property(fc.string(), role, nonce, nonce, fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (secret, r, d, l, di, li) => {
         expect(verifyMac(secret, r, d, l, di, li, computeMac(secret, r, d, l, di, li))).toBe(true);
       }),
+      fcParams(),
     );
   });
 

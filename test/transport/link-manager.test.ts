@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { fcParams } from '../helpers/fc.js';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../transport/codec/codec.js';
 import { FrameType } from '../../transport/codec/frame.js';
@@ -167,6 +168,13 @@ describe('LinkManager handshake (listener side)', () => {
     expect(recorder.rejects().map((r) => r.reason)).toEqual(['version']);
   });
 
+  it("reports a peer of another protocol version that closes with 'version' during the handshake, saying why", () => {
+    const { manager, recorder } = setup();
+    const { link } = dialIn(manager, 'x', nonceOf(1));
+    link.remoteClosed('version');
+    expect(recorder.rejects()).toEqual([{ who: 'x', reason: 'version', detail: expect.stringMatching(/another protocol version/) }]);
+  });
+
   it("reports a peer that closes with 'auth' during the handshake as an 'auth' refusal", () => {
     const { manager, recorder } = setup();
     const { link } = dialIn(manager, 'x', nonceOf(1));
@@ -298,6 +306,7 @@ describe('backoffDelay', () => {
         expect(delay).toBeGreaterThanOrEqual(0);
         expect(delay).toBeLessThan(Math.min(5_000, 100 * 2 ** attempt));
       }),
+      fcParams(),
     );
   });
 });
@@ -317,6 +326,7 @@ describe('chooseLink', () => {
         const qFirst = chooseLink(q, p) === 'existing' ? q : p;
         expect(pFirst).toBe(qFirst);
       }),
+      fcParams(),
     );
   });
 

@@ -2,9 +2,10 @@
  * Frame codec: `encodeFrame` / `decodeFrame`.
  *
  * A frame on the wire is one standard MessagePack array
- * `[version, type, hlc, body]` (msgpackr with the record extension off, so any
- * MessagePack decoder reads it). Integers above 2^32 — HLC timestamps — are
- * written as float64 by msgpackr, which is exact for every safe integer.
+ * `[version, type, hlc, physicalMs, body]` (msgpackr with the record extension
+ * off, so any MessagePack decoder reads it). Integers above 2^32 — HLC
+ * timestamps, physical clocks — are written as float64 by msgpackr, which is
+ * exact for every safe integer.
  *
  * Decoding faces hostile peers and a fuzzer, so it is layered:
  * size bound → structural scan (standard subset only) → msgpackr →
@@ -64,7 +65,7 @@ export function frameTypeName(type: number): string {
  *   encoding exceeds `maxFrameBytes`.
  * @example
  * ```ts
- * const bytes = encodeFrame({ type: FrameType.PING, hlc: clock.now(), body: {} });
+ * const bytes = encodeFrame({ type: FrameType.PING, hlc: clock.tick(now), physicalMs: now, body: {} });
  * ```
  */
 export function encodeFrame(frame: Frame, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {

@@ -12,7 +12,7 @@
  */
 import { FrameError } from './frame-error.js';
 import { FrameType, PROTOCOL_VERSION } from './frame.js';
-import type { Frame, FrameTypeCode, WindowBatch } from './frame.js';
+import type { Frame, FrameTypeCode, WindowBatch, WindowDigest } from './frame.js';
 import { MAC_BYTES, NONCE_BYTES } from '../handshake.js';
 import { isWellFormed } from '../../src/validate.js';
 import { MAX_REPLICA_IDS } from '../../crdt/cell-batch.js';
@@ -50,9 +50,9 @@ export const MAX_LIST_LENGTH = 1_048_576;
 const MAX_UINT32 = 0xffff_ffff;
 const encoder = new TextEncoder();
 
-/** The array msgpackr packs for `frame`: `[version, type, hlc, body]`. */
+/** The array msgpackr packs for `frame`: `[version, type, hlc, physicalMs, body]` (an absent `physicalMs` is sent as 0). */
 export function toWire(frame: Frame): unknown[] {
-  return [PROTOCOL_VERSION, frame.type, frame.hlc, bodyToWire(frame)];
+  return [PROTOCOL_VERSION, frame.type, frame.hlc, frame.physicalMs ?? 0, bodyToWire(frame)];
 }
 
 function batchToWire(b: WindowBatch): unknown[] {
@@ -70,7 +70,8 @@ function bodyToWire(frame: Frame): unknown[] {
     case FrameType.SNAPSHOT:
       return [frame.body.seq, frame.body.done, frame.body.batches.map(batchToWire)];
     case FrameType.DIGEST:
-      return [frame.body.digests.map((d) => [d.name, d.from, d.to, d.shards])];
+      // The limit register is a fifth element, present only when set (issue 10, defect 10).
+      return [frame.body.digests.map((d) => (d.limit != null ? [d.name, d.from, d.to, d.shards, d.limit] : [d.name, d.from, d.to, d.shards]))];
     case FrameType.REPAIR:
       return [frame.body.wants.map((w) => [w.name, w.from, w.to, w.shards])];
     case FrameType.PEERS:
@@ -151,6 +152,13 @@ function uintList(value: unknown, path: string, maxLength: number, maxValue: num
   return items as number[];
 }
 
+/** A limit register `[hlc, replica, limit]` or null, as batches and digests carry it. */
+function limitFromWire(value: unknown, path: string): WindowBatch['limit'] {
+  if (value === null) return null;
+  const l = tuple(value, path, 3);
+  return [uint(l[0], `${path}.hlc`), text(l[1], `${path}.replica`, MAX_KEY_BYTES, 1), uint(l[2], `${path}.limit`)];
+}
+
 function batchFromWire(value: unknown, path: string): WindowBatch {
   const w = tuple(value, path, 6);
   const name = text(w[0], `${path}.name`, MAX_KEY_BYTES, 1);
@@ -158,15 +166,7 @@ function batchFromWire(value: unknown, path: string): WindowBatch {
   if (windowMs === 0) fail(`${path}.windowMs`, 'must be positive');
   const buckets = uint(w[2], `${path}.buckets`, MAX_BUCKETS);
   if (buckets === 0) fail(`${path}.buckets`, 'must be positive');
-  let limit: WindowBatch['limit'] = null;
-  if (w[3] !== null) {
-    const l = tuple(w[3], `${path}.limit`, 3);
-    limit = [
-      uint(l[0], `${path}.limit.hlc`),
-      text(l[1], `${path}.limit.replica`, MAX_KEY_BYTES, 1),
-      uint(l[2], `${path}.limit.limit`),
-    ];
-  }
+  const limit = limitFromWire(w[3], `${path}.limit`);
   const replicas = list(w[4], `${path}.replicas`, MAX_REPLICAS) as string[];
   for (let i = 0; i < replicas.length; i++) text(replicas[i], `${path}.replicas[${i}]`, MAX_KEY_BYTES, 1);
   const keyList = list(w[5], `${path}.keys`, MAX_LIST_LENGTH);
@@ -198,21 +198,27 @@ function batchesFromWire(value: unknown, path: string): WindowBatch[] {
  * other deviation from the layout and bounds.
  */
 export function fromWire(value: unknown): Frame {
-  if (!Array.isArray(value) || value.length === 0) fail('frame', 'expected an array [version, type, hlc, body]');
+  if (!Array.isArray(value) || value.length === 0) fail('frame', 'expected an array [version, type, hlc, physicalMs, body]');
   if (typeof value[0] !== 'number') fail('frame.version', 'expected an integer');
   if (value[0] !== PROTOCOL_VERSION) {
-    throw new FrameError('version', `protocol version ${value[0]} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+    // Checked first, before the layout (which changes between versions): the peer learns why it was refused.
+    throw new FrameError(
+      'version',
+      `the peer speaks protocol version ${value[0]}, this node speaks ${PROTOCOL_VERSION}: nodes of different versions do not mesh (upgrade every node; see docs/protocol.md)`,
+    );
   }
-  if (value.length !== 4) fail('frame', `expected 4 fields, got ${value.length}`);
+  if (value.length !== 5) fail('frame', `expected 5 fields, got ${value.length}`);
   const type = uint(value[1], 'frame.type', 255) as FrameTypeCode;
   const hlc = uint(value[2], 'frame.hlc');
-  const b = list(value[3], 'body', MAX_LIST_LENGTH);
+  const physicalMs = uint(value[3], 'frame.physicalMs');
+  const b = list(value[4], 'body', MAX_LIST_LENGTH);
   switch (type) {
     case FrameType.HELLO: {
       tuple(b, 'hello', 4);
       return {
         type,
         hlc,
+        physicalMs,
         body: {
           nodeId: text(b[0], 'hello.nodeId', MAX_ID_BYTES, 1),
           address: text(b[1], 'hello.address', MAX_ADDRESS_BYTES),
@@ -223,15 +229,16 @@ export function fromWire(value: unknown): Frame {
     }
     case FrameType.AUTH:
       tuple(b, 'auth', 1);
-      return { type, hlc, body: { mac: bytes(b[0], 'auth.mac', MAC_BYTES) } };
+      return { type, hlc, physicalMs, body: { mac: bytes(b[0], 'auth.mac', MAC_BYTES) } };
     case FrameType.DELTA:
       tuple(b, 'delta', 1);
-      return { type, hlc, body: { batches: batchesFromWire(b[0], 'delta.batches') } };
+      return { type, hlc, physicalMs, body: { batches: batchesFromWire(b[0], 'delta.batches') } };
     case FrameType.SNAPSHOT:
       tuple(b, 'snapshot', 3);
       return {
         type,
         hlc,
+        physicalMs,
         body: {
           seq: uint(b[0], 'snapshot.seq'),
           done: bool(b[1], 'snapshot.done'),
@@ -242,10 +249,13 @@ export function fromWire(value: unknown): Frame {
       tuple(b, 'digest', 1);
       const digests = list(b[0], 'digest.digests', MAX_WINDOWS_PER_FRAME).map((item, i) => {
         const path = `digest.digests[${i}]`;
-        const d = tuple(item, path, 4);
-        return { ...range(d, path), shards: uintList(d[3], `${path}.shards`, MAX_SHARDS, MAX_UINT32) };
+        // Four elements, or five with the limit register (issue 10, defect 10).
+        const d = Array.isArray(item) && item.length === 5 ? item : tuple(item, path, 4);
+        const digest: WindowDigest = { ...range(d, path), shards: uintList(d[3], `${path}.shards`, MAX_SHARDS, MAX_UINT32) };
+        if (d.length === 5) digest.limit = limitFromWire(d[4], `${path}.limit`);
+        return digest;
       });
-      return { type, hlc, body: { digests } };
+      return { type, hlc, physicalMs, body: { digests } };
     }
     case FrameType.REPAIR: {
       tuple(b, 'repair', 1);
@@ -254,7 +264,7 @@ export function fromWire(value: unknown): Frame {
         const w = tuple(item, path, 4);
         return { ...range(w, path), shards: uintList(w[3], `${path}.shards`, MAX_SHARDS, MAX_SHARDS - 1) };
       });
-      return { type, hlc, body: { wants } };
+      return { type, hlc, physicalMs, body: { wants } };
     }
     case FrameType.PEERS: {
       tuple(b, 'peers', 1);
@@ -265,15 +275,15 @@ export function fromWire(value: unknown): Frame {
           address: text(p[1], `peers.peers[${i}].address`, MAX_ADDRESS_BYTES),
         };
       });
-      return { type, hlc, body: { peers } };
+      return { type, hlc, physicalMs, body: { peers } };
     }
     case FrameType.SYNC:
     case FrameType.PING:
       tuple(b, type === FrameType.SYNC ? 'sync' : 'ping', 0);
-      return { type, hlc, body: {} };
+      return { type, hlc, physicalMs, body: {} };
     case FrameType.BYE:
       tuple(b, 'bye', 1);
-      return { type, hlc, body: { reason: text(b[0], 'bye.reason', MAX_REASON_BYTES) } };
+      return { type, hlc, physicalMs, body: { reason: text(b[0], 'bye.reason', MAX_REASON_BYTES) } };
     default:
       return fail('frame.type', `unknown frame type ${type as number}`);
   }

@@ -1,16 +1,21 @@
 /**
- * Frame types of the tallymesh peer protocol, version 1.
+ * Frame types of the tallymesh peer protocol, version 2.
  *
  * Every frame on the wire is a standard MessagePack array
- * `[version, type, hlc, body]` (see `docs/protocol.md`). This module only
+ * `[version, type, hlc, physicalMs, body]` (see `docs/protocol.md`). This module only
  * declares the shapes; `codec.ts` encodes, decodes and validates them.
  *
  * @module
  */
 import type { CellBatch } from '../../crdt/cell-batch.js';
 
-/** Protocol version carried as the first field of every frame. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version carried as the first field of every frame. Version 2
+ * (issue 10) added `physicalMs`, the sender's own physical clock; a node
+ * refuses frames of any other version (`version`), so nodes of versions 1
+ * and 2 do not mesh (see `docs/protocol.md`, "Versions").
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Default upper bound for one encoded frame (bytes), enforced on send and receive. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -66,8 +71,17 @@ export interface WindowDigest {
   from: number;
   /** Last bucket id covered (inclusive). */
   to: number;
-  /** One unsigned 32-bit checksum per key shard (length = shard count). */
+  /**
+   * One unsigned 32-bit checksum per key shard (length = shard count); empty
+   * when no bucket is settled yet (the entry then only carries `limit`).
+   */
   shards: number[];
+  /**
+   * The sender's limit register (LWW), as in {@link WindowBatch.limit}, when a
+   * runtime change set it; absent or null otherwise. The receiver joins it, so
+   * a change lost on every other path still converges (issue 10, defect 10).
+   */
+  limit?: [number, string, number] | null;
 }
 
 /** A peer the sender knows about. */
@@ -129,15 +143,30 @@ export interface ByeBody {
   reason: string;
 }
 
-/** A decoded frame. `hlc` is the sender's hybrid logical clock at send time. */
-export type Frame =
-  | { type: typeof FrameType.HELLO; hlc: number; body: HelloBody }
-  | { type: typeof FrameType.AUTH; hlc: number; body: AuthBody }
-  | { type: typeof FrameType.DELTA; hlc: number; body: DeltaBody }
-  | { type: typeof FrameType.SNAPSHOT; hlc: number; body: SnapshotBody }
-  | { type: typeof FrameType.DIGEST; hlc: number; body: DigestBody }
-  | { type: typeof FrameType.REPAIR; hlc: number; body: RepairBody }
-  | { type: typeof FrameType.PEERS; hlc: number; body: PeersBody }
-  | { type: typeof FrameType.SYNC; hlc: number; body: Record<string, never> }
-  | { type: typeof FrameType.PING; hlc: number; body: Record<string, never> }
-  | { type: typeof FrameType.BYE; hlc: number; body: ByeBody };
+/** The clock readings every frame carries besides its type and body. */
+export interface FrameClock {
+  /** The sender's hybrid logical clock at send time (0 in HELLO and AUTH). */
+  hlc: number;
+  /**
+   * The sender's own physical clock (ms) at send time: what a receiver checks
+   * against its own clock and `maxClockOffsetMs` (0 in HELLO and AUTH). Optional
+   * when building a frame (the replicator stamps it with the HLC; absent is
+   * sent as 0); always present in a decoded frame.
+   */
+  physicalMs?: number;
+}
+
+/** A decoded frame: its type, the sender's clocks ({@link FrameClock}) and the body. */
+export type Frame = FrameClock &
+  (
+    | { type: typeof FrameType.HELLO; body: HelloBody }
+    | { type: typeof FrameType.AUTH; body: AuthBody }
+    | { type: typeof FrameType.DELTA; body: DeltaBody }
+    | { type: typeof FrameType.SNAPSHOT; body: SnapshotBody }
+    | { type: typeof FrameType.DIGEST; body: DigestBody }
+    | { type: typeof FrameType.REPAIR; body: RepairBody }
+    | { type: typeof FrameType.PEERS; body: PeersBody }
+    | { type: typeof FrameType.SYNC; body: Record<string, never> }
+    | { type: typeof FrameType.PING; body: Record<string, never> }
+    | { type: typeof FrameType.BYE; body: ByeBody }
+  );

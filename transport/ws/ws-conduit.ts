@@ -8,12 +8,20 @@
  * socket write drains. Memory per peer is therefore bounded by the high-water
  * mark plus the queue bound, and `write` never blocks.
  *
+ * Closing: a refusal closes at once, dropping what waits. An orderly close
+ * (`close(reason, 'drain')`, the node shutting down) drains instead: it
+ * accepts no new frame, sends what the queue holds in order, waits until
+ * every socket write has completed (`bufferedAmount` back to 0), and only
+ * then sends the close frame, so the peer reads the final DELTA and the BYE
+ * before it. The transport bounds how long that may take and then calls
+ * {@link WsConduit.abandon}, which counts what was left and cuts the socket.
+ *
  * @module
  */
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import type { FrameTypeCode } from '../codec/frame.js';
-import type { Conduit, Link } from '../link.js';
+import type { CloseMode, Conduit, Link } from '../link.js';
 import { SendQueue } from './send-queue.js';
 
 /** Stop writing to a socket holding this many unsent bytes; queue instead. */
@@ -47,6 +55,15 @@ function closeReason(reason: string): string {
   return text;
 }
 
+/** Where a conduit is in its life: taking frames, sending out what it took before closing, or done. */
+type ConduitState = 'open' | 'draining' | 'closed';
+
+/** Frames (and their bytes) a draining conduit could not hand to the network. */
+export interface UnsentFrames {
+  frames: number;
+  bytes: number;
+}
+
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -67,18 +84,27 @@ export class WsConduit implements Conduit {
   readonly socket: WebSocket;
   #queue: SendQueue;
   #link: Link | null = null;
+  #state: ConduitState = 'open';
+  #closeReason = '';
+  /** Frames handed to the socket whose write has not completed yet (their bytes are in `bufferedAmount`). */
+  #inFlight = 0;
+  #inFlightBytes = 0;
+  /** Told what a drain had to leave behind (the socket closed under it, or it was abandoned). */
+  #onUnsent: (unsent: UnsentFrames) => void;
   /** Heard from the peer since the last keepalive ping. */
   #alive = true;
   #pump = (): void => {
     while (this.#queue.length > 0 && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
-      this.socket.send(this.#queue.shift() as Uint8Array, this.#pump);
+      this.#send(this.#queue.shift() as Uint8Array);
     }
+    if (this.#state === 'draining') this.#finishDrain();
   };
 
-  constructor(socket: WebSocket, remote: string, maxQueueBytes: number) {
+  constructor(socket: WebSocket, remote: string, maxQueueBytes: number, onUnsent: (unsent: UnsentFrames) => void = () => {}) {
     this.socket = socket;
     this.remote = remote;
     this.#queue = new SendQueue(maxQueueBytes);
+    this.#onUnsent = onUnsent;
     socket.on('message', (data, isBinary) => {
       this.#alive = true;
       if (!isBinary) this.#link?.fail('malformed', 'text message (frames are binary)');
@@ -94,6 +120,9 @@ export class WsConduit implements Conduit {
       // Anything else (ECONNRESET...) is followed by 'close'.
     });
     socket.on('close', (code, reason) => {
+      // A drain the peer (or the network) cut short: whatever had not gone out is lost, and said so.
+      if (this.#state === 'draining') this.#reportUnsent();
+      this.#state = 'closed';
       this.#queue.clear();
       const text = reason.toString();
       this.#link?.remoteClosed(text !== '' ? text : code === 1006 ? 'connection lost' : `closed with code ${code}`);
@@ -105,10 +134,15 @@ export class WsConduit implements Conduit {
     this.#link = link;
   }
 
+  /** The link this socket carries (null until bound). */
+  get link(): Link | null {
+    return this.#link;
+  }
+
   write(bytes: Uint8Array, type: FrameTypeCode): boolean {
-    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.#state !== 'open' || this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.#queue.length === 0 && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
-      this.socket.send(bytes, this.#pump);
+      this.#send(bytes);
       return true;
     }
     const { accepted, dropped } = this.#queue.push(bytes, type);
@@ -116,17 +150,74 @@ export class WsConduit implements Conduit {
     return accepted;
   }
 
-  close(reason: string): void {
+  close(reason: string, mode: CloseMode = 'now'): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'draining') {
+      if (mode === 'drain') return;
+      // A close that cannot wait overtakes a drain: what was left is lost.
+      this.#reportUnsent();
+    }
+    this.#closeReason = reason;
+    if (mode === 'drain' && this.socket.readyState === WebSocket.OPEN) {
+      this.#state = 'draining';
+      this.#pump();
+      return;
+    }
+    this.#state = 'closed';
     this.#queue.clear();
+    this.#closeSocket();
+  }
+
+  /**
+   * Give up a drain (its deadline passed): count and report the frames the
+   * socket has not taken or not finished writing, then cut the connection.
+   * Returns what was left; zeros when nothing was.
+   */
+  abandon(): UnsentFrames {
+    const unsent = this.#state === 'draining' ? this.#reportUnsent() : { frames: 0, bytes: 0 };
+    this.#state = 'closed';
+    this.#queue.clear();
+    if (this.socket.readyState !== WebSocket.CLOSED) this.socket.terminate();
+    return unsent;
+  }
+
+  queuedBytes(): number {
+    return this.#queue.bytes;
+  }
+
+  #send(bytes: Uint8Array): void {
+    this.#inFlight++;
+    this.#inFlightBytes += bytes.length;
+    // ws calls back once the bytes are written to the OS, or with an error once the socket is gone.
+    this.socket.send(bytes, () => {
+      this.#inFlight--;
+      this.#inFlightBytes -= bytes.length;
+      this.#pump();
+    });
+  }
+
+  /** Draining: once the queue is empty and every write completed, the close frame follows them. */
+  #finishDrain(): void {
+    if (this.#queue.length > 0 || this.#inFlight > 0) return;
+    this.#state = 'closed';
+    this.#closeSocket();
+  }
+
+  #closeSocket(): void {
     if (this.socket.readyState === WebSocket.OPEN) {
-      this.socket.close(CLOSE_CODES[reason] ?? CLOSE_NORMAL, closeReason(reason));
+      this.socket.close(CLOSE_CODES[this.#closeReason] ?? CLOSE_NORMAL, closeReason(this.#closeReason));
     } else if (this.socket.readyState === WebSocket.CONNECTING) {
       this.socket.terminate();
     }
   }
 
-  queuedBytes(): number {
-    return this.#queue.bytes;
+  /** Reports (once) what a drain leaves behind: frames still queued plus those whose write never completed. */
+  #reportUnsent(): UnsentFrames {
+    const unsent = { frames: this.#queue.length + this.#inFlight, bytes: this.#queue.bytes + this.#inFlightBytes };
+    this.#state = 'closed';
+    this.#queue.clear();
+    if (unsent.frames > 0) this.#onUnsent(unsent);
+    return unsent;
   }
 
   /** Keepalive tick: ping, or terminate a socket that answered nothing since the last tick (half-open TCP). */

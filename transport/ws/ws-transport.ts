@@ -18,6 +18,12 @@
  * per server); and a socket not open by the handshake deadline plus a short
  * grace for the close frame is cut.
  *
+ * Closing drains: every open link sends what its queue holds (the final
+ * DELTA and BYE come last), waits for its socket writes to complete, then
+ * sends the close frame; a link not closed within `closeTimeoutMs` is cut,
+ * and the frames it still held are reported (`onUnsent`) instead of being
+ * silently dropped.
+ *
  * @module
  */
 import type http from 'node:http';
@@ -61,8 +67,13 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
 export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS = 16;
 /** Raw bytes a socket may send before AUTH: a HELLO and an AUTH at their bound, with room for control frames. */
 const MAX_PRE_AUTH_BYTES = 4 * MAX_HANDSHAKE_FRAME_BYTES;
-/** How long close() waits for peers to acknowledge before cutting the sockets. */
+/** Grace for a close frame to be answered: added to the handshake deadline before an unauthenticated socket is cut. */
 const CLOSE_GRACE_MS = 1_000;
+/**
+ * Default bound of close(): how long links may take to send what they hold
+ * and have their close frames answered before they are cut.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** What a refused upgrade gets: a status a dialer's log can show, and the connection closed. */
 const BUSY_RESPONSE = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
@@ -106,6 +117,12 @@ export interface WsTransportOptions {
   maxPendingHandshakesPerAddress?: number;
   /** Ping interval; 0 disables keepalive. Default 15000. */
   keepaliveMs?: number;
+  /**
+   * How long close() may drain: queued frames go out and close frames are
+   * answered within it; then remaining sockets are cut and what they held is
+   * reported through `onUnsent`. 0 cuts at once. Default 5000.
+   */
+  closeTimeoutMs?: number;
 }
 
 function boundAddress(server: http.Server | https.Server): string {
@@ -149,6 +166,7 @@ class WsTransport implements Transport {
   #maxFrameBytes: number;
   #maxQueueBytes: number;
   #keepaliveMs: number;
+  #closeTimeoutMs: number;
   #scheduler: Scheduler;
   #sockets = new Set<WebSocket>();
   #conduits = new Set<WsConduit>();
@@ -176,6 +194,7 @@ class WsTransport implements Transport {
     this.#maxFrameBytes = link.maxFrameBytes;
     this.#maxQueueBytes = integerOptionOr('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES, link.maxFrameBytes);
     this.#keepaliveMs = integerOptionOr('keepaliveMs', options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
+    this.#closeTimeoutMs = integerOptionOr('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 0);
     this.#scheduler = options.scheduler ?? realScheduler;
     this.#pending = new PendingHandshakes(
       integerOptionOr('maxPendingHandshakes', options.maxPendingHandshakes, DEFAULT_MAX_PENDING_HANDSHAKES, 1),
@@ -240,16 +259,20 @@ class WsTransport implements Transport {
   async #shutdown(): Promise<void> {
     this.#server.off('upgrade', this.#onUpgrade);
     this.#stopKeepalive?.();
-    this.#manager.close('shutdown'); // close frames go out on every open link
+    const conduits = [...this.#conduits];
+    // Every link drains: queued frames, then (once written) the close frame. Nothing new is accepted.
+    this.#manager.close('shutdown');
     const sockets = [...this.#sockets];
     for (const socket of sockets) if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#closeTimeoutMs);
     });
-    await Promise.race([Promise.all(sockets.map(whenClosed)), grace]);
+    await Promise.race([Promise.all(sockets.map(whenClosed)), deadline]);
     clearTimeout(timer);
-    // Peers that did not answer the close frame in time are cut off, so nothing holds the process open.
+    // Past the deadline, a peer that did not read what we held (or answer the close frame) is cut off,
+    // so nothing holds the process open; the frames left behind are counted and reported, not lost silently.
+    for (const conduit of conduits) conduit.abandon();
     for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
     await Promise.all(sockets.map(whenClosed));
     this.#wss.close();
@@ -295,7 +318,9 @@ class WsTransport implements Transport {
     raw: Duplex | undefined,
     slot: PendingSlot = { release: () => {}, evict: () => {} },
   ): void {
-    const conduit = new WsConduit(socket, remote, this.#maxQueueBytes);
+    const conduit: WsConduit = new WsConduit(socket, remote, this.#maxQueueBytes, ({ frames, bytes }) => {
+      if (conduit.link !== null) this.#manager.unsent(conduit.link, frames, bytes);
+    });
     this.#sockets.add(socket);
     this.#conduits.add(conduit);
     socket.once('close', () => {

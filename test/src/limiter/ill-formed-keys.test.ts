@@ -6,6 +6,7 @@
  * counted; well-formed keys, astral characters included, pass.
  */
 import fc from 'fast-check';
+import { fcParams } from '../../helpers/fc.js';
 import { describe, expect, it } from 'vitest';
 import { isTallymeshError } from '../../../src/errors.js';
 import { createLimiter } from '../../../src/limiter/limiter.js';
@@ -83,7 +84,7 @@ describe('ill-formed keys (issue 9, defect 5)', () => {
         }
         expect(code).toBe(wellFormed ? undefined : 'TALLYMESH_ERR_KEY_MALFORMED');
       }),
-      { numRuns: 2_000 },
+      fcParams(2_000),
     );
   });
 

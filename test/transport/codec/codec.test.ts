@@ -1,5 +1,6 @@
 import { decode as standardDecode, encode as standardEncode } from '@msgpack/msgpack';
 import fc from 'fast-check';
+import { fcParams, SEED } from '../../helpers/fc.js';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, FrameError, frameTypeName } from '../../../transport/codec/codec.js';
@@ -43,12 +44,12 @@ describe('encodeFrame / decodeFrame', () => {
       fc.property(arbFrame, (frame) => {
         expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
       }),
-      { numRuns: 500 },
+      fcParams(500),
     );
   });
 
   it('covers every frame type in the round-trip arbitrary', () => {
-    const seen = new Set(fc.sample(arbFrame, 2_000).map((f) => f.type));
+    const seen = new Set(fc.sample(arbFrame, { numRuns: 2_000, seed: SEED }).map((f) => f.type));
     expect([...seen].sort((a, b) => a - b)).toEqual(Object.values(FrameType));
   });
 
@@ -58,7 +59,7 @@ describe('encodeFrame / decodeFrame', () => {
         const decoded = standardDecode(encodeFrame(frame), { useBigInt64: false });
         expect(plain(decoded)).toEqual(plain(toWire(frame)));
       }),
-      { numRuns: 300 },
+      fcParams(300),
     );
   });
 
@@ -67,19 +68,20 @@ describe('encodeFrame / decodeFrame', () => {
       fc.property(arbFrame, (frame) => {
         expect(decodeFrame(standardEncode(toWire(frame)))).toEqual(frame);
       }),
-      { numRuns: 300 },
+      fcParams(300),
     );
   });
 
-  it('keeps an HLC near 2^53 exact and nonces as bin', () => {
+  it('keeps an HLC and a physical clock near 2^53 exact and nonces as bin', () => {
     const hello: Frame = {
       type: FrameType.HELLO,
       hlc: 2 ** 53 - 1,
+      physicalMs: 2 ** 53 - 2,
       body: { nodeId: 'a', address: '127.0.0.1:7070', incarnation: 'x1', nonce },
     };
     const bytes = encodeFrame(hello);
-    const [version, type, hlc, body] = standardDecode(bytes) as [number, number, number, unknown[]];
-    expect([version, type, hlc]).toEqual([PROTOCOL_VERSION, FrameType.HELLO, 2 ** 53 - 1]);
+    const [version, type, hlc, physicalMs, body] = standardDecode(bytes) as [number, number, number, number, unknown[]];
+    expect([version, type, hlc, physicalMs]).toEqual([PROTOCOL_VERSION, FrameType.HELLO, 2 ** 53 - 1, 2 ** 53 - 2]);
     expect(body[3]).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(bytes).includes(Buffer.from([0xc4, 32]))).toBe(true); // bin8 header, 32 bytes
     expect(decodeFrame(bytes)).toEqual(hello);
@@ -99,12 +101,21 @@ describe('encodeFrame / decodeFrame', () => {
 });
 
 describe('decodeFrame refusals', () => {
-  it("refuses another protocol version with 'version'", () => {
-    const err = rejection(raw([2, FrameType.PING, 0, []]));
+  it("refuses another protocol version with 'version', before looking at the layout", () => {
+    // Version 1 (before issue 10) had no physicalMs field: [version, type, hlc, body].
+    const err = rejection(raw([1, FrameType.PING, 0, []]));
     expect(err.reason).toBe('version');
     expect(err.code).toBe('TALLYMESH_ERR_FRAME_VERSION');
-    expect(err.message).toMatch(/version 2/);
+    expect(err.message).toMatch(/peer speaks protocol version 1, this node speaks 2: nodes of different versions do not mesh/);
+    expect(rejection(raw([PROTOCOL_VERSION + 1, FrameType.PING, 0, 0, [], 'future field'])).reason).toBe('version');
     expect(rejection(raw([0, FrameType.PING, 0, [], 'future field'])).reason).toBe('version');
+  });
+
+  it("carries the sender's physical clock as the fourth field, 0 when the frame has none", () => {
+    const bytes = encodeFrame({ type: FrameType.PING, hlc: 5 * 1024 + 3, physicalMs: 4_990, body: {} });
+    expect(standardDecode(bytes)).toEqual([PROTOCOL_VERSION, FrameType.PING, 5 * 1024 + 3, 4_990, []]);
+    expect(decodeFrame(bytes)).toEqual({ type: FrameType.PING, hlc: 5 * 1024 + 3, physicalMs: 4_990, body: {} });
+    expect(decodeFrame(encodeFrame({ type: FrameType.PING, hlc: 1, body: {} })).physicalMs).toBe(0);
   });
 
   it("refuses a frame above maxFrameBytes with 'too-large' before parsing it", () => {
@@ -139,45 +150,49 @@ describe('decodeFrame refusals', () => {
   const hello = (over: Record<number, unknown>): unknown[] => {
     const body: unknown[] = ['a', '127.0.0.1:1', 'x1', nonce];
     for (const [i, v] of Object.entries(over)) body[Number(i)] = v;
-    return [1, FrameType.HELLO, 0, body];
+    return [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, body];
   };
 
   it.each<[string, unknown]>([
-    ['a missing body field', [1, FrameType.PING, 0]],
-    ['an extra frame field', [1, FrameType.PING, 0, [], 1]],
-    ['an unknown frame type', [1, 99, 0, []]],
-    ['a fractional type', [1, 1.5, 0, []]],
-    ['a negative hlc', [1, FrameType.PING, -1, []]],
-    ['a fractional hlc', [1, FrameType.PING, 0.5, []]],
-    ['a NaN hlc', [1, FrameType.PING, Number.NaN, []]],
-    ['an infinite hlc', [1, FrameType.PING, Number.POSITIVE_INFINITY, []]],
-    ['an hlc above 2^53 (uint64)', [1, FrameType.PING, 2n ** 60n, []]],
+    ['a missing body field', [PROTOCOL_VERSION, FrameType.PING, 0, 0]],
+    ['an extra frame field', [PROTOCOL_VERSION, FrameType.PING, 0, 0, [], 1]],
+    ['an unknown frame type', [PROTOCOL_VERSION, 99, 0, 0, []]],
+    ['a fractional type', [PROTOCOL_VERSION, 1.5, 0, 0, []]],
+    ['a negative hlc', [PROTOCOL_VERSION, FrameType.PING, -1, 0, []]],
+    ['a fractional hlc', [PROTOCOL_VERSION, FrameType.PING, 0.5, 0, []]],
+    ['a negative physicalMs', [PROTOCOL_VERSION, FrameType.PING, 0, -1, []]],
+    ['a fractional physicalMs', [PROTOCOL_VERSION, FrameType.PING, 0, 0.5, []]],
+    ['a physicalMs above 2^53 (uint64)', [PROTOCOL_VERSION, FrameType.PING, 0, 2n ** 60n, []]],
+    ['a frame without physicalMs (the version 1 layout)', [PROTOCOL_VERSION, FrameType.PING, 0, []]],
+    ['a NaN hlc', [PROTOCOL_VERSION, FrameType.PING, Number.NaN, 0, []]],
+    ['an infinite hlc', [PROTOCOL_VERSION, FrameType.PING, Number.POSITIVE_INFINITY, 0, []]],
+    ['an hlc above 2^53 (uint64)', [PROTOCOL_VERSION, FrameType.PING, 2n ** 60n, 0, []]],
     ['a string version', ['1', FrameType.PING, 0, []]],
-    ['a PING with a body', [1, FrameType.PING, 0, [1]]],
-    ['a body that is not an array', [1, FrameType.BYE, 0, 'bye']],
+    ['a PING with a body', [PROTOCOL_VERSION, FrameType.PING, 0, 0, [1]]],
+    ['a body that is not an array', [PROTOCOL_VERSION, FrameType.BYE, 0, 0, 'bye']],
     ['an empty node id', hello({ 0: '' })],
     ['a node id of 129 bytes', hello({ 0: 'n'.repeat(129) })],
     ['a nonce of 31 bytes', hello({ 3: new Uint8Array(31) })],
     ['a nonce sent as str', hello({ 3: 'x'.repeat(32) })],
-    ['a HELLO with 5 fields', [...hello({}).slice(0, 3), ['a', '', 'x1', nonce, 'extra']]],
-    ['a mac of 33 bytes', [1, FrameType.AUTH, 0, [new Uint8Array(33)]]],
-    ['entries not a multiple of 4', [1, FrameType.DELTA, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]],
-    ['a replica index past the table', [1, FrameType.DELTA, 0, [[batch({ 5: [['k', 0, [1, 2, 0, 5]]] })]]]],
-    ['entries with no replica table', [1, FrameType.DELTA, 0, [[batch({ 4: [] })]]]],
-    ['a negative count', [1, FrameType.DELTA, 0, [[batch({ 5: [['k', 0, [1, 0, 0, -5]]] })]]]],
-    ['a fractional count', [1, FrameType.DELTA, 0, [[batch({ 5: [['k', 0, [1, 0, 0, 0.5]]] })]]]],
-    ['a key of 257 bytes', [1, FrameType.DELTA, 0, [[batch({ 5: [['é'.repeat(128) + 'x', 0, []]] })]]]],
-    ['a zero window', [1, FrameType.DELTA, 0, [[batch({ 1: 0 })]]]],
-    ['a boolean where buckets go', [1, FrameType.DELTA, 0, [[batch({ 2: true })]]]],
-    ['a limit register of 2 fields', [1, FrameType.DELTA, 0, [[batch({ 3: [1, 'a#1'] })]]]],
-    ['an empty replica id', [1, FrameType.DELTA, 0, [[batch({ 4: ['', 'b#1'] })]]]],
-    ['a snapshot without done', [1, FrameType.SNAPSHOT, 0, [0, 1, []]]],
-    ['a digest range from after to', [1, FrameType.DIGEST, 0, [[['api', 9, 3, []]]]]],
-    ['a digest checksum above 2^32', [1, FrameType.DIGEST, 0, [[['api', 1, 3, [2 ** 32]]]]]],
-    ['a repair shard index of 65536', [1, FrameType.REPAIR, 0, [[['api', 1, 3, [65_536]]]]]],
-    ['a peer without address', [1, FrameType.PEERS, 0, [[['b']]]]],
-    ['a BYE reason of 300 bytes', [1, FrameType.BYE, 0, ['r'.repeat(300)]]],
-    ['a null body', [1, FrameType.SYNC, 0, null]],
+    ['a HELLO with 5 fields', [...hello({}).slice(0, 4), ['a', '', 'x1', nonce, 'extra']]],
+    ['a mac of 33 bytes', [PROTOCOL_VERSION, FrameType.AUTH, 0, 0, [new Uint8Array(33)]]],
+    ['entries not a multiple of 4', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]],
+    ['a replica index past the table', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 2, 0, 5]]] })]]]],
+    ['entries with no replica table', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 4: [] })]]]],
+    ['a negative count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0, -5]]] })]]]],
+    ['a fractional count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0, 0.5]]] })]]]],
+    ['a key of 257 bytes', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['é'.repeat(128) + 'x', 0, []]] })]]]],
+    ['a zero window', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 1: 0 })]]]],
+    ['a boolean where buckets go', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 2: true })]]]],
+    ['a limit register of 2 fields', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 3: [1, 'a#1'] })]]]],
+    ['an empty replica id', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 4: ['', 'b#1'] })]]]],
+    ['a snapshot without done', [PROTOCOL_VERSION, FrameType.SNAPSHOT, 0, 0, [0, 1, []]]],
+    ['a digest range from after to', [PROTOCOL_VERSION, FrameType.DIGEST, 0, 0, [[['api', 9, 3, []]]]]],
+    ['a digest checksum above 2^32', [PROTOCOL_VERSION, FrameType.DIGEST, 0, 0, [[['api', 1, 3, [2 ** 32]]]]]],
+    ['a repair shard index of 65536', [PROTOCOL_VERSION, FrameType.REPAIR, 0, 0, [[['api', 1, 3, [65_536]]]]]],
+    ['a peer without address', [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[['b']]]]],
+    ['a BYE reason of 300 bytes', [PROTOCOL_VERSION, FrameType.BYE, 0, 0, ['r'.repeat(300)]]],
+    ['a null body', [PROTOCOL_VERSION, FrameType.SYNC, 0, 0, null]],
   ])("refuses %s with 'malformed'", (_name, wire) => {
     const err = rejection(raw(wire));
     expect(err.reason).toBe('malformed');
@@ -185,7 +200,7 @@ describe('decodeFrame refusals', () => {
   });
 
   it('names the offending field in the message', () => {
-    const err = rejection(raw([1, FrameType.DELTA, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]));
+    const err = rejection(raw([PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]));
     expect(err.message).toMatch(/delta\.batches\[0\]\.keys\[0\]\.entries: length 3 is not a multiple of 4/);
   });
 
@@ -198,7 +213,7 @@ describe('decodeFrame refusals', () => {
           expect(err).toBeInstanceOf(FrameError);
         }
       }),
-      { numRuns: 2_000 },
+      fcParams(2_000),
     );
   });
 
@@ -223,7 +238,7 @@ describe('decodeFrame refusals', () => {
           expect(err).toBeInstanceOf(FrameError);
         }
       }),
-      { numRuns: 2_000 },
+      fcParams(2_000),
     );
   });
 });

@@ -8,7 +8,7 @@
 import { encode as standardEncode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, FrameError } from '../../../transport/codec/codec.js';
-import { FrameType, type Frame, type WindowBatch } from '../../../transport/codec/frame.js';
+import { FrameType, PROTOCOL_VERSION, type Frame, type WindowBatch } from '../../../transport/codec/frame.js';
 
 /** Windows one frame may name, and replica ids one batch may list (docs/protocol.md). */
 const WINDOWS = 1_024;
@@ -54,7 +54,7 @@ describe('per-frame bounds on what a peer can ask for', () => {
   it('refuses the 3,000-entry REPAIR that stalled a node with 50,000 keys for seconds', () => {
     const frame: Frame = { type: FrameType.REPAIR, hlc: 1, body: { wants: wants(3_000) } };
     expect(refusal(() => encodeFrame(frame)).reason).toBe('malformed');
-    const wire = raw([1, FrameType.REPAIR, 1, [wants(3_000).map((w) => [w.name, w.from, w.to, w.shards])]]);
+    const wire = raw([PROTOCOL_VERSION, FrameType.REPAIR, 1, 0, [wants(3_000).map((w) => [w.name, w.from, w.to, w.shards])]]);
     expect(wire.length).toBeLessThan(40_000); // a small frame: the bound is on entries, not bytes
     expect(refusal(() => decodeFrame(wire)).reason).toBe('malformed');
   });
@@ -64,7 +64,7 @@ describe('per-frame bounds on what a peer can ask for', () => {
     const err = refusal(() => encodeFrame({ type: FrameType.DELTA, hlc: 1, body: { batches: [batch(10_000)] } }));
     expect(err.reason).toBe('malformed');
     expect(err.message).toMatch(/replicas: 10000 elements, at most 4096/);
-    const wire = raw([1, FrameType.DELTA, 1, [[['api', 10_000, 10, null, batch(10_000).replicas, []]]]]);
+    const wire = raw([PROTOCOL_VERSION, FrameType.DELTA, 1, 0, [[['api', 10_000, 10, null, batch(10_000).replicas, []]]]]);
     expect(refusal(() => decodeFrame(wire)).reason).toBe('malformed');
   });
 });

@@ -45,8 +45,8 @@ export const arbBatch: fc.Arbitrary<WindowBatch> = fc
 
 const arbBatches = fc.array(arbBatch, { maxLength: 3 });
 
-/** Any valid frame of any type. */
-export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(
+/** Any valid frame of any type, with the sender's physical clock. */
+export const arbFrame: fc.Arbitrary<Frame> = fc.tuple(fc.oneof(
   fc.record({
     type: fc.constant(FrameType.HELLO),
     hlc: arbSafe,
@@ -87,13 +87,14 @@ export const arbFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant(FrameType.SYNC), hlc: arbSafe, body: fc.constant({}) }),
   fc.record({ type: fc.constant(FrameType.PING), hlc: arbSafe, body: fc.constant({}) }),
   fc.record({ type: fc.constant(FrameType.BYE), hlc: arbSafe, body: fc.record({ reason: arbText(256) }) }),
-) as fc.Arbitrary<Frame>;
+), arbSafe).map(([frame, physicalMs]) => ({ ...frame, physicalMs })) as fc.Arbitrary<Frame>;
 
 /** A small DELTA whose hlc is `seq`, so tests can check order and content. */
 export function deltaFrame(seq: number, key = `user:${seq}`): Frame {
   return {
     type: FrameType.DELTA,
     hlc: seq,
+    physicalMs: 0,
     body: {
       batches: [
         {
@@ -120,4 +121,4 @@ export function bulkyDelta(seq: number, bytes: number): Frame {
 }
 
 /** A heartbeat. */
-export const pingFrame = (hlc = 1): Frame => ({ type: FrameType.PING, hlc, body: {} });
+export const pingFrame = (hlc = 1): Frame => ({ type: FrameType.PING, hlc, physicalMs: 0, body: {} });

@@ -9,10 +9,11 @@
  */
 import { encode as standardEncode } from '@msgpack/msgpack';
 import fc from 'fast-check';
+import { fcParams } from '../../helpers/fc.js';
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeFrame, FrameError } from '../../../transport/codec/codec.js';
-import { FrameType } from '../../../transport/codec/frame.js';
+import { FrameType, PROTOCOL_VERSION } from '../../../transport/codec/frame.js';
 import type { Frame } from '../../../transport/codec/frame.js';
 import { isUtf8Range, scanMessagePack } from '../../../transport/codec/msgpack-scan.js';
 import { deltaFrame } from './frames.js';
@@ -68,20 +69,20 @@ const batch = (over: Record<number, unknown>): unknown[] => {
 
 /** Where a string travels, each as a wire value with the marker in that string. */
 const PLACES: Array<[string, (m: string) => unknown[]]> = [
-  ['a key (fixstr)', (m) => [1, FrameType.DELTA, 0, [[batch({ 5: [[`user:${m}`, 0, [100, 0, 0, 5]]] })]]]],
+  ['a key (fixstr)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [[`user:${m}`, 0, [100, 0, 0, 5]]] })]]]],
   // Long strings go through another path in msgpackr (TextDecoder or its native addon).
-  ['a key of 200 bytes (str8)', (m) => [1, FrameType.DELTA, 0, [[batch({ 5: [['k'.repeat(200 - m.length) + m, 0, []]] })]]]],
-  ['a snapshot key', (m) => [1, FrameType.SNAPSHOT, 0, [0, true, [batch({ 5: [[`u${m}`, 0, []]] })]]]],
-  ['a limiter name', (m) => [1, FrameType.DELTA, 0, [[batch({ 0: `api${m}` })]]]],
-  ['a replica id', (m) => [1, FrameType.DELTA, 0, [[batch({ 4: [`a${m}#1`] })]]]],
-  ['a limit register replica', (m) => [1, FrameType.DELTA, 0, [[batch({ 3: [1, `a${m}`, 5] })]]]],
-  ['a HELLO node id', (m) => [1, FrameType.HELLO, 0, [`n${m}`, '127.0.0.1:1', 'x1', nonce]]],
-  ['a HELLO incarnation', (m) => [1, FrameType.HELLO, 0, ['n', '127.0.0.1:1', `x${m}`, nonce]]],
-  ['a HELLO address', (m) => [1, FrameType.HELLO, 0, ['n', `127.0.0.1${m}:1`, 'x1', nonce]]],
-  ['a PEERS node id', (m) => [1, FrameType.PEERS, 0, [[[`b${m}`, '127.0.0.1:2']]]]],
-  ['a DIGEST limiter name', (m) => [1, FrameType.DIGEST, 0, [[[`api${m}`, 1, 3, [7]]]]]],
-  ['a REPAIR limiter name', (m) => [1, FrameType.REPAIR, 0, [[[`api${m}`, 1, 3, [0]]]]]],
-  ['a BYE reason of 256 bytes (str16)', (m) => [1, FrameType.BYE, 0, ['r'.repeat(256 - m.length) + m]]],
+  ['a key of 200 bytes (str8)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k'.repeat(200 - m.length) + m, 0, []]] })]]]],
+  ['a snapshot key', (m) => [PROTOCOL_VERSION, FrameType.SNAPSHOT, 0, 0, [0, true, [batch({ 5: [[`u${m}`, 0, []]] })]]]],
+  ['a limiter name', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 0: `api${m}` })]]]],
+  ['a replica id', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 4: [`a${m}#1`] })]]]],
+  ['a limit register replica', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 3: [1, `a${m}`, 5] })]]]],
+  ['a HELLO node id', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, [`n${m}`, '127.0.0.1:1', 'x1', nonce]]],
+  ['a HELLO incarnation', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, ['n', '127.0.0.1:1', `x${m}`, nonce]]],
+  ['a HELLO address', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, ['n', `127.0.0.1${m}:1`, 'x1', nonce]]],
+  ['a PEERS node id', (m) => [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[[`b${m}`, '127.0.0.1:2']]]]],
+  ['a DIGEST limiter name', (m) => [PROTOCOL_VERSION, FrameType.DIGEST, 0, 0, [[[`api${m}`, 1, 3, [7]]]]]],
+  ['a REPAIR limiter name', (m) => [PROTOCOL_VERSION, FrameType.REPAIR, 0, 0, [[[`api${m}`, 1, 3, [0]]]]]],
+  ['a BYE reason of 256 bytes (str16)', (m) => [PROTOCOL_VERSION, FrameType.BYE, 0, 0, ['r'.repeat(256 - m.length) + m]]],
 ];
 
 describe('strict UTF-8 in peer frames (issue 9, defect 5)', () => {
@@ -114,7 +115,7 @@ describe('strict UTF-8 in peer frames (issue 9, defect 5)', () => {
         const bytes = Uint8Array.from([...new Array(before).fill(0xff), ...body, ...new Array(after).fill(0x80)]);
         expect(isUtf8Range(bytes, before, before + body.length)).toBe(isUtf8(Uint8Array.from(body)));
       }),
-      { numRuns: 20_000 },
+      fcParams(20_000),
     );
   });
 
@@ -129,18 +130,19 @@ describe('strict UTF-8 in peer frames (issue 9, defect 5)', () => {
     const frame: Frame = {
       type: FrameType.DELTA,
       hlc: 1,
+      physicalMs: 0,
       body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: ['a#😀'], keys: keys.map((k) => [k, 0, [100, 0, 0, 1]]) }] },
     };
     expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
     // And as another encoder writes it.
-    const decoded = decodeFrame(standardEncode([1, FrameType.DELTA, 1, [[['api', 60_000, 60, null, ['a#😀'], keys.map((k) => [k, 0, [100, 0, 0, 1]])]]]]));
+    const decoded = decodeFrame(standardEncode([PROTOCOL_VERSION, FrameType.DELTA, 1, 0, [[['api', 60_000, 60, null, ['a#😀'], keys.map((k) => [k, 0, [100, 0, 0, 1]])]]]]));
     expect(decoded.type === FrameType.DELTA && decoded.body.batches[0].keys.map((k) => k[0])).toEqual(keys);
   });
 
   it('checks only str values: a bin (a nonce, a MAC) may hold any bytes', () => {
-    const hello = decodeFrame(standardEncode([1, FrameType.HELLO, 0, ['n', '127.0.0.1:1', 'x1', nonce]]));
+    const hello = decodeFrame(standardEncode([PROTOCOL_VERSION, FrameType.HELLO, 0, 0, ['n', '127.0.0.1:1', 'x1', nonce]]));
     expect(hello.type === FrameType.HELLO && hello.body.nonce).toEqual(nonce);
-    expect(decodeFrame(standardEncode([1, FrameType.AUTH, 0, [Uint8Array.from({ length: 32 }, () => 0xed)]])).type).toBe(FrameType.AUTH);
+    expect(decodeFrame(standardEncode([PROTOCOL_VERSION, FrameType.AUTH, 0, 0, [Uint8Array.from({ length: 32 }, () => 0xed)]])).type).toBe(FrameType.AUTH);
   });
 
   it.each([

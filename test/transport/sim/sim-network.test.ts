@@ -22,8 +22,8 @@ function simHarness(seed: number): TransportHarness {
     async waitFor(predicate, what) {
       if (!net.runUntil(predicate, 60_000)) throw new Error(`waited 60 s of virtual time for ${what} (seed ${net.seed})`);
     },
-    async pass(ms) {
-      net.advance(ms);
+    async never(predicate, ms, what) {
+      if (net.runUntil(predicate, ms)) throw new Error(`${what}, within ${ms} ms of virtual time (seed ${net.seed})`);
     },
     async dispose() {},
   };

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { fcParams } from '../../helpers/fc.js';
 import { describe, expect, it } from 'vitest';
 import { FrameType } from '../../../transport/codec/frame.js';
 import type { FrameTypeCode } from '../../../transport/codec/frame.js';
@@ -109,6 +110,7 @@ describe('SendQueue', () => {
         expect(handshakeIds.every((id) => out.includes(id))).toBe(true);
         expect(out.length + dropped).toBe(pushed); // every frame is either delivered or counted as dropped
       }),
+      fcParams(),
     );
   });
 });

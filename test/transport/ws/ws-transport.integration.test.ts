@@ -10,9 +10,11 @@ import { decodeFrame, encodeFrame } from '../../../transport/codec/codec.js';
 import { FrameType } from '../../../transport/codec/frame.js';
 import type { Frame } from '../../../transport/codec/frame.js';
 import { computeMac, createNonce, verifyMac } from '../../../transport/handshake.js';
+import { realScheduler, type Scheduler } from '../../../transport/scheduler.js';
 import type { Transport } from '../../../transport/transport.js';
 import { createWsTransport, MESH_PATH } from '../../../transport/ws/ws-transport.js';
 import type { WsTlsOptions, WsTransportOptions } from '../../../transport/ws/ws-transport.js';
+import { never } from '../../helpers/wait-for.js';
 import { bulkyDelta, deltaFrame, pingFrame } from '../codec/frames.js';
 import { Recorder } from '../recorder.js';
 import { describeTransportConformance } from '../transport-conformance.js';
@@ -67,7 +69,7 @@ function wsCluster(defaults: NodeOptions = {}) {
   const harness: TransportHarness = {
     spawn: (nodeId, options) => startNode(nodeId, options),
     waitFor,
-    pass: sleep,
+    never,
     async dispose() {
       for (const socket of rawSockets) socket.terminate();
       await Promise.all(transports.map((t) => t.close()));
@@ -136,7 +138,7 @@ describe('WebSocket transport against a misbehaving peer', () => {
   it.each([
     ['a frame above maxFrameBytes', Buffer.alloc(70_000, 1), 'too-large', 1009],
     ['garbage', Buffer.from([0xc1, 0xff, 0x00]), 'malformed', 4004],
-    ['a frame of another protocol version', Buffer.from([0x94, 0x02, 0x09, 0x00, 0x90]), 'version', 4002],
+    ['a frame of the previous protocol version (1)', Buffer.from([0x94, 0x01, 0x09, 0x00, 0x90]), 'version', 4002],
     ['a text message', 'hello', 'malformed', 4004],
     ['a second HELLO', encodeFrame({ type: FrameType.HELLO, hlc: 0, body: { nodeId: 'x', address: '', incarnation: 'i', nonce: createNonce() } }), 'unexpected', 4005],
   ] as const)('closes a peer that sends %s, and only that peer', async (_name, payload, reason, code) => {
@@ -217,12 +219,25 @@ describe('WebSocket transport against a misbehaving peer', () => {
   });
 
   it('sends pings through a live link without tripping keepalive', async () => {
-    const a = await cluster.startNode('a', { keepaliveMs: 30 });
+    // Count a's keepalive ticks: each one pings, or cuts a link that answered nothing since the last.
+    let ticks = 0;
+    const scheduler: Scheduler = {
+      ...realScheduler,
+      every: (ms, fn) =>
+        realScheduler.every(ms, () => {
+          fn();
+          if (ms === 30) ticks++;
+        }),
+    };
+    const a = await cluster.startNode('a', { keepaliveMs: 30, scheduler });
     const b = await cluster.startNode('b', { keepaliveMs: 30 });
     a.transport.connect(b.transport.address());
     await waitFor(() => a.transport.peers().length === 1 && b.transport.peers().length === 1, 'a and b linked');
-    await sleep(300);
+    // Ten ticks on the live link, each of which would have cut it had the last ping gone unanswered.
+    const linkedAt = ticks;
+    await waitFor(() => ticks >= linkedAt + 10 || a.recorder.downs().length + b.recorder.downs().length > 0, 'ten keepalive ticks');
     expect(a.recorder.downs()).toEqual([]);
+    expect(b.recorder.downs()).toEqual([]);
     expect(a.transport.send('b', pingFrame())).toBe(true);
     await waitFor(() => b.recorder.frames('a').length === 1, 'the ping');
   });
@@ -264,9 +279,12 @@ describe.skipIf(!HAS_OPENSSL)('WebSocket transport over TLS', () => {
     const cluster = wsCluster();
     try {
       const a = await cluster.startNode('a', { tls });
+      let refused = 0;
+      a.server.on('tlsClientError', () => refused++);
       const stranger = await cluster.startNode('z', { tls: { server: tls.server, client: {} } }); // system CAs only
       stranger.transport.connect(a.transport.address());
-      await sleep(500);
+      // The stranger aborts each TLS handshake and redials: wait for its second try to fail too.
+      await waitFor(() => refused >= 2 || stranger.recorder.events.length + a.recorder.events.length > 0, 'two refused TLS handshakes');
       expect(stranger.recorder.events).toEqual([]);
       expect(a.recorder.events).toEqual([]);
     } finally {

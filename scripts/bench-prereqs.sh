@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks' competitors need from Debian when it is missing:
+#   redis-server — the daemon scenario's Redis row (a sorted-set sliding window
+#                  through ioredis, against a redis-server the benchmark starts
+#                  on a free loopback port).
+# Idempotent: apt runs only when something is absent, and `apt-get update` only
+# when the package lists do not know the package or the install fails without
+# fresh lists. Installing needs root and apt-get.
+#
+# Exit status: 0 when everything is there (or was just installed); 3 when
+# something is missing and cannot be installed here (no apt-get, not root, or
+# TALLYMESH_BENCH_INSTALL=0): the benchmark then skips the rows that need it,
+# saying why. Any other status is a failed install.
+#
+#   scripts/bench-prereqs.sh            install what is missing
+#   scripts/bench-prereqs.sh --dry-run  say what would be done, change nothing
+set -euo pipefail
+
+dry_run=0
+case "${1:-}" in
+  '') ;;
+  --dry-run) dry_run=1 ;;
+  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+esac
+
+say() { echo "bench-prereqs: $*" >&2; }
+run() {
+  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
+}
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "ok: redis-server already installed ($(command -v redis-server))"
+  exit 0
+fi
+
+if [ "${TALLYMESH_BENCH_INSTALL:-1}" = 0 ]; then
+  say "missing ${missing[*]}; TALLYMESH_BENCH_INSTALL=0, so not installing"
+  exit 3
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  say "missing ${missing[*]} and no apt-get here: install it with your package manager"
+  exit 3
+fi
+if [ "$(id -u)" != 0 ]; then
+  say "missing ${missing[*]} and not root: run as root or: sudo apt-get install -y ${missing[*]}"
+  exit 3
+fi
+
+say "installing ${missing[*]} from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+install() { run apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
+# A fresh machine (or container) has empty package lists: update first.
+if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
+  run apt-get update -qq >&2
+  install
+elif ! install; then
+  # Stale lists point at files the mirror no longer has: update and retry once.
+  run apt-get update -qq >&2
+  install
+fi
+
+if [ "$dry_run" = 0 ]; then
+  command -v redis-server >/dev/null 2>&1 || { say "redis-server still not on PATH after the install"; exit 1; }
+  say "ok: installed redis-server ($(command -v redis-server))"
+fi
