@@ -11,6 +11,10 @@
  * for the memory figure, redis-server) are killed when the run ends, fails or
  * is interrupted. Extra node flags for the daemons come from
  * TALLYMESH_BENCH_DAEMON_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof".
+ *
+ * A missing redis-server is installed from Debian's packages first
+ * (`scripts/bench-prereqs.sh`, as root with apt-get); where it cannot be, or
+ * with TALLYMESH_BENCH_INSTALL=0, the Redis row is skipped, saying why.
  */
 import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon-clients.js';
 import {

@@ -62,7 +62,9 @@ elif ! install; then
   install
 fi
 
-if [ "$dry_run" = 0 ]; then
-  command -v redis-server >/dev/null 2>&1 || { say "redis-server still not on PATH after the install"; exit 1; }
-  say "ok: installed redis-server ($(command -v redis-server))"
+if [ "$dry_run" = 1 ]; then
+  say "dry run: nothing changed"
+  exit 0
 fi
+command -v redis-server >/dev/null 2>&1 || { say "redis-server still not on PATH after the install"; exit 1; }
+say "ok: installed redis-server ($(command -v redis-server))"
