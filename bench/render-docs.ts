@@ -2,9 +2,12 @@
  * `npm run bench:docs`: regenerates `docs/benchmarks.md` from every
  * `bench/results/*.json`. The document is never edited by hand (like pino's
  * benchmark docs), so the numbers in it always come from a recorded run.
+ * Runs from the command line; the fault suite imports
+ * {@link writeBenchmarksDoc} to do the same after it writes its results.
  */
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseResultFile, repoRoot, resultsDir, type ResultFile } from './result-file.js';
 import { renderBenchmarksMarkdown } from './render-markdown.js';
 
@@ -25,15 +28,27 @@ async function readResultFiles(dir: string = resultsDir()): Promise<ResultFile[]
   );
 }
 
-async function main(): Promise<void> {
+/**
+ * Writes `docs/benchmarks.md` from every result file; returns its path and
+ * how many files it read.
+ *
+ * @example
+ * const { path, files } = await writeBenchmarksDoc();
+ */
+export async function writeBenchmarksDoc(): Promise<{ path: string; files: number }> {
   const files = await readResultFiles();
   const out = path.join(repoRoot(), 'docs', 'benchmarks.md');
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, renderBenchmarksMarkdown(files));
-  console.log(`wrote ${path.relative(process.cwd(), out) || out} from ${files.length} result file(s)`);
+  return { path: out, files: files.length };
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+// Only when run as a script (`npm run bench:docs`), not when imported.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  writeBenchmarksDoc()
+    .then(({ path: out, files }) => console.log(`wrote ${path.relative(process.cwd(), out) || out} from ${files} result file(s)`))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    });
+}

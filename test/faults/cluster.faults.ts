@@ -1,7 +1,7 @@
 /**
  * Proof under faults: five real daemons, each in its own network namespace,
  * under load from the root namespace; partitions, latency and loss, crash,
- * pause, clock skew and a wrong secret, one test each. After each fault
+ * pause, key churn, clock skew and a wrong secret, one test each. After each fault
  * heals, every daemon's count for every key must equal what the load
  * generator saw admitted. Results: bench/results/faults.json and
  * docs/reliability.md (generated).
@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { churnFault, MAX_KEYS } from './churn.js';
 import { Cluster, DAEMON_PORT, STATE_DIR, writeSecret } from './cluster.js';
 import { Daemon, killAllChildren, REPO_ROOT, tail } from './daemon.js';
 import { Impairments } from './netem.js';
@@ -87,6 +88,7 @@ if (unavailable !== null) {
             secretFile,
             limiters: LIMITER_SPECS,
             stateDir: STATE_DIR,
+            maxKeys: MAX_KEYS,
           }),
         );
       }
@@ -98,7 +100,7 @@ if (unavailable !== null) {
 
     afterAll(async () => {
       try {
-        if (rows.length > 0) writeReports(rows, impairments?.injector ?? 'none', complete);
+        if (rows.length > 0) await writeReports(rows, impairments?.injector ?? 'none', complete);
         // Graceful stop of the survivors: SIGTERM must end each with exit code 0.
         const exits = await Promise.all(cluster.daemons.filter((d) => d.alive).map(async (d) => [d.id, await d.stop()] as const));
         for (const [id, exit] of exits) if (exit.code !== 0) console.error(`fault suite: ${id} exited with ${JSON.stringify(exit)} on SIGTERM`);
@@ -118,7 +120,7 @@ if (unavailable !== null) {
       ctx.failures = [];
       const { row, failures } = await runFault(s, ctx, seed++);
       rows.push(row);
-      writeReports(rows, impairments.injector, false);
+      await writeReports(rows, impairments.injector, false);
       console.log(`fault ${row.name}: ratio ${row.admittedRatio} converged ${row.convergenceMs} ms exact ${row.exact} lost ${row.lost}/${row.lostAllowance} errors ${row.errors} rss ${row.maxRssMb} MiB — ${row.notes}`);
       expect(failures, failures.join('\n')).toEqual([]);
       expect(row.exact).toBe('yes');
@@ -143,6 +145,12 @@ if (unavailable !== null) {
     it(
       'loses at most the last gossip interval of a node killed with SIGKILL, and takes it back under the same id',
       check(crashFault('n4')),
+      120_000,
+    );
+
+    it(
+      'keeps held keys near the live keys under key churn, with every live bucket exact and no overflow',
+      check(() => churnFault(seed)),
       120_000,
     );
 

@@ -1,12 +1,13 @@
 /**
  * The fault suite's results: one row per fault in `bench/results/faults.json`
- * (the same result-file shape as every benchmark, so `npm run bench:docs`
- * reads it too), and `docs/reliability.md` rendered from that file — never
- * typed by hand.
+ * (the same result-file shape as every benchmark), `docs/reliability.md`
+ * rendered from that file, and `docs/benchmarks.md` regenerated from every
+ * result file as `npm run bench:docs` does — never typed by hand.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { collectMachineInfo, formatMachine, type MachineInfo } from '../../bench/machine.js';
+import { writeBenchmarksDoc } from '../../bench/render-docs.js';
 import { evaluateTargets, type Target, type TargetVerdict } from '../../bench/targets.js';
 import { REPO_ROOT } from './daemon.js';
 
@@ -134,6 +135,12 @@ export function renderReliability(file: FaultsFile): string {
   );
   out.push('- **convergence after heal**: from the heal (or, when load ran through the heal, from the last admitted hit) until every daemon\'s count equalled the truth for every key, polled every 100 ms.');
   out.push('- **exact**: every daemon\'s count for every key (limiter `exact`: a 600 s window, so nothing expires during a test) equals the number of hits the load generator saw admitted; for kill -9, within the allowance below.');
+  if (rows.some((r) => r.name === 'key-churn')) {
+    out.push(
+      '- **key churn**: the row\'s figures are those of the usual keys; its notes add the churned limiter\'s: held keys per daemon (`/v1/cluster`) against the keys the churn load saw live, ' +
+        'every bucket still inside the window read with `?cells=1` on every daemon and held against the hits admitted into it, and the overflows counted.',
+    );
+  }
   out.push('- **lost**: admitted hits no daemon counts after quiet. Only a kill -9 may lose hits: those the killed node admitted and had not yet gossiped (its last ~gossip interval). The allowance is what it admitted in the last 100 ms before the kill; the real loss is measured, not assumed.');
   out.push('- **overcount**: counted beyond admitted plus indeterminate (a double count). Must be 0.');
   out.push('- **unavailable**: requests refused because the target daemon was down (kill -9) — the client would retry another node. **indeterminate**: requests whose connection broke mid-flight; a daemon may have counted them, so they only widen the upper bound.');
@@ -150,11 +157,16 @@ export function renderReliability(file: FaultsFile): string {
   return out.join('\n');
 }
 
-/** Writes `bench/results/faults.json` and `docs/reliability.md`. */
-export function writeReports(rows: FaultRow[], injector: string, complete: boolean): void {
+/**
+ * Writes `bench/results/faults.json` and `docs/reliability.md`, then
+ * regenerates `docs/benchmarks.md` from every result file (its test holds it
+ * to them, faults.json included).
+ */
+export async function writeReports(rows: FaultRow[], injector: string, complete: boolean): Promise<void> {
   const file = buildFaultsFile(rows, injector, complete);
   mkdirSync(dirname(RESULTS_PATH), { recursive: true });
   writeFileSync(RESULTS_PATH, `${JSON.stringify(file, null, 2)}\n`);
   mkdirSync(dirname(DOC_PATH), { recursive: true });
   writeFileSync(DOC_PATH, renderReliability(file));
+  await writeBenchmarksDoc();
 }

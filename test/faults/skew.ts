@@ -118,7 +118,7 @@ export function skewFaults(): Array<{ test: string; fault: (ctx: FaultContext) =
       },
     },
     {
-      test: 'refuses a daemon 5 s ahead, says so in /v1/cluster, and counts its hits once its clock is healed',
+      test: 'refuses a daemon 5 s ahead, says so in /v1/cluster (peers: skewed; itself: clockProblem, /readyz 503), and counts its hits once its clock is healed',
       fault: (ctx) => {
         const d = ctx.cluster.byId('n3');
         return {
@@ -145,7 +145,7 @@ export function skewFaults(): Array<{ test: string; fault: (ctx: FaultContext) =
             c.notes.push(`Peers reported n3 ${seen.ms} ms after the step: ${fmtPeers(seen.value)}.`);
             // Later, once n3 has heard a peer frame at its new clock: n3 blames its own clock
             // (/v1/cluster node.clockProblem, and /readyz 503 with that reason); the others blame n3, not themselves.
-            let last: ClockVerdict | null = null;
+            let last = null as ClockVerdict | null; // assigned in the probe
             const blamed = await pollUntil(
               async () => {
                 last = await clockVerdict(c, d);
