@@ -23,15 +23,15 @@ import { keyHasher } from './key-hash.js';
 import { createDaemonLogger, DaemonLog } from './logger.js';
 import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
-import { createBoundedServer } from '../mesh/server-bounds.js';
+import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
-import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port-guard.js';
+import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
 
 // The port's bounds for slow and idle clients, shared with a library mesh's port (defined in src/mesh/server-bounds.ts).
-export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/server-bounds.js';
+export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/port/server-bounds.js';
 
 /** A running daemon. */
 export interface Daemon {

@@ -20,7 +20,7 @@ import type { EventHub } from './events-api.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import { readJson } from './http-body.js';
 import type { Mesh } from '../mesh/mesh.js';
-import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port-guard.js';
+import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';

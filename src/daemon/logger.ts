@@ -16,7 +16,7 @@ import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Mesh } from '../mesh/mesh.js';
-import type { Refusal } from '../mesh/port-guard.js';
+import type { Refusal } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
 

@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Mesh, PeerStatus } from '../mesh/mesh.js';
-import type { RefusalReason } from '../mesh/port-guard.js';
+import type { RefusalReason } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 
 /** One request in this many has its latency measured (two clock reads and a histogram update). */

@@ -29,7 +29,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Decider } from './decider.js';
 import { codes, isTallymeshError } from '../errors.js';
-import { refuseUpgrade } from '../mesh/port-guard.js';
+import { refuseUpgrade } from '../mesh/port/port-guard.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import type { DaemonMetrics } from './metrics.js';
 import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from './stream-codec.js';

@@ -296,7 +296,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     return mesh;
   }
   // Loaded on demand: simulations never pull in the HTTP and WebSocket stack.
-  const { openWsTransport } = await import('./ws-listener.js');
+  const { openWsTransport } = await import('./port/ws-listener.js');
   const { transport, scheduler, close } = await openWsTransport(opts, incarnation);
   const mesh = new Mesh(opts, transport, scheduler, incarnation);
   mesh.onClose(close);

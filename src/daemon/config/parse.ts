@@ -9,7 +9,7 @@
  */
 import { codes } from '../../errors.js';
 import type { LimiterOptions, OverflowPolicy } from '../../limiter/limiter.js';
-import { allowedHostPattern } from '../../mesh/port-guard.js';
+import { allowedHostPattern } from '../../mesh/port/port-guard.js';
 import { describeConfigValue as showValue, isAddress, MAX_BUCKETS, MAX_LIMIT, MAX_WINDOW_MS, nameOption, parseDuration } from '../../validate.js';
 
 /** Throws the registry's config error for `field`. */

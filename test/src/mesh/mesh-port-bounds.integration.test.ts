@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
-import { HEADERS_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../../../src/mesh/server-bounds.js';
+import { HEADERS_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../../../src/mesh/port/server-bounds.js';
 import { slowRequests, startSlowGroup, type SlowGroup } from '../../fuzz/hostile/slowloris.js';
 
 /** Scheduling slack on a loaded 2-core machine. */

@@ -12,7 +12,7 @@ import {
   hostOfHeader,
   HostAllowlist,
   isGuarded,
-} from '../../../src/mesh/port-guard.js';
+} from '../../../src/mesh/port/port-guard.js';
 
 function req(method: string, headers: Record<string, string>, url = '/v1/consume'): http.IncomingMessage {
   return { method, url, headers } as unknown as http.IncomingMessage;

@@ -10,11 +10,11 @@
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { realScheduler, type Scheduler } from '../../transport/scheduler.js';
-import type { Transport } from '../../transport/transport.js';
-import { createWsTransport } from '../../transport/ws/ws-transport.js';
-import { formatAddress } from '../validate.js';
-import type { ResolvedMeshOptions } from './mesh-options.js';
+import { realScheduler, type Scheduler } from '../../../transport/scheduler.js';
+import type { Transport } from '../../../transport/transport.js';
+import { createWsTransport } from '../../../transport/ws/ws-transport.js';
+import { formatAddress } from '../../validate.js';
+import type { ResolvedMeshOptions } from '../mesh-options.js';
 import { checkUpgrade, guardUpgrades, HostAllowlist } from './port-guard.js';
 import { createBoundedServer } from './server-bounds.js';
 

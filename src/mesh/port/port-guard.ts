@@ -31,8 +31,8 @@
 import type http from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { codes, type TallymeshError } from '../errors.js';
-import { isLoopback } from './mesh-options.js';
+import { codes, type TallymeshError } from '../../errors.js';
+import { isLoopback } from '../mesh-options.js';
 
 /** Why a request was refused: a label for metrics and logs. */
 export type RefusalReason = 'host' | 'origin' | 'cross-site';
