@@ -245,9 +245,16 @@ export class WindowCells {
   /**
    * Joins remote state (a delta, a snapshot chunk or a repair answer) into
    * this window. Cells of buckets already outside the window are ignored.
-   * Returns the number of cells that changed.
+   * Returns the number of cells that changed. With `relay` (the default),
+   * the cells and resets that changed join the next {@link drainDelta}, so
+   * they travel on to peers the sender may not reach; a snapshot chunk is
+   * merged without (a joiner would otherwise send the whole window it
+   * received to every peer at once). A predicate on the replica id relays
+   * only the cells of the replicas it accepts (the mesh's targeted relay:
+   * `src/mesh/relay-routes.ts`); changed resets are relayed unless `relay`
+   * is false.
    */
-  merge(state: CellBatch, t: number): number {
+  merge(state: CellBatch, t: number, relay: boolean | ((replicaId: string) => boolean) = true): number {
     const a = this.arena;
     const cur = this.bucketOf(t);
     const minLive = cur - this.buckets;
@@ -260,6 +267,8 @@ export class WindowCells {
     // nothing). A sweep lap that ends inside this merge (new slots pay for
     // sweeps) may free indexes: the resolutions are then taken again.
     const local = new Array<number | undefined>(state.replicas.length);
+    // Per batch replica index: relay its changed cells (a predicate is asked once per replica per merge).
+    const relayOf = typeof relay === 'function' ? new Array<boolean | undefined>(state.replicas.length) : null;
     let resolvedInLap = this.#replicas.lap;
     let changed = 0;
     for (const [key, resetGen, flat] of state.keys) {
@@ -268,7 +277,7 @@ export class WindowCells {
         if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
         if (this.#applyReset(slot, resetGen)) {
           changed++;
-          this.#relaySlot(slot);
+          if (relay !== false) this.#relaySlot(slot);
         }
       }
       for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
@@ -290,7 +299,9 @@ export class WindowCells {
         if (replica === NO_REPLICA) continue; // the registry is full: see admitsReplicas
         if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) {
           changed++;
-          this.#relayCell(slot, bucket, replica);
+          if (relayOf === null ? relay : (relayOf[r] ??= (relay as (replicaId: string) => boolean)(state.replicas[r]))) {
+            this.#relayCell(slot, bucket, replica);
+          }
         }
       }
     }
@@ -359,6 +370,7 @@ export class WindowCells {
     cursor = 0,
     maxSlots = Infinity,
     maxKeys = Infinity,
+    only?: (replicaId: string) => boolean,
   ): { state: CellBatch; cursor: number; examined: number } {
     const a = this.arena;
     const top = a.slotTop;
@@ -368,11 +380,22 @@ export class WindowCells {
     const table = new BatchReplicaTable(this.#replicas.ids);
     const keys: CellBatch['keys'] = [];
     const end = Math.min(top, cursor + maxSlots);
+    // With `only`: per local replica index, whether its cells are taken (resolved on first use).
+    const taken = only === undefined ? undefined : new Map<number, boolean>();
+    const ids = this.#replicas.ids;
+    const filter =
+      only === undefined || taken === undefined
+        ? undefined
+        : (replica: number): boolean => {
+            let ok = taken.get(replica);
+            if (ok === undefined) taken.set(replica, (ok = only(ids[replica])));
+            return ok;
+          };
     let slot = cursor;
     for (; slot < end && keys.length < maxKeys; slot++) {
       const key = a.keyAt(slot);
       if (key === undefined || mask[fnv1a(key) % shards] === 0) continue;
-      const entry = this.#export(slot, minLive, table);
+      const entry = this.#export(slot, minLive, table, filter);
       if (entry !== null) keys.push(entry);
     }
     return { state: { replicas: table.ids, keys }, cursor: slot < top ? slot : -1, examined: slot - cursor };
@@ -469,15 +492,18 @@ export class WindowCells {
     this.#markDirty(slot);
   }
 
-  #export(slot: number, minLive: number, table: BatchReplicaTable): [string, number, number[]] | null {
+  #export(slot: number, minLive: number, table: BatchReplicaTable, filter?: (replica: number) => boolean): [string, number, number[]] | null {
     const a = this.arena;
     const key = a.keyAt(slot);
     if (key === undefined) return null;
     const flat: number[] = [];
     for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
+      if (filter !== undefined && !filter(a.cellReplica(e))) continue;
       flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e)); // the BATCH_CELL_* order
     }
     const gen = this.#resets.get(slot) ?? 0;
+    // Filtered by replica: a key none of whose cells was taken is not sent (its reset travels with its cells).
+    if (filter !== undefined && flat.length === 0) return null;
     return flat.length === 0 && gen === 0 ? null : [key, gen, flat];
   }
 

@@ -79,7 +79,11 @@ export class ReplicaState {
     this.#limitChanged = true;
   }
 
-  /** Takes this replica's changes since the last call (null when none) and whether the limit changed. */
+  /**
+   * Takes the changes since the last call (null when none) — this replica's
+   * own cells and the other replicas' cells a merge changed, relayed — and
+   * whether the limit changed.
+   */
   drainDelta(): { state: ReplicaBatch | null; limitChanged: boolean } {
     const state = this.#window.drainDelta(this.#host.time());
     const limitChanged = this.#limitChanged;
@@ -92,9 +96,15 @@ export class ReplicaState {
     this.#window.discardDelta(this.#host.time());
   }
 
-  /** Joins remote window state; returns the number of cells that changed. */
-  merge(state: ReplicaBatch): number {
-    return this.#window.merge(state, this.#host.time());
+  /**
+   * Joins remote window state; returns the number of cells that changed.
+   * With `relay` (the default) what changed goes out again with the next
+   * {@link drainDelta}, for peers the sender may not reach (a bridge, issue
+   * 10, defect 11); snapshot chunks are merged without. A predicate on the
+   * replica id relays only the accepted replicas' cells (targeted relay).
+   */
+  merge(state: ReplicaBatch, relay: boolean | ((replicaId: string) => boolean) = true): number {
+    return this.#window.merge(state, this.#host.time(), relay);
   }
 
   /**
@@ -151,8 +161,9 @@ export class ReplicaState {
     cursor: number,
     maxSlots: number,
     maxKeys: number,
+    only?: (replicaId: string) => boolean,
   ): { state: ReplicaBatch; cursor: number; examined: number } {
-    return this.#window.shardChunk(shards, wanted, this.#host.time(), cursor, maxSlots, maxKeys);
+    return this.#window.shardChunk(shards, wanted, this.#host.time(), cursor, maxSlots, maxKeys, only);
   }
 
   /** The current bucket id. */

@@ -25,6 +25,7 @@ import { FrameType, type RepairBody, type WindowDigest } from '../../transport/c
 import { MAX_WINDOWS_PER_FRAME } from '../../transport/codec/frame-schema.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Peer } from './peer.js';
+import { nodeOfReplica } from './relay-routes.js';
 import type { ReplicationContext } from './replication-context.js';
 import { limitToWire, MAX_KEYS_PER_FRAME, mergeLimitFrom, splitBatches, toBatch } from './window-batches.js';
 
@@ -38,6 +39,9 @@ export const DIGEST_SHARDS = 256;
  * several ticks instead of blocking the event loop at once.
  */
 export const REPAIR_SLOTS_PER_TICK = 8_192;
+
+/** Every digest shard: an owed origin's cells are walked over the whole window. */
+const ALL_SHARDS: ReadonlySet<number> = new Set(Array.from({ length: DIGEST_SHARDS }, (_, i) => i));
 
 /**
  * The buckets a digest covers: the live window minus the two newest buckets,
@@ -177,12 +181,20 @@ export class AntiEntropy {
       let walk = peer.repairWalk;
       if (walk === null) {
         const next = peer.repairsOwed.entries().next();
-        if (next.done === true) return;
-        const [name, mask] = next.value;
-        peer.repairsOwed.delete(name);
-        const shards = new Set<number>();
-        for (let s = 0; s < mask.length; s++) if (mask[s] === 1) shards.add(s);
-        walk = peer.repairWalk = { name, shards, cursor: 0 };
+        if (next.done === true) {
+          // Then the origins' cells owed since the peer lost its direct path to them (relay-routes.ts).
+          const owed = peer.originsOwed.entries().next();
+          if (owed.done === true) return;
+          const [name, origins] = owed.value;
+          peer.originsOwed.delete(name);
+          walk = peer.repairWalk = { name, shards: ALL_SHARDS, cursor: 0, origins };
+        } else {
+          const [name, mask] = next.value;
+          peer.repairsOwed.delete(name);
+          const shards = new Set<number>();
+          for (let s = 0; s < mask.length; s++) if (mask[s] === 1) shards.add(s);
+          walk = peer.repairWalk = { name, shards, cursor: 0 };
+        }
       }
       const limiter = limiters.get(walk.name);
       if (limiter === undefined) {
@@ -190,7 +202,9 @@ export class AntiEntropy {
         continue;
       }
       if (transport.stats(peer.nodeId).queuedBytes > options.snapshotQueueBytes) return;
-      const { state, cursor, examined } = limiter.replica.shardChunk(DIGEST_SHARDS, walk.shards, walk.cursor, slots, Math.min(keys, MAX_KEYS_PER_FRAME));
+      const origins = walk.origins;
+      const only = origins === undefined ? undefined : (replicaId: string) => origins.has(nodeOfReplica(replicaId));
+      const { state, cursor, examined } = limiter.replica.shardChunk(DIGEST_SHARDS, walk.shards, walk.cursor, slots, Math.min(keys, MAX_KEYS_PER_FRAME), only);
       slots -= Math.max(1, examined);
       keys -= state.keys.length;
       if (cursor === -1) peer.repairWalk = null;
@@ -200,10 +214,24 @@ export class AntiEntropy {
         if (!this.#ctx.send(peer, { type: FrameType.DELTA, hlc: 0, body: { batches: body } })) {
           // Link lost (the snapshot on its return replaces what we owed) or frame refused: drop the repairs.
           peer.repairsOwed.clear();
+          peer.originsOwed.clear();
           peer.repairWalk = null;
           return;
         }
       }
+    }
+  }
+
+  /**
+   * Records that we owe `peer` every live cell of `origin`'s replicas, in
+   * every limiter: it lost its direct path to that node and may have missed
+   * its cells since (see `relay-routes.ts`). Sent by the walks of {@link stream}.
+   */
+  oweOrigin(peer: Peer, origin: string): void {
+    for (const name of this.#ctx.limiters.keys()) {
+      let origins = peer.originsOwed.get(name);
+      if (origins === undefined) peer.originsOwed.set(name, (origins = new Set()));
+      origins.add(origin);
     }
   }
 

@@ -7,11 +7,20 @@
  * silence, and the switch to a snapshot when a log outgrows `maxLogCells`.
  * On the receiving side it merges DELTA frames and keeps the lag estimate.
  *
+ * Relayed cells (other replicas' cells a merge changed, issue 10, defect 11)
+ * go only to the peers that need them (`relay-routes.ts`): each peer gets
+ * this replica's own cells plus the relayed cells of the origins it cannot
+ * hear directly, and only those are kept in its retained log. A tick with
+ * nothing relayed (a healthy cluster, once the PEERS reports are in) sends
+ * one shared set of frames to every peer, as before.
+ *
  * @module
  */
 import { wallOf } from '../../crdt/hlc.js';
 import { FrameType, type WindowBatch } from '../../transport/codec/frame.js';
+import { BATCH_CELL_REPLICA, BATCH_CELL_STRIDE } from '../../crdt/cell-batch.js';
 import type { Peer } from './peer.js';
+import type { RelayRoutes } from './relay-routes.js';
 import type { ReplicationContext } from './replication-context.js';
 import { mergeBatches, splitBatches, toBatch } from './window-batches.js';
 
@@ -19,6 +28,12 @@ import { mergeBatches, splitBatches, toBatch } from './window-batches.js';
 export interface TickDeltas {
   batches: WindowBatch[];
   frames: WindowBatch[][];
+  /** Limiters whose window moved on since the retained logs were last pruned, and their first live bucket. */
+  expired: Array<{ limiter: string; minBucket: number }>;
+  /** Some batch carries relayed cells (a replica table beyond this replica's own id). */
+  relayed: boolean;
+  /** Per-peer variants of the batches, by which relayed replicas they keep (built on demand). */
+  variants: Map<string, { batches: WindowBatch[]; frames: WindowBatch[][] }>;
 }
 
 /** Weight of the newest sample in the replication lag's moving average. */
@@ -27,9 +42,16 @@ const LAG_SMOOTHING = 0.2;
 /** Sends, retains and receives deltas. */
 export class DeltaGossip {
   #ctx: ReplicationContext;
+  #routes: RelayRoutes;
+  /** What a merged DELTA relays: the replicas some peer needs (one closure, not one per frame). */
+  #relayWanted: (replicaId: string) => boolean;
+  /** Per limiter, the first live bucket the retained logs were last pruned to. */
+  #prunedTo = new Map<string, number>();
 
-  constructor(ctx: ReplicationContext) {
+  constructor(ctx: ReplicationContext, routes: RelayRoutes) {
     this.#ctx = ctx;
+    this.#routes = routes;
+    this.#relayWanted = (replicaId) => routes.wanted(replicaId);
   }
 
   /**
@@ -44,11 +66,20 @@ export class DeltaGossip {
   /** Takes every limiter's pending changes (and runtime limit changes). */
   drain(): TickDeltas {
     const batches: WindowBatch[] = [];
+    const expired: TickDeltas['expired'] = [];
     for (const limiter of this.#ctx.limiters.values()) {
       const { state, limitChanged } = limiter.replica.drainDelta();
       if (state !== null || limitChanged) batches.push(toBatch(limiter, state ?? { replicas: [], keys: [] }, limitChanged));
+      // The window's first live bucket, where snapshots and deltas cut it too: neither sends older
+      // cells. Pruning once per bucket boundary bounds the work to one pass over each log per bucket width.
+      const minBucket = limiter.replica.currentBucket() - limiter.buckets;
+      if (minBucket > (this.#prunedTo.get(limiter.name) ?? Number.NEGATIVE_INFINITY)) {
+        this.#prunedTo.set(limiter.name, minBucket);
+        expired.push({ limiter: limiter.name, minBucket });
+      }
     }
-    return { batches, frames: batches.length > 0 ? splitBatches(batches) : [] };
+    const relayed = batches.some((b) => b.replicas.length > 1);
+    return { batches, frames: batches.length > 0 ? splitBatches(batches) : [], expired, relayed, variants: new Map() };
   }
 
   /**
@@ -57,19 +88,60 @@ export class DeltaGossip {
    */
   ship(peer: Peer, deltas: TickDeltas, now: number): void {
     const reachable = peer.state !== 'suspect' && peer.state !== 'skewed';
+    // Expired buckets leave the retained logs (Raft-style compaction), so a long silence holds only live cells.
+    for (const { limiter, minBucket } of deltas.expired) {
+      peer.log.prune(limiter, minBucket);
+      peer.previous.prune(limiter, minBucket);
+    }
     // Catch up first: rotating now would forget what it missed while silent.
     if (reachable && peer.catchUp) this.#sendRetained(peer);
     if (reachable && now - peer.rotatedAt >= this.#ctx.options.suspectAfterMs) peer.rotate(now);
-    this.#retain(peer, deltas.batches);
+    const { batches, frames } = this.#forPeer(peer, deltas);
+    this.#retain(peer, batches);
     if (reachable) {
-      for (const body of deltas.frames) this.#sendDelta(peer, body);
+      for (const body of frames) this.#sendDelta(peer, body);
     }
+  }
+
+  /**
+   * This tick's batches as `peer` gets them: every relayed cell whose origin
+   * it does not need (see `RelayRoutes.relayTo`) left out. Peers that keep
+   * the same relayed replicas share one variant, built once per tick.
+   */
+  #forPeer(peer: Peer, deltas: TickDeltas): { batches: WindowBatch[]; frames: WindowBatch[][] } {
+    if (!deltas.relayed) return deltas;
+    // The variant's signature: per batch, the relayed replica indexes the peer keeps.
+    let signature = '';
+    let all = true;
+    const keeps: Uint8Array[] = [];
+    for (const b of deltas.batches) {
+      const keep = new Uint8Array(b.replicas.length);
+      keep[0] = 1; // index 0: this replica's own cells, for every peer
+      for (let i = 1; i < b.replicas.length; i++) {
+        if (this.#routes.relayTo(peer, b.replicas[i])) keep[i] = 1;
+        else all = false;
+      }
+      keeps.push(keep);
+      signature += `${keep.join('')};`;
+    }
+    if (all) return deltas;
+    let variant = deltas.variants.get(signature);
+    if (variant === undefined) {
+      const batches: WindowBatch[] = [];
+      for (let j = 0; j < deltas.batches.length; j++) {
+        const b = filterBatch(deltas.batches[j], keeps[j]);
+        if (b !== null) batches.push(b);
+      }
+      variant = { batches, frames: batches.length > 0 ? splitBatches(batches) : [] };
+      deltas.variants.set(signature, variant);
+    }
+    return variant;
   }
 
   /** Merges a DELTA frame from `peer` sent at HLC `hlc`, and updates its smoothed replication lag. */
   receive(peer: Peer, hlc: number, batches: WindowBatch[], now: number): void {
     peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - wallOf(hlc)) * LAG_SMOOTHING;
-    mergeBatches(this.#ctx, peer, batches);
+    mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted);
   }
 
   #sendDelta(peer: Peer, batches: WindowBatch[]): boolean {
@@ -113,4 +185,29 @@ export class DeltaGossip {
       }
     }
   }
+}
+
+/**
+ * `batch` with only the cells of the replica indexes `keep` marks. A key
+ * keeps its entry when a cell is left, when it carries a reset, or when it
+ * had no cells (an own entry for a reset). Null when nothing is left.
+ */
+function filterBatch(batch: WindowBatch, keep: Uint8Array): WindowBatch | null {
+  const keys: WindowBatch['keys'] = [];
+  for (const entry of batch.keys) {
+    const [key, gen, flat] = entry;
+    let dropped = false;
+    for (let i = 0; i < flat.length && !dropped; i += BATCH_CELL_STRIDE) dropped = keep[flat[i + BATCH_CELL_REPLICA]] !== 1;
+    if (!dropped) {
+      keys.push(entry);
+      continue;
+    }
+    const kept: number[] = [];
+    for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
+      if (keep[flat[i + BATCH_CELL_REPLICA]] === 1) for (let k = 0; k < BATCH_CELL_STRIDE; k++) kept.push(flat[i + k]);
+    }
+    if (kept.length > 0 || gen > 0) keys.push([key, gen, kept]);
+  }
+  if (keys.length === 0 && batch.limit === null) return null;
+  return { ...batch, keys };
 }

@@ -12,6 +12,7 @@ import { wallOf } from '../../crdt/hlc.js';
 import { FrameType, type PeerAddress } from '../../transport/codec/frame.js';
 import type { PeerInfo } from '../../transport/transport.js';
 import { Peer, type PeerLinkState } from './peer.js';
+import { reportsLinked } from './relay-routes.js';
 import type { ReplicationContext } from './replication-context.js';
 
 /** Most peer records kept; past it, the longest-silent down peers are forgotten. */
@@ -74,10 +75,12 @@ export class Membership {
 
   /** Records that the link to `peer` went down, and bounds the peer table. */
   linkDown(peer: Peer, reason: string): void {
+    const reported = reportsLinked(peer);
     peer.linked = false;
     // A peer dropped for its clock stays `skewed`, so the cluster view keeps saying why.
     if (peer.state === 'skewed' || reason === 'clock-skew') this.setState(peer, 'skewed', `disconnected: clock ${peer.clockOffsetMs} ms ahead`);
     else this.setState(peer, 'down', reason);
+    if (reported) this.onLinksChanged();
     this.#forgetStalePeers();
   }
 
@@ -135,11 +138,15 @@ export class Membership {
     return false;
   }
 
-  /** Tells every linked peer the peers we know, so joining one seed is enough. */
+  /**
+   * Tells every linked peer the peers we know, so joining one seed is enough,
+   * and which of them we have a live link to (what targets relaying: see
+   * `relay-routes.ts`). A peer without a dialable address is listed with ''.
+   */
   sendPeers(): void {
     const list: PeerAddress[] = [];
     for (const peer of this.peers.values()) {
-      if (peer.address !== '') list.push({ nodeId: peer.nodeId, address: peer.address });
+      list.push({ nodeId: peer.nodeId, address: peer.address, linked: reportsLinked(peer) });
     }
     for (const peer of this.peers.values()) {
       if (peer.linked) this.#ctx.send(peer, { type: FrameType.PEERS, hlc: 0, body: { peers: list } });
@@ -156,10 +163,16 @@ export class Membership {
   /** Moves `peer` to `state` and reports it (nothing when it is there already). */
   setState(peer: Peer, state: PeerLinkState, reason: string): void {
     if (peer.state === state) return;
+    const reported = reportsLinked(peer);
     peer.state = state;
     peer.reason = reason;
     this.#ctx.emit({ type: 'peer', nodeId: peer.nodeId, address: peer.address, state, reason });
+    // Our live links changed: tell the peers at once, so that relaying to us starts (or stops) within a latency.
+    if (reportsLinked(peer) !== reported) this.onLinksChanged();
   }
+
+  /** Called when this node's live links change (the replicator re-targets relays and sends PEERS). */
+  onLinksChanged: () => void = () => this.sendPeers();
 
   /**
    * Bounds the peer table: forgets peers down for longer than STALE_PEER_MS

@@ -21,6 +21,7 @@ import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from '
 import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
 import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
+import type { RelayMode } from './relay-routes.js';
 
 export type { MeshOptions };
 
@@ -112,6 +113,15 @@ export class Mesh extends EventEmitter {
   async start(): Promise<void> {
     await this.#replicator.start(this.#opts.peers);
     this.#readiness.start();
+  }
+
+  /**
+   * @internal How this node relays other replicas' cells: `targeted` (the
+   * default), `all` or `off`; tests compare the gossip of each (see
+   * `relay-routes.ts`).
+   */
+  setRelayMode(mode: RelayMode): void {
+    this.#replicator.relayMode = mode;
   }
 
   /** @internal Runs `hook` on close (used to stop the HTTP server the mesh opened). */

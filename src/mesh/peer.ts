@@ -71,13 +71,25 @@ export class Peer {
    */
   readonly repairsOwed = new Map<string, Uint8Array>();
   /** The repair walk in progress: one limiter's owed shards, and the slot to continue from. */
-  repairWalk: { name: string; shards: ReadonlySet<number>; cursor: number } | null = null;
+  repairWalk: { name: string; shards: ReadonlySet<number>; cursor: number; origins?: ReadonlySet<string> } | null = null;
   /** What the peer may still ask of us that costs a walk over a window (DIGEST, REPAIR, snapshots). */
   readonly budget = new RequestBudget();
   /** We have received a complete snapshot from this peer's current incarnation. */
   syncedFrom = false;
   /** Digest shards that differed from this peer's in the last round, per limiter. */
   readonly differing = new Map<string, Set<number>>();
+  /**
+   * The peer's last PEERS report: node id → it has a live link to that node
+   * (null: no report since the link came up; relay everything to it). See
+   * `relay-routes.ts`.
+   */
+  links: Map<string, boolean> | null = null;
+  /**
+   * Origin nodes whose live cells we owe the peer in full, per limiter name:
+   * it lost its direct path to them, and may have missed their cells since
+   * (sent by the repair walks of `anti-entropy.ts`).
+   */
+  readonly originsOwed = new Map<string, Set<string>>();
   /** Consecutive frames refused for clock skew. */
   skewStrikes = 0;
   readonly rejected: RejectCounts = {};
@@ -106,6 +118,7 @@ export class Peer {
     this.log.clear();
     this.previous.clear();
     this.repairsOwed.clear();
+    this.originsOwed.clear();
     this.repairWalk = null;
   }
 

@@ -23,6 +23,7 @@ import type { Limiter } from '../limiter/limiter.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { DeltaGossip } from './deltas.js';
 import { Membership } from './membership.js';
+import { RelayRoutes, type RelayMode } from './relay-routes.js';
 import type { Peer } from './peer.js';
 import { InitialSync, syncedState } from './readiness.js';
 import {
@@ -42,6 +43,7 @@ export type { ReplicationStats, ReplicatorEvent, ReplicatorOptions };
 export class Replicator {
   #ctx: ReplicationContext;
   #membership: Membership;
+  #routes: RelayRoutes;
   #deltas: DeltaGossip;
   #snapshots: SnapshotStreamer;
   #antiEntropy: AntiEntropy;
@@ -60,7 +62,12 @@ export class Replicator {
   }) {
     this.#ctx = createReplicationContext(args);
     this.#membership = new Membership(this.#ctx);
-    this.#deltas = new DeltaGossip(this.#ctx);
+    this.#routes = new RelayRoutes(this.#ctx, this.#membership.peers);
+    this.#membership.onLinksChanged = () => {
+      this.#routes.invalidate();
+      this.#membership.sendPeers();
+    };
+    this.#deltas = new DeltaGossip(this.#ctx, this.#routes);
     this.#snapshots = new SnapshotStreamer(this.#ctx);
     this.#antiEntropy = new AntiEntropy(this.#ctx, this.#membership.peers);
     this.#sync = new InitialSync(this.#ctx, this.#membership);
@@ -69,6 +76,16 @@ export class Replicator {
   /** Peer records, by node id. */
   get peers(): ReadonlyMap<string, Peer> {
     return this.#membership.peers;
+  }
+
+  /** @internal How this node relays other replicas' cells (`targeted` by default; tests compare with `off` and `all`). */
+  get relayMode(): RelayMode {
+    return this.#routes.mode;
+  }
+
+  set relayMode(mode: RelayMode) {
+    this.#routes.mode = mode;
+    this.#routes.invalidate();
   }
 
   /** Node-wide replication counters (a copy). */
@@ -157,6 +174,9 @@ export class Replicator {
 
   #peerUp(info: PeerInfo): void {
     const peer = this.#membership.linkUp(info);
+    // A new link: what the peer reported before is stale (relay to it until its PEERS arrives).
+    peer.links = null;
+    this.#routes.invalidate();
     // A new connection may have lost frames in flight on the old one: a
     // snapshot makes the peer whole, and replaces whatever the log held.
     this.#snapshots.restart(peer);
@@ -200,7 +220,8 @@ export class Replicator {
         this.#deltas.receive(peer, frame.hlc, frame.body.batches, now);
         break;
       case FrameType.SNAPSHOT:
-        mergeBatches(this.#ctx, peer, frame.body.batches);
+        // Not relayed: a joiner would send the whole window on to every peer at once.
+        mergeBatches(this.#ctx, peer, frame.body.batches, false);
         this.#sync.snapshotChunk(peer, frame.body.done);
         break;
       case FrameType.DIGEST:
@@ -211,6 +232,8 @@ export class Replicator {
         break;
       case FrameType.PEERS:
         this.#membership.learn(frame.body.peers);
+        // Its live links target our relays; a pair that lost its direct path is owed the origin's cells.
+        for (const { peer: to, origin } of this.#routes.report(peer, frame.body.peers)) this.#antiEntropy.oweOrigin(to, origin);
         break;
       case FrameType.SYNC:
         this.#snapshots.request(peer);

@@ -98,9 +98,13 @@ export function sameGeometry(limiter: Limiter, batch: { windowMs: number; bucket
  * limiter or of another geometry, a limit register stamped in the future or
  * with a value `setLimit` would refuse, and a batch whose replica ids would
  * take the limiter's registry past its bound are refused (counted on the
- * peer; the last two are also reported), never thrown on.
+ * peer; the last two are also reported), never thrown on. With `relay` (the
+ * default; false for snapshot chunks) the cells that changed go on to our
+ * peers with the next delta (issue 10, defect 11); a predicate on the replica
+ * id (the mesh's `RelayRoutes.wanted`) relays only the replicas some peer
+ * needs.
  */
-export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[]): void {
+export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[], relay: boolean | ((replicaId: string) => boolean) = true): void {
   for (const batch of batches) {
     const limiter = ctx.limiters.get(batch.name);
     if (limiter === undefined) {
@@ -117,6 +121,6 @@ export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: Windo
       ctx.refuse(peer, 'too-many-replicas', `${batch.name}: ${batch.replicas.length} replica ids, ${limiter.replica.replicaCount} held`);
       continue;
     }
-    ctx.counters.cellsMerged += limiter.replica.merge(batch);
+    ctx.counters.cellsMerged += limiter.replica.merge(batch, relay);
   }
 }

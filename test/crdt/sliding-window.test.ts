@@ -467,18 +467,22 @@ describe('SlidingWindow merge, drain and sweep', () => {
     expect(w.decide('k', 8, 10, 100_000, false).allowed).toBe(false);
   });
 
-  it('drains only its own cells changed since the last drain, as current totals', () => {
+  it('drains its own cells and the peers\' cells a merge changed since the last drain, as current totals', () => {
     const w = new SlidingWindow(opts);
     expect(w.drainDelta(1_000)).toBeNull();
     w.decide('k', 2, 100, 1_000, true);
     w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 9]], ['j', 0, [1, 0, 0, 1]]] }, 1_000);
     w.decide('k', 1, 100, 1_100, true);
     const d1 = w.drainDelta(1_100)!;
-    expect(stateView(d1)).toEqual({ k: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 3 }] } });
+    // The peer's cells the merge changed are relayed (issue 10, defect 11).
+    expect(stateView(d1)).toEqual({
+      k: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 3 }, { bucket: 1, replica: 'b#1', gen: 0, count: 9 }] },
+      j: { resetGen: 0, cells: [{ bucket: 1, replica: 'b#1', gen: 0, count: 1 }] },
+    });
     expect(w.drainDelta(1_200)).toBeNull();
     w.decide('k', 1, 100, 2_000, true);
     // Own cells of the changed key since the last drain's bucket: the changed one, and
-    // possibly unchanged ones beside it (re-sending a total is harmless), never a peer's.
+    // possibly unchanged ones beside it (re-sending a total is harmless); no merge since, so no peer's.
     const d2 = stateView(w.drainDelta(2_000)!);
     expect(Object.keys(d2)).toEqual(['k']);
     expect(d2.k.cells).toContainEqual({ bucket: 2, replica: 'a#1', gen: 0, count: 1 });

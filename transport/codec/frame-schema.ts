@@ -75,7 +75,7 @@ function bodyToWire(frame: Frame): unknown[] {
     case FrameType.REPAIR:
       return [frame.body.wants.map((w) => [w.name, w.from, w.to, w.shards])];
     case FrameType.PEERS:
-      return [frame.body.peers.map((p) => [p.nodeId, p.address])];
+      return [frame.body.peers.map((p) => [p.nodeId, p.address, p.linked])];
     case FrameType.SYNC:
     case FrameType.PING:
       return [];
@@ -269,10 +269,12 @@ export function fromWire(value: unknown): Frame {
     case FrameType.PEERS: {
       tuple(b, 'peers', 1);
       const peers = list(b[0], 'peers.peers', MAX_PEERS).map((item, i) => {
-        const p = tuple(item, `peers.peers[${i}]`, 2);
+        // [nodeId, address, linked]: linked is the sender's live link to that node (what relaying is targeted by).
+        const p = tuple(item, `peers.peers[${i}]`, 3);
         return {
           nodeId: text(p[0], `peers.peers[${i}].nodeId`, MAX_ID_BYTES, 1),
           address: text(p[1], `peers.peers[${i}].address`, MAX_ADDRESS_BYTES),
+          linked: bool(p[2], `peers.peers[${i}].linked`),
         };
       });
       return { type, hlc, physicalMs, body: { peers } };

@@ -87,8 +87,15 @@ export interface WindowDigest {
 /** A peer the sender knows about. */
 export interface PeerAddress {
   nodeId: string;
-  /** `host:port` the peer accepts mesh connections on. */
+  /** `host:port` the peer accepts mesh connections on ('' when the sender knows none). */
   address: string;
+  /**
+   * The sender has a live link to this node: it is linked and `live` or
+   * `syncing` (it hears the node within `suspectAfterMs`). Receivers relay a
+   * node's cells to the sender only while either side reports no live link
+   * between them (see `src/mesh/relay-routes.ts`).
+   */
+  linked: boolean;
 }
 
 /** Body of HELLO: who the sender is and its handshake nonce. */

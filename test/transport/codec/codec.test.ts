@@ -191,6 +191,8 @@ describe('decodeFrame refusals', () => {
     ['a digest checksum above 2^32', [PROTOCOL_VERSION, FrameType.DIGEST, 0, 0, [[['api', 1, 3, [2 ** 32]]]]]],
     ['a repair shard index of 65536', [PROTOCOL_VERSION, FrameType.REPAIR, 0, 0, [[['api', 1, 3, [65_536]]]]]],
     ['a peer without address', [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[['b']]]]],
+    ['a peer without its linked flag', [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[['b', 'sim:b']]]]],
+    ['a linked flag that is not a boolean', [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[['b', 'sim:b', 1]]]]],
     ['a BYE reason of 300 bytes', [PROTOCOL_VERSION, FrameType.BYE, 0, 0, ['r'.repeat(300)]]],
     ['a null body', [PROTOCOL_VERSION, FrameType.SYNC, 0, 0, null]],
   ])("refuses %s with 'malformed'", (_name, wire) => {

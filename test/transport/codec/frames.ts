@@ -82,7 +82,7 @@ export const arbFrame: fc.Arbitrary<Frame> = fc.tuple(fc.oneof(
   fc.record({
     type: fc.constant(FrameType.PEERS),
     hlc: arbSafe,
-    body: fc.record({ peers: fc.array(fc.record({ nodeId: arbId, address: arbText(256) }), { maxLength: 4 }) }),
+    body: fc.record({ peers: fc.array(fc.record({ nodeId: arbId, address: arbText(256), linked: fc.boolean() }), { maxLength: 4 }) }),
   }),
   fc.record({ type: fc.constant(FrameType.SYNC), hlc: arbSafe, body: fc.constant({}) }),
   fc.record({ type: fc.constant(FrameType.PING), hlc: arbSafe, body: fc.constant({}) }),

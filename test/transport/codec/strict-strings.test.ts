@@ -79,7 +79,7 @@ const PLACES: Array<[string, (m: string) => unknown[]]> = [
   ['a HELLO node id', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, [`n${m}`, '127.0.0.1:1', 'x1', nonce]]],
   ['a HELLO incarnation', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, ['n', '127.0.0.1:1', `x${m}`, nonce]]],
   ['a HELLO address', (m) => [PROTOCOL_VERSION, FrameType.HELLO, 0, 0, ['n', `127.0.0.1${m}:1`, 'x1', nonce]]],
-  ['a PEERS node id', (m) => [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[[`b${m}`, '127.0.0.1:2']]]]],
+  ['a PEERS node id', (m) => [PROTOCOL_VERSION, FrameType.PEERS, 0, 0, [[[`b${m}`, '127.0.0.1:2', true]]]]],
   ['a DIGEST limiter name', (m) => [PROTOCOL_VERSION, FrameType.DIGEST, 0, 0, [[[`api${m}`, 1, 3, [7]]]]]],
   ['a REPAIR limiter name', (m) => [PROTOCOL_VERSION, FrameType.REPAIR, 0, 0, [[[`api${m}`, 1, 3, [0]]]]]],
   ['a BYE reason of 256 bytes (str16)', (m) => [PROTOCOL_VERSION, FrameType.BYE, 0, 0, ['r'.repeat(256 - m.length) + m]]],
