@@ -196,9 +196,11 @@ export class WindowArena {
    * usually none, as the newest cell is the one counted last.
    */
   newestBucket(slot: number): number {
-    let e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
-    while (e !== NIL && this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] <= this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR]) e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT];
-    return e === NIL ? -Infinity : this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET];
+    const e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
+    if (e === NIL) return -Infinity;
+    const f = e * CELL_F_STRIDE;
+    // Small on purpose (it is inlined into the decision): the walk is out of line.
+    return this.#cellF[f + CELL_COUNT] > this.#cellF[f + CELL_FLOOR] ? this.#cellF[f + CELL_BUCKET] : this.#newestVisibleAfter(e);
   }
 
   /** First cell of the slot's list, the newest ({@link NO_CELL}: none). */
@@ -358,6 +360,14 @@ export class WindowArena {
       if (i > last) break;
       per[i < 0 ? 0 : i] += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] - this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR];
     }
+  }
+
+  /** Bucket of the first cell with visible hits after the hidden cell `e`; -Infinity when none. */
+  #newestVisibleAfter(e: number): number {
+    for (e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]; e !== NIL; e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]) {
+      if (this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] > this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR]) return this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET];
+    }
+    return -Infinity;
   }
 
   #recompute(slot: number, cur: number): void {

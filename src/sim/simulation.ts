@@ -307,7 +307,7 @@ export function randomScenario(seed: number, overrides: Partial<SimulationOption
     const at = r.int(durationMs - 500);
     const shuffled = [...ids].sort(() => r.next() - 0.5);
     const split = 1 + r.int(nodes - 1);
-    // Partitions shorter than half a window: a reset's tombstone outlives them.
+    // Partitions shorter than half a window.
     partitions.push({ at, heal: at + 100 + r.int(Math.min(windowMs / 2, durationMs - at)), a: shuffled.slice(0, split), b: shuffled.slice(split), oneWay: r.next() < 0.25 });
   }
   const restarts = r.next() < 0.3 ? [{ at: r.int(durationMs), node: r.pick(ids) }] : [];
