@@ -1,8 +1,10 @@
 /**
  * The transfer format of window state: what a delta, a snapshot chunk and a
  * repair answer carry for one limiter. Cells are flattened into one number
- * array per key, `[bucket, replicaIndex, gen, count, ...]`, with
- * `replicaIndex` pointing into the batch's own `replicas` table. The
+ * array per key, `[bucket, replicaIndex, floor, count, ...]`, with
+ * `replicaIndex` pointing into the batch's own `replicas` table; `count` is
+ * the replica's G-Counter count and `floor` the part of it a reset hid
+ * (`observed-remove-counter.ts`). The
  * transport's `WindowBatch` frame body is a `CellBatch` plus the limiter's
  * name, geometry and limit register.
  *
@@ -11,18 +13,19 @@
 
 /**
  * Cells of one limiter, ready to merge elsewhere. Values are current totals
- * (never increments), so merging a batch twice is harmless.
+ * (never increments), so merging a batch twice is harmless. A reset travels
+ * as the raised floors of the cells it covered: it needs no entry of its own.
  *
  * @example
  * const t = Date.now();
- * const batch: CellBatch = { replicas: ['b#1'], keys: [['user:42', 0, [window.bucketOf(t), 0, 0, 3]]] };
+ * const batch: CellBatch = { replicas: ['b#1'], keys: [['user:42', [window.bucketOf(t), 0, 0, 3]]] };
  * window.merge(batch, t); // 1: one cell changed
  */
 export interface CellBatch {
   /** Replica id table; flattened cells point into it. */
   replicas: string[];
-  /** Per key: `[key, resetGen, flatCells]`; resetGen 0 means never reset. */
-  keys: Array<[string, number, number[]]>;
+  /** Per key: `[key, flatCells]`. */
+  keys: Array<[string, number[]]>;
 }
 
 /**
@@ -40,8 +43,8 @@ export const BATCH_CELL_STRIDE = 4;
 export const BATCH_CELL_BUCKET = 0;
 /** Offset of the replica index (into `replicas`) in a flattened cell. */
 export const BATCH_CELL_REPLICA = 1;
-/** Offset of the reset generation the cell was counted under. */
-export const BATCH_CELL_GEN = 2;
+/** Offset of the cell's floor: the count a reset's issuer had observed (hidden hits). */
+export const BATCH_CELL_FLOOR = 2;
 /** Offset of the cell's count. */
 export const BATCH_CELL_COUNT = 3;
 

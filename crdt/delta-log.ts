@@ -15,18 +15,17 @@
 import {
   BATCH_CELL_BUCKET,
   BATCH_CELL_COUNT,
-  BATCH_CELL_GEN,
+  BATCH_CELL_FLOOR,
   BATCH_CELL_REPLICA,
   BATCH_CELL_STRIDE,
   type CellBatch,
 } from './cell-batch.js';
 import { mergeLww, type LwwRegister } from './lww.js';
-import { ResettableCounter } from './resettable-counter.js';
+import { ObservedRemoveCounter } from './observed-remove-counter.js';
 
 interface KeyLog {
-  resetGen: number;
-  /** bucket → counter */
-  buckets: Map<number, ResettableCounter>;
+  /** bucket → counter (a reset is in its cells' floors, so it is pruned with them) */
+  buckets: Map<number, ObservedRemoveCounter>;
 }
 
 /** What {@link DeltaLog.drain} returns per limiter: its cells, and its newest limit register (null when none was added). */
@@ -75,16 +74,15 @@ export class DeltaLog {
   add(limiter: string, state: CellBatch): void {
     let keys = this.#limiters.get(limiter);
     if (keys === undefined) this.#limiters.set(limiter, (keys = new Map()));
-    for (const [key, resetGen, flat] of state.keys) {
+    for (const [key, flat] of state.keys) {
       let log = keys.get(key);
-      if (log === undefined) keys.set(key, (log = { resetGen: 0, buckets: new Map() }));
-      if (resetGen > log.resetGen) log.resetGen = resetGen;
+      if (log === undefined) keys.set(key, (log = { buckets: new Map() }));
       for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
         const bucket = flat[i + BATCH_CELL_BUCKET];
         let counter = log.buckets.get(bucket);
-        if (counter === undefined) log.buckets.set(bucket, (counter = new ResettableCounter()));
+        if (counter === undefined) log.buckets.set(bucket, (counter = new ObservedRemoveCounter()));
         const before = counter.cells.size;
-        counter.mergeCell(state.replicas[flat[i + BATCH_CELL_REPLICA]], flat[i + BATCH_CELL_GEN], flat[i + BATCH_CELL_COUNT]);
+        counter.mergeCell(state.replicas[flat[i + BATCH_CELL_REPLICA]], flat[i + BATCH_CELL_COUNT], flat[i + BATCH_CELL_FLOOR]);
         this.#cells += counter.cells.size - before;
       }
     }
@@ -102,7 +100,7 @@ export class DeltaLog {
         }
       }
       // Nothing left to send for this key: forget it, so `empty` stays true to its word.
-      if (log.buckets.size === 0 && log.resetGen === 0) keys.delete(key);
+      if (log.buckets.size === 0) keys.delete(key);
     }
     if (keys.size === 0) this.#limiters.delete(limiter);
   }
@@ -128,10 +126,10 @@ export class DeltaLog {
               replicas.push(replica);
               index.set(replica, r);
             }
-            flat.push(bucket, r, cell.gen, cell.count); // the BATCH_CELL_* order
+            flat.push(bucket, r, cell.floor, cell.count); // the BATCH_CELL_* order
           }
         }
-        if (flat.length > 0 || log.resetGen > 0) state.keys.push([key, log.resetGen, flat]);
+        if (flat.length > 0) state.keys.push([key, flat]);
       }
       const limit = this.#limits.get(limiter) ?? null;
       if (state.keys.length > 0 || limit !== null) out.push({ limiter, state, limit });

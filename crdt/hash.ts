@@ -34,12 +34,12 @@ function fold(h: number, n: number): number {
 }
 
 /**
- * Hash of one cell: key hash, bucket, replica hash, generation and count.
+ * Hash of one cell: key hash, bucket, replica hash, floor and count.
  * Digests add these modulo 2^32, so the order of cells does not matter.
  */
-export function mix32(keyHash: number, bucket: number, replicaHash: number, gen: number, count: number): number {
+export function mix32(keyHash: number, bucket: number, replicaHash: number, floor: number, count: number): number {
   let h = fmix(keyHash ^ replicaHash);
   h = fold(h, bucket);
-  h = fold(h, gen);
+  h = fold(h, floor);
   return fold(h, count);
 }

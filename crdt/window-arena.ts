@@ -4,7 +4,9 @@
  * typed arrays so that a million idle keys cost little more than their Map
  * entries. The arena owns the record layouts, the lists (sorted by bucket,
  * newest first), the free lists and growth; what a cell means (replicas,
- * reset generations, the join) is the business of `window-cells.ts`.
+ * floors, the join) is the business of `window-cells.ts`. The cached sums
+ * are of visible hits, `count − floor` per cell, so a decision never looks
+ * at a floor.
  *
  * The field offsets are named once, here, and every typed-array access is in
  * this file. They are module-private constants on purpose: V8 (Node 20)
@@ -28,9 +30,9 @@ export const NO_CELL = NIL;
 const SLOT_F_STRIDE = 3;
 /** The bucket `cur` the cached sums were computed for (NaN: stale). */
 const SLOT_BUCKET = 0;
-/** Cached sum of the counts of cells in buckets after `bucket − B`. */
+/** Cached sum of the visible hits (count − floor) of cells in buckets after `bucket − B`. */
 const SLOT_SUM = 1;
-/** Cached sum of the counts of cells in bucket `bucket − B`, the edge. */
+/** Cached sum of the visible hits of cells in bucket `bucket − B`, the edge. */
 const SLOT_EDGE = 2;
 /** Numbers per slot in the int column. */
 const SLOT_I_STRIDE = 2;
@@ -39,14 +41,16 @@ const SLOT_HEAD = 0;
 /** Flag bits for the slot's owner (meaningless to the arena), kept across free and reuse. */
 const SLOT_FLAGS = 1;
 
-// Cell records: floats `[bucket, gen, count]` and ints `[replica, next]`.
+// Cell records: floats `[bucket, floor, count]` and ints `[replica, next]`.
+// Invariant: floor ≤ count (window-cells.ts only stores such cells, and the
+// join and local counting keep it), so a cell's visible hits are count − floor.
 /** Numbers per cell in the float column. */
 const CELL_F_STRIDE = 3;
 /** Bucket id. */
 const CELL_BUCKET = 0;
-/** Reset generation the cell was counted under. */
-const CELL_GEN = 1;
-/** Hits counted. */
+/** Hits of the cell hidden by resets: the count the latest reset's issuer had observed. */
+const CELL_FLOOR = 1;
+/** Hits counted (a G-Counter cell: only grows). */
 const CELL_COUNT = 2;
 /** Numbers per cell in the int column. */
 const CELL_I_STRIDE = 2;
@@ -73,7 +77,7 @@ function grown<T extends Float64Array | Int32Array>(arr: T, size: number): T {
  * @example
  * const arena = new WindowArena(60);
  * const slot = arena.newSlot('user:42', 100);
- * arena.insertCell(slot, 100, 0, 0, 1); // bucket, replica, gen, count
+ * arena.insertCell(slot, 100, 0, 0, 1); // bucket, replica, floor, count
  * arena.countAt(slot, 100, 1); // 1
  */
 export class WindowArena {
@@ -186,10 +190,17 @@ export class WindowArena {
     return this.#slotF[f + SLOT_SUM] + this.#slotF[f + SLOT_EDGE] * edgeWeight;
   }
 
-  /** Bucket of the slot's newest cell; -Infinity when it has none. */
+  /**
+   * Bucket of the slot's newest cell with visible hits; -Infinity when it
+   * has none. Hidden cells (count = floor, after a reset) are passed over:
+   * usually none, as the newest cell is the one counted last.
+   */
   newestBucket(slot: number): number {
     const e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
-    return e === NIL ? -Infinity : this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET];
+    if (e === NIL) return -Infinity;
+    const f = e * CELL_F_STRIDE;
+    // Small on purpose (it is inlined into the decision): the walk is out of line.
+    return this.#cellF[f + CELL_COUNT] > this.#cellF[f + CELL_FLOOR] ? this.#cellF[f + CELL_BUCKET] : this.#newestVisibleAfter(e);
   }
 
   /** First cell of the slot's list, the newest ({@link NO_CELL}: none). */
@@ -212,9 +223,9 @@ export class WindowArena {
     return this.#cellI[cell * CELL_I_STRIDE + CELL_REPLICA];
   }
 
-  /** Reset generation of `cell`. */
-  cellGen(cell: number): number {
-    return this.#cellF[cell * CELL_F_STRIDE + CELL_GEN];
+  /** Floor of `cell`: its hits hidden by resets. */
+  cellFloor(cell: number): number {
+    return this.#cellF[cell * CELL_F_STRIDE + CELL_FLOOR];
   }
 
   /** Count of `cell`. */
@@ -250,6 +261,7 @@ export class WindowArena {
       if (b === cur && cellI[e * CELL_I_STRIDE + CELL_REPLICA] === replica) {
         cellF[e * CELL_F_STRIDE + CELL_COUNT] += delta;
         // The current bucket is inside the window: it counts in the full sum.
+        // With floor ≤ count (the cell invariant), the visible hits grow by delta.
         this.#slotF[f + SLOT_SUM] += delta;
         return true;
       }
@@ -257,11 +269,11 @@ export class WindowArena {
     return false;
   }
 
-  /** Sets the generation and count of `cell` (of `slot`), moving the cached sums by the change of count. */
-  setCell(slot: number, cell: number, gen: number, count: number): void {
+  /** Sets the floor and count of `cell` (of `slot`), moving the cached sums by the change of visible hits. */
+  setCell(slot: number, cell: number, floor: number, count: number): void {
     const f = cell * CELL_F_STRIDE;
-    const delta = count - this.#cellF[f + CELL_COUNT];
-    this.#cellF[f + CELL_GEN] = gen;
+    const delta = count - floor - (this.#cellF[f + CELL_COUNT] - this.#cellF[f + CELL_FLOOR]);
+    this.#cellF[f + CELL_FLOOR] = floor;
     this.#cellF[f + CELL_COUNT] = count;
     this.#adjustSums(slot, this.#cellF[f + CELL_BUCKET], delta);
   }
@@ -269,9 +281,10 @@ export class WindowArena {
   /**
    * Inserts a cell into the slot's list after every cell of a bucket at or
    * above `bucket` (the caller makes sure (bucket, replica) is not there
-   * yet) and adds its count to the cached sums. Returns the cell.
+   * yet) and adds its visible hits (count − floor) to the cached sums.
+   * Returns the cell.
    */
-  insertCell(slot: number, bucket: number, replica: number, gen: number, count: number): number {
+  insertCell(slot: number, bucket: number, replica: number, floor: number, count: number): number {
     let prev = NIL;
     let p = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
     while (p !== NIL && this.#cellF[p * CELL_F_STRIDE + CELL_BUCKET] >= bucket) {
@@ -288,7 +301,7 @@ export class WindowArena {
     const i = e * CELL_I_STRIDE;
     this.#cellF[f + CELL_BUCKET] = bucket;
     this.#cellI[i + CELL_REPLICA] = replica;
-    this.#cellF[f + CELL_GEN] = gen;
+    this.#cellF[f + CELL_FLOOR] = floor;
     this.#cellF[f + CELL_COUNT] = count;
     if (prev === NIL) {
       this.#cellI[i + CELL_NEXT] = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
@@ -298,26 +311,29 @@ export class WindowArena {
       this.#cellI[prev * CELL_I_STRIDE + CELL_NEXT] = e;
     }
     this.#cells++;
-    this.#adjustSums(slot, bucket, count);
+    this.#adjustSums(slot, bucket, count - floor);
     return e;
   }
 
-  /** Frees the slot's cells of a generation below `gen`, and marks its cached sums stale. */
-  freeCellsBelowGen(slot: number, gen: number): void {
-    let prev = NIL;
-    let e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
-    while (e !== NIL) {
-      const next = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT];
-      if (this.#cellF[e * CELL_F_STRIDE + CELL_GEN] < gen) {
-        if (prev === NIL) this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD] = next;
-        else this.#cellI[prev * CELL_I_STRIDE + CELL_NEXT] = next;
-        this.#freeCell(e);
-      } else {
-        prev = e;
+  /**
+   * Raises the floor of each of the slot's cells to its count (a reset
+   * issued here: every hit held is hidden), and zeroes the cached sums.
+   * Returns true when some cell had visible hits. The cells stay: their
+   * floors are what the reset replicates, and they expire with their buckets.
+   */
+  hideAll(slot: number): boolean {
+    let changed = false;
+    for (let e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD]; e !== NIL; e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]) {
+      const f = e * CELL_F_STRIDE;
+      if (this.#cellF[f + CELL_FLOOR] < this.#cellF[f + CELL_COUNT]) {
+        this.#cellF[f + CELL_FLOOR] = this.#cellF[f + CELL_COUNT];
+        changed = true;
       }
-      e = next;
     }
-    this.#slotF[slot * SLOT_F_STRIDE + SLOT_BUCKET] = NaN;
+    const f = slot * SLOT_F_STRIDE;
+    this.#slotF[f + SLOT_SUM] = 0;
+    this.#slotF[f + SLOT_EDGE] = 0;
+    return changed;
   }
 
   /** Frees the slot's cells of buckets below `minBucket`. */
@@ -332,7 +348,7 @@ export class WindowArena {
   }
 
   /**
-   * Fills `per[i]` with the summed counts of the slot's cells of bucket
+   * Fills `per[i]` with the summed visible hits of the slot's cells of bucket
    * `cur − i`, for `i = 0 .. per.length − 1`; cells ahead of `cur` add to
    * `per[0]`, older ones are left out.
    */
@@ -342,8 +358,16 @@ export class WindowArena {
     for (let e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD]; e !== NIL; e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]) {
       const i = cur - this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET];
       if (i > last) break;
-      per[i < 0 ? 0 : i] += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT];
+      per[i < 0 ? 0 : i] += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] - this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR];
     }
+  }
+
+  /** Bucket of the first cell with visible hits after the hidden cell `e`; -Infinity when none. */
+  #newestVisibleAfter(e: number): number {
+    for (e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]; e !== NIL; e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT]) {
+      if (this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] > this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR]) return this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET];
+    }
+    return -Infinity;
   }
 
   #recompute(slot: number, cur: number): void {
@@ -353,12 +377,12 @@ export class WindowArena {
     let prev = NIL;
     let e = this.#slotI[slot * SLOT_I_STRIDE + SLOT_HEAD];
     while (e !== NIL && this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET] > edge) {
-      sum += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT];
+      sum += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] - this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR];
       prev = e;
       e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT];
     }
     while (e !== NIL && this.#cellF[e * CELL_F_STRIDE + CELL_BUCKET] === edge) {
-      edgeSum += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT];
+      edgeSum += this.#cellF[e * CELL_F_STRIDE + CELL_COUNT] - this.#cellF[e * CELL_F_STRIDE + CELL_FLOOR];
       prev = e;
       e = this.#cellI[e * CELL_I_STRIDE + CELL_NEXT];
     }
@@ -369,7 +393,7 @@ export class WindowArena {
     this.#slotF[f + SLOT_EDGE] = edgeSum;
   }
 
-  /** Moves the cached sums by `delta` hits in `bucket`. */
+  /** Moves the cached sums by `delta` visible hits in `bucket`. */
   #adjustSums(slot: number, bucket: number, delta: number): void {
     const f = slot * SLOT_F_STRIDE;
     const edge = this.#slotF[f + SLOT_BUCKET] - this.buckets;

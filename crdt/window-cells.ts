@@ -1,8 +1,10 @@
 /**
- * The cells of one limiter's window as a CRDT: per key, one resettable-counter
- * cell per (bucket, replica), joined by the order of `resettable-counter.ts`;
- * reset generations that hide older cells; expiry of buckets that left the
- * window; and the state that travels: deltas (this replica's own changed
+ * The cells of one limiter's window as a CRDT: per key, one observed-remove
+ * counter cell `(count, floor)` per (bucket, replica), joined by pointwise
+ * max as in `observed-remove-counter.ts`; resets that raise each floor the
+ * issuer holds to its count (hiding exactly the hits it had observed);
+ * expiry of buckets that left the window, floors included; and the state
+ * that travels: deltas (this replica's own changed
  * cells, and the cells of other replicas that a merge changed, relayed),
  * snapshot chunks, repair answers (all {@link CellBatch}es) and digests.
  * The cells are stored in a {@link WindowArena}; decisions on them are made
@@ -15,7 +17,7 @@
 import {
   BATCH_CELL_BUCKET,
   BATCH_CELL_COUNT,
-  BATCH_CELL_GEN,
+  BATCH_CELL_FLOOR,
   BATCH_CELL_REPLICA,
   BATCH_CELL_STRIDE,
   BatchReplicaTable,
@@ -23,8 +25,6 @@ import {
 } from './cell-batch.js';
 import { fnv1a, mix32 } from './hash.js';
 import { NO_REPLICA, ReplicaRegistry, SELF } from './replica-registry.js';
-import { wallOf } from './hlc.js';
-import { cellAbove } from './resettable-counter.js';
 import { NO_CELL, WindowArena } from './window-arena.js';
 import { bucketOf } from './window-math.js';
 
@@ -36,13 +36,16 @@ export interface WindowCellsOptions {
   buckets: number;
   /** This replica's id: node id plus process incarnation. */
   replicaId: string;
-  /** Bound on clock offset between replicas; sizes how long a reset is remembered. Default 500. */
+  /** Bound on clock offset between replicas: cells of buckets further ahead are refused. Default 500. */
   maxClockOffsetMs?: number;
 }
 
+/** What a cell merge changed: anything, and whether its floor (a reset's observation) rose. */
+const CHANGED = 1;
+const FLOOR_ROSE = 2;
 /** Slot flag: the slot is on the dirty list (changed locally since the last drain). */
 const DIRTY = 1;
-/** Slot flag: the slot is on the relay list (a merge changed its cells or its reset since the last drain). */
+/** Slot flag: the slot is on the relay list (a merge changed its cells since the last drain). */
 const RELAYED = 2;
 /**
  * Most changed cells a window remembers one by one between two drains (a
@@ -80,13 +83,15 @@ export class WindowCells {
   readonly replicaId: string;
   /** Bound on clock offset between replicas: merged state stamped further ahead is refused. */
   readonly maxClockOffsetMs: number;
-  /** How long (ms past its wall time) a reset tombstone outlives its window. */
-  readonly resetTtlMs: number;
 
   /** Slots, their cached window sums and their cell lists. */
   protected readonly arena: WindowArena;
-  /** slot → newest reset generation (sparse: resets are rare). */
-  #resets = new Map<number, number>();
+  /**
+   * Slots reset here since the last drain: the next delta carries every live
+   * cell of each (the raised floors of other replicas' cells too). Sparse:
+   * resets are rare.
+   */
+  #resetSlots = new Set<number>();
 
   /** Replica id ↔ local index; index SELF is this replica (see `replica-registry.ts`). */
   readonly #replicas: ReplicaRegistry;
@@ -109,10 +114,7 @@ export class WindowCells {
     this.buckets = options.buckets;
     this.bucketMs = options.windowMs / options.buckets;
     this.replicaId = options.replicaId;
-    // A reset must outlive every cell it could hide: one window past its time,
-    // plus a bucket and the clock offset either way.
     this.maxClockOffsetMs = options.maxClockOffsetMs ?? 500;
-    this.resetTtlMs = this.windowMs + this.bucketMs + 2 * this.maxClockOffsetMs;
     this.arena = new WindowArena(this.buckets);
     this.#replicas = new ReplicaRegistry(options.replicaId);
   }
@@ -158,30 +160,25 @@ export class WindowCells {
   }
 
   /**
-   * Issues a reset of `key` with generation `gen` (an HLC timestamp): every
-   * cell counted under an older generation is hidden from now on, here and,
-   * once the generation replicates, on every peer. Returns true when it
-   * changed anything.
+   * Issues a reset of `key` here: every cell of the key this replica holds,
+   * of any replica, has its floor raised to its count, hiding exactly the
+   * hits this replica has observed — here now and, once the floors
+   * replicate, on every peer. Hits it has not seen (still in flight, or
+   * counted later, by anyone) stay visible. Returns true when it hid
+   * anything.
    *
    * A reset of a key this replica holds nothing for does nothing: it has
-   * observed no hit to hide, so no tombstone is made (or replicated). A
-   * tombstone per unknown key would let anyone grow every node's key table
-   * with resets, past any key bound (issue 9, defect 2). Hits a peer counted
-   * that have not reached this replica yet stay visible, as they will under
-   * the observed-remove rule (docs/window-math.md, Resets).
+   * observed no hit to hide, so there is nothing to replicate and no state
+   * is made (issue 9, defect 2: a reset must not grow the key table). A
+   * reset needs no tombstone either: its floors live in the cells they
+   * cover and expire with their buckets (docs/window-math.md, Resets).
    */
-  reset(key: string, gen: number, t: number): boolean {
+  reset(key: string): boolean {
     const slot = this.arena.slotOf(key);
-    if (slot === undefined) return false;
-    if (!this.#applyReset(slot, gen)) return false;
+    if (slot === undefined || !this.arena.hideAll(slot)) return false;
+    this.#resetSlots.add(slot);
     this.#markDirty(slot);
     return true;
-  }
-
-  /** The newest reset generation of `key` (0: never reset). */
-  resetGenOf(key: string): number {
-    const slot = this.arena.slotOf(key);
-    return slot === undefined ? 0 : (this.#resets.get(slot) ?? 0);
   }
 
   /**
@@ -191,14 +188,16 @@ export class WindowCells {
   discardDelta(t: number): void {
     for (const slot of this.#dirty) this.arena.clearFlags(slot, DIRTY);
     this.#dirty.length = 0;
+    this.#resetSlots.clear();
     this.#clearRelay();
     this.#flushBucket = this.bucketOf(t);
   }
 
   /**
    * Takes the changes since the last drain: this replica's own cells in the
-   * buckets it touched and the resets it issued, and — relayed — the cells
-   * of other replicas and the resets that a merge changed (issue 10,
+   * buckets it touched, every live cell of the keys it reset (their floors
+   * are the reset), and — relayed — the cells of other replicas that a merge
+   * changed (issue 10,
    * defect 11). Returns null when nothing changed. Values are current
    * totals, so re-sending is always safe.
    *
@@ -217,29 +216,39 @@ export class WindowCells {
       this.#flushBucket = cur;
       return null;
     }
-    const keys: CellBatch['keys'] = [];
+    let keys: CellBatch['keys'] = [];
     // Own cells' entries by slot, when relayed cells of the same keys may join them.
     const own = this.#relaySlots.length > 0 ? new Map<number, number[]>() : null;
-    const minBucket = Math.max(this.#flushBucket, cur - this.buckets);
+    // Only own cells (the common case): a table of one, this replica.
+    const table = own !== null || this.#resetSlots.size > 0 ? new BatchReplicaTable(this.#replicas.ids) : null;
+    table?.indexOf(SELF); // index 0, as the own cells below say
+    const minLive = cur - this.buckets;
+    const minBucket = Math.max(this.#flushBucket, minLive);
     for (const slot of this.#dirty) {
       a.clearFlags(slot, DIRTY);
       const key = a.keyAt(slot);
       if (key === undefined) continue;
       const flat: number[] = [];
-      for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minBucket; e = a.nextCell(e)) {
-        // In the BATCH_CELL_* order; this replica is index 0 of the batch's table.
-        if (a.cellReplica(e) === SELF) flat.push(a.cellBucket(e), 0, a.cellGen(e), a.cellCount(e));
+      if (table !== null && this.#resetSlots.has(slot)) {
+        // Reset here: every live cell, whoever counted it, with its raised floor.
+        for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
+          flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellFloor(e), a.cellCount(e)); // the BATCH_CELL_* order
+        }
+      } else {
+        for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minBucket; e = a.nextCell(e)) {
+          // In the BATCH_CELL_* order; this replica is index 0 of the batch's table.
+          if (a.cellReplica(e) === SELF) flat.push(a.cellBucket(e), 0, a.cellFloor(e), a.cellCount(e));
+        }
       }
-      keys.push([key, this.#resets.get(slot) ?? 0, flat]);
+      keys.push([key, flat]);
       own?.set(slot, flat);
     }
     this.#dirty.length = 0;
     this.#flushBucket = cur;
-    if (own === null) return keys.length === 0 ? null : { replicas: [this.replicaId], keys };
-    const table = new BatchReplicaTable(this.#replicas.ids);
-    table.indexOf(SELF); // index 0, as the own cells above say
-    this.#drainRelayed(cur - this.buckets, keys, own, table);
-    return keys.length === 0 ? null : { replicas: table.ids, keys };
+    if (own !== null) this.#drainRelayed(minLive, keys, own, table as BatchReplicaTable);
+    this.#resetSlots.clear();
+    if (keys.some(([, flat]) => flat.length === 0)) keys = keys.filter(([, flat]) => flat.length > 0);
+    return keys.length === 0 ? null : { replicas: table === null ? [this.replicaId] : table.ids, keys };
   }
 
   /**
@@ -258,10 +267,9 @@ export class WindowCells {
     const a = this.arena;
     const cur = this.bucketOf(t);
     const minLive = cur - this.buckets;
-    // No honest replica stamps anything further ahead than the clock bound:
-    // a cell or reset from beyond it would pin a key for as long as it claims.
-    const maxWall = t + this.maxClockOffsetMs;
-    const maxBucket = this.bucketOf(maxWall) + 1;
+    // No honest replica counts in a bucket further ahead than the clock bound:
+    // a cell from beyond it would pin a key for as long as it claims.
+    const maxBucket = this.bucketOf(t + this.maxClockOffsetMs) + 1;
     // Batch replica index → local index, resolved on first use: an id no
     // stored cell uses is never registered (a table of fake ids costs
     // nothing). A sweep lap that ends inside this merge (new slots pay for
@@ -271,35 +279,32 @@ export class WindowCells {
     const relayOf = typeof relay === 'function' ? new Array<boolean | undefined>(state.replicas.length) : null;
     let resolvedInLap = this.#replicas.lap;
     let changed = 0;
-    for (const [key, resetGen, flat] of state.keys) {
+    for (const [key, flat] of state.keys) {
       let slot = a.slotOf(key);
-      if (resetGen > 0 && wallOf(resetGen) <= maxWall && (slot !== undefined || wallOf(resetGen) + this.resetTtlMs > t)) {
-        if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
-        if (this.#applyReset(slot, resetGen)) {
-          changed++;
-          if (relay !== false) this.#relaySlot(slot);
-        }
-      }
       for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
         const bucket = flat[i + BATCH_CELL_BUCKET];
-        const gen = flat[i + BATCH_CELL_GEN];
-        if (bucket < minLive || bucket > maxBucket || wallOf(gen) > maxWall) continue;
+        const floor = flat[i + BATCH_CELL_FLOOR];
+        const count = flat[i + BATCH_CELL_COUNT];
+        // floor > count: no honest state holds it (every floor is a count it
+        // was taken from, and the join keeps floor ≤ count); the codec refuses it too.
+        if (bucket < minLive || bucket > maxBucket || floor > count) continue;
         const r = flat[i + BATCH_CELL_REPLICA];
         // A replica the full registry cannot take: skip its cell before it costs a slot.
         if (local[r] === NO_REPLICA || (local[r] === undefined && this.#replicas.full && !this.#replicas.has(state.replicas[r]))) continue;
         if (slot === undefined) slot = this.#mergedSlot(key, cur, t);
-        // A cell counted under a newer generation proves that reset exists (the cell's relay carries it on).
-        if (gen > (this.#resets.get(slot) ?? 0)) this.#applyReset(slot, gen);
-        else if (gen < (this.#resets.get(slot) ?? 0)) continue;
         if (resolvedInLap !== this.#replicas.lap) {
           local.fill(undefined);
           resolvedInLap = this.#replicas.lap;
         }
         const replica = (local[r] ??= this.#replicas.indexOf(state.replicas[r]));
         if (replica === NO_REPLICA) continue; // the registry is full: see admitsReplicas
-        if (this.#mergeCell(slot, bucket, replica, gen, flat[i + BATCH_CELL_COUNT])) {
+        const change = this.#mergeCell(slot, bucket, replica, floor, count);
+        if (change !== 0) {
           changed++;
-          if (relayOf === null ? relay : (relayOf[r] ??= (relay as (replicaId: string) => boolean)(state.replicas[r]))) {
+          // A raised floor is a reset's observation: its origin is the reset's
+          // issuer, not the cell's replica, so it is relayed whatever the
+          // targeting says of that replica (resets are rare).
+          if (relay !== false && ((change & FLOOR_ROSE) !== 0 || (relayOf === null ? relay : (relayOf[r] ??= (relay as (replicaId: string) => boolean)(state.replicas[r]))))) {
             this.#relayCell(slot, bucket, replica);
           }
         }
@@ -344,7 +349,7 @@ export class WindowCells {
         const b = a.cellBucket(e);
         if (b > to) continue;
         if (b < from) break;
-        sum += mix32(h, b, this.#replicas.hashes[a.cellReplica(e)], a.cellGen(e), a.cellCount(e));
+        sum += mix32(h, b, this.#replicas.hashes[a.cellReplica(e)], a.cellFloor(e), a.cellCount(e));
       }
       if (sum !== 0) acc[h % shards] = (acc[h % shards] + sum) >>> 0;
     }
@@ -405,10 +410,10 @@ export class WindowCells {
    * Frees expired cells and keys, examining at most `maxSlots` slots from
    * where the last sweep stopped. Returns the number of keys freed. Each
    * completed lap over the slots also forgets the replica ids whose cells it
-   * met none of (see {@link replicaCount}). With `freeResets` false, a key
-   * holding a reset tombstone stays (its expired cells are still freed).
+   * met none of (see {@link replicaCount}). Resets leave nothing behind to
+   * keep: their floors are in the cells, and go with them.
    */
-  sweep(t: number, maxSlots = 256, freeResets = true): number {
+  sweep(t: number, maxSlots = 256): number {
     const a = this.arena;
     const minLive = this.bucketOf(t) - this.buckets;
     let freed = 0;
@@ -418,9 +423,7 @@ export class WindowCells {
       const slot = this.#sweepCursor++;
       if (a.keyAt(slot) !== undefined) {
         a.freeCellsBelowBucket(slot, minLive);
-        const gen = this.#resets.get(slot);
-        if (a.firstCell(slot) === NO_CELL && (gen === undefined || (freeResets && wallOf(gen) + this.resetTtlMs <= t))) {
-          this.#resets.delete(slot);
+        if (a.firstCell(slot) === NO_CELL) {
           a.freeSlot(slot);
           freed++;
         } else {
@@ -442,33 +445,31 @@ export class WindowCells {
    * most {@link MAX_SWEEP_PER_CALL} slots a call. Keys that only merges
    * brought are freed this way once they expire, even on a node that counts
    * nothing itself (issue 9, defect 1). Returns the number of keys freed.
-   *
-   * It leaves a key that holds a reset tombstone, expired or not, to the
-   * sweeps this node's own new keys pay for (and to an overflow's), as
-   * before: freeing every expired tombstone promptly, on every node
-   * independently, makes routine what the generation rule only tolerates as
-   * rare — a replica that forgot a reset counting the key afresh while
-   * another still holds the generation (docs/window-math.md, Resets,
-   * limit 2). Observed-remove resets, planned, lift this. Tombstones still
-   * count against the key bound.
+   * A key that was reset is freed like any other once its buckets expire:
+   * a reset's floors expire with the cells they cover (docs/window-math.md,
+   * Resets).
    */
   sweepDue(t: number): number {
     const elapsed = Number.isNaN(this.#sweptAt) ? 0 : t - this.#sweptAt;
     this.#sweptAt = t;
     if (!(elapsed > 0)) return 0;
     const due = Math.ceil((this.arena.slotTop * elapsed * SWEEP_LAPS_PER_WINDOW) / this.windowMs);
-    return due > 0 ? this.sweep(t, Math.min(due, MAX_SWEEP_PER_CALL), false) : 0;
+    return due > 0 ? this.sweep(t, Math.min(due, MAX_SWEEP_PER_CALL)) : 0;
   }
 
-  /** Visible hits per replica id in the live window at `t` (for inspection and checks). */
-  cellsOf(key: string, t: number): Array<{ bucket: number; replica: string; gen: number; count: number }> {
+  /**
+   * The live cells of `key` at `t` (for inspection and checks): per bucket
+   * and replica id, the hits counted and the floor a reset hid (visible:
+   * `count − floor`).
+   */
+  cellsOf(key: string, t: number): Array<{ bucket: number; replica: string; floor: number; count: number }> {
     const a = this.arena;
     const slot = a.slotOf(key);
     if (slot === undefined) return [];
     const minLive = this.bucketOf(t) - this.buckets;
     const out = [];
     for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
-      out.push({ bucket: a.cellBucket(e), replica: this.#replicas.ids[a.cellReplica(e)], gen: a.cellGen(e), count: a.cellCount(e) });
+      out.push({ bucket: a.cellBucket(e), replica: this.#replicas.ids[a.cellReplica(e)], floor: a.cellFloor(e), count: a.cellCount(e) });
     }
     return out;
   }
@@ -484,64 +485,54 @@ export class WindowCells {
 
   /**
    * Counts `cost` hits in this replica's cell of bucket `cur` (the slot's
-   * cached sums being for `cur`), under the key's newest reset generation.
+   * cached sums being for `cur`): a new cell starts with floor 0, as no
+   * reset can have observed hits not counted yet.
    */
   protected addLocal(slot: number, cur: number, cost: number): void {
     const a = this.arena;
-    if (!a.addToCurrentCell(slot, SELF, cost)) a.insertCell(slot, cur, SELF, this.#resets.get(slot) ?? 0, cost);
+    if (!a.addToCurrentCell(slot, SELF, cost)) a.insertCell(slot, cur, SELF, 0, cost);
     this.#markDirty(slot);
   }
 
-  #export(slot: number, minLive: number, table: BatchReplicaTable, filter?: (replica: number) => boolean): [string, number, number[]] | null {
+  #export(slot: number, minLive: number, table: BatchReplicaTable, filter?: (replica: number) => boolean): [string, number[]] | null {
     const a = this.arena;
     const key = a.keyAt(slot);
     if (key === undefined) return null;
     const flat: number[] = [];
     for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
       if (filter !== undefined && !filter(a.cellReplica(e))) continue;
-      flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e)); // the BATCH_CELL_* order
+      flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellFloor(e), a.cellCount(e)); // the BATCH_CELL_* order
     }
-    const gen = this.#resets.get(slot) ?? 0;
-    // Filtered by replica: a key none of whose cells was taken is not sent (its reset travels with its cells).
-    if (filter !== undefined && flat.length === 0) return null;
-    return flat.length === 0 && gen === 0 ? null : [key, gen, flat];
+    return flat.length === 0 ? null : [key, flat];
   }
 
   /**
    * A slot for a key a merge brings. Like a key counted here, it pays for
    * sweeping {@link SWEEP_PER_NEW_KEY} slots first: on a node that mostly
    * merges, expired keys are then reclaimed at the rate peers' keys arrive
-   * (issue 9, defect 1). Keys holding a reset tombstone are left alone, as
-   * by the paced sweep (see {@link sweepDue}).
+   * (issue 9, defect 1).
    */
   #mergedSlot(key: string, cur: number, t: number): number {
-    this.sweep(t, SWEEP_PER_NEW_KEY, false);
+    this.sweep(t, SWEEP_PER_NEW_KEY);
     return this.arena.newSlot(key, cur);
   }
 
-  /** Joins one remote cell; true when it changed anything. */
-  #mergeCell(slot: number, bucket: number, replica: number, gen: number, count: number): boolean {
+  /** Joins one remote cell `(count, floor)` by pointwise max; true when it changed anything. */
+  #mergeCell(slot: number, bucket: number, replica: number, floor: number, count: number): number {
     const a = this.arena;
     const e = a.findCell(slot, bucket, replica);
     if (e === NO_CELL) {
-      a.insertCell(slot, bucket, replica, gen, count);
+      a.insertCell(slot, bucket, replica, floor, count);
       // Met in this lap: a lap that examined the slot before the cell came must not forget its replica.
       this.#replicas.met(replica);
-      return true;
+      return floor > 0 ? CHANGED | FLOOR_ROSE : CHANGED;
     }
-    if (!cellAbove(gen, count, a.cellGen(e), a.cellCount(e))) return false;
-    // Both cells are visible (older generations are freed on reset), so the
-    // window moves by the difference of the counts.
-    a.setCell(slot, e, gen, count);
-    return true;
-  }
-
-  /** Records reset generation `gen` for the slot and frees the cells it hides; false when not newer. */
-  #applyReset(slot: number, gen: number): boolean {
-    if (gen <= (this.#resets.get(slot) ?? 0)) return false;
-    this.#resets.set(slot, gen);
-    this.arena.freeCellsBelowGen(slot, gen);
-    return true;
+    const oldFloor = a.cellFloor(e);
+    const oldCount = a.cellCount(e);
+    if (floor <= oldFloor && count <= oldCount) return 0;
+    // The arena moves the cached sums by the change of visible hits.
+    a.setCell(slot, e, floor > oldFloor ? floor : oldFloor, count > oldCount ? count : oldCount);
+    return floor > oldFloor ? CHANGED | FLOOR_ROSE : CHANGED;
   }
 
   #markDirty(slot: number): void {
@@ -588,12 +579,13 @@ export class WindowCells {
     for (const slot of this.#relaySlots) {
       a.clearFlags(slot, RELAYED);
       const key = a.keyAt(slot);
-      if (key === undefined) continue;
+      // A slot reset here already carries every live cell in its own entry.
+      if (key === undefined || this.#resetSlots.has(slot)) continue;
       const entry = own.get(slot);
       const flat = entry ?? [];
       if (changed === null) {
         for (let e = a.firstCell(slot); e !== NO_CELL && a.cellBucket(e) >= minLive; e = a.nextCell(e)) {
-          if (a.cellReplica(e) !== SELF) flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e));
+          if (a.cellReplica(e) !== SELF) flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellFloor(e), a.cellCount(e));
         }
       } else {
         const pairs = changed.get(slot);
@@ -603,11 +595,10 @@ export class WindowCells {
           const e = a.findCell(slot, pairs[j], pairs[j + 1]);
           if (e === NO_CELL || a.cellBucket(e) < minLive || a.cellReplica(e) === SELF || seen.has(e)) continue;
           seen.add(e);
-          flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellGen(e), a.cellCount(e)); // the BATCH_CELL_* order
+          flat.push(a.cellBucket(e), table.indexOf(a.cellReplica(e)), a.cellFloor(e), a.cellCount(e)); // the BATCH_CELL_* order
         }
       }
-      const gen = this.#resets.get(slot) ?? 0;
-      if (entry === undefined && (flat.length > 0 || gen > 0)) keys.push([key, gen, flat]);
+      if (entry === undefined && flat.length > 0) keys.push([key, flat]);
     }
     this.#relaySlots.length = 0;
     this.#relayCells.length = 0;

@@ -161,9 +161,8 @@ export class Limiter {
     const w = this.#window;
     if ((w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) && !w.has(key)) {
       // Sweeping may make room. The bound is on held keys, whoever created
-      // them: keys merged from peers and reset tombstones count too, and
-      // merged state can hold more than maxKeys, so freeing one key is not
-      // enough by itself.
+      // them: keys merged from peers count too, and merged state can hold
+      // more than maxKeys, so freeing one key is not enough by itself.
       if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) return this.#overflow(limit, t);
     }
     const d = w.decide(key, cost, limit, t, true);
@@ -186,11 +185,16 @@ export class Limiter {
     return this.#window.count(key, this.#ctx.hlc.wall(this.#ctx.now()));
   }
 
-  /** Forgets every hit of `key` counted so far, here and (in a mesh) on every peer. */
+  /**
+   * Forgets every hit of `key` this node has observed, here and (in a mesh)
+   * on every peer: an observed-remove reset. Hits it has not seen yet — in
+   * flight from a peer, or counted anywhere after — stay visible
+   * (docs/window-math.md, Resets). A key this node holds nothing for is
+   * left alone.
+   */
   reset(key: string): void {
     checkKey(key);
-    const now = this.#ctx.now();
-    this.#window.reset(key, this.#ctx.hlc.tick(now), this.#ctx.hlc.wall(now));
+    this.#window.reset(key);
   }
 
   /** Changes the limit at runtime; in a mesh the newest change wins everywhere (LWW). */
@@ -261,11 +265,6 @@ export class Limiter {
   /** @deprecated Use `limiter.replica.cellsOf()`; removed in the next minor release. */
   cellsOf(key: string): ReplicaCell[] {
     return this.replica.cellsOf(key);
-  }
-
-  /** @deprecated Use `limiter.replica.resetGenOf()`; removed in the next minor release. */
-  resetGenOf(key: string): number {
-    return this.replica.resetGenOf(key);
   }
 
   #time(): number {

@@ -1,7 +1,7 @@
 /**
  * The replication surface of one limiter: what a mesh reads from and merges
  * into a limiter's window and limit register (deltas, snapshots, digests,
- * repairs), and what checks and inspection read (cells, reset generations).
+ * repairs), and what checks and inspection read (cells and their floors).
  * No network code here: the mesh moves what this returns.
  *
  * A {@link Limiter} owns one and hands it out as `limiter.replica`; the
@@ -20,7 +20,7 @@ import { MAX_LIMIT } from '../validate.js';
 /** Window state as a delta, a snapshot chunk or a repair answer carries it. */
 export type ReplicaBatch = Parameters<SlidingWindow['merge']>[0];
 
-/** One live cell of a key: this bucket's count of one replica, under reset generation `gen`. */
+/** One live cell of a key: this bucket's count of one replica, and the floor of it a reset hid (visible: count − floor). */
 export type ReplicaCell = ReturnType<SlidingWindow['cellsOf']>[number];
 
 /**
@@ -185,13 +185,9 @@ export class ReplicaState {
     return this.#window.sweepDue(this.#host.time());
   }
 
-  /** Live cells of `key` (bucket, replica, gen, count), for inspection and checks. */
+  /** Live cells of `key` (bucket, replica, floor, count), for inspection and checks. */
   cellsOf(key: string): ReplicaCell[] {
     return this.#window.cellsOf(key, this.#host.time());
   }
 
-  /** The newest reset generation of `key` (0: never reset). */
-  resetGenOf(key: string): number {
-    return this.#window.resetGenOf(key);
-  }
 }

@@ -18,7 +18,7 @@
  */
 import { wallOf } from '../../crdt/hlc.js';
 import { FrameType, type WindowBatch } from '../../transport/codec/frame.js';
-import { BATCH_CELL_REPLICA, BATCH_CELL_STRIDE } from '../../crdt/cell-batch.js';
+import { BATCH_CELL_FLOOR, BATCH_CELL_REPLICA, BATCH_CELL_STRIDE } from '../../crdt/cell-batch.js';
 import type { Peer } from './peer.js';
 import type { RelayRoutes } from './relay-routes.js';
 import type { ReplicationContext } from './replication-context.js';
@@ -188,25 +188,28 @@ export class DeltaGossip {
 }
 
 /**
- * `batch` with only the cells of the replica indexes `keep` marks. A key
- * keeps its entry when a cell is left, when it carries a reset, or when it
- * had no cells (an own entry for a reset). Null when nothing is left.
+ * `batch` with only the cells of the replica indexes `keep` marks, and every
+ * cell that carries a floor: a floor is a reset's observation, whose origin
+ * is the reset's issuer rather than the cell's replica, so it goes to every
+ * peer (resets are rare). A key none of whose cells is left is dropped.
+ * Null when nothing is left.
  */
 function filterBatch(batch: WindowBatch, keep: Uint8Array): WindowBatch | null {
   const keys: WindowBatch['keys'] = [];
+  const kept = (flat: number[], i: number): boolean => keep[flat[i + BATCH_CELL_REPLICA]] === 1 || flat[i + BATCH_CELL_FLOOR] > 0;
   for (const entry of batch.keys) {
-    const [key, gen, flat] = entry;
+    const [key, flat] = entry;
     let dropped = false;
-    for (let i = 0; i < flat.length && !dropped; i += BATCH_CELL_STRIDE) dropped = keep[flat[i + BATCH_CELL_REPLICA]] !== 1;
+    for (let i = 0; i < flat.length && !dropped; i += BATCH_CELL_STRIDE) dropped = !kept(flat, i);
     if (!dropped) {
       keys.push(entry);
       continue;
     }
-    const kept: number[] = [];
+    const cells: number[] = [];
     for (let i = 0; i < flat.length; i += BATCH_CELL_STRIDE) {
-      if (keep[flat[i + BATCH_CELL_REPLICA]] === 1) for (let k = 0; k < BATCH_CELL_STRIDE; k++) kept.push(flat[i + k]);
+      if (kept(flat, i)) for (let k = 0; k < BATCH_CELL_STRIDE; k++) cells.push(flat[i + k]);
     }
-    if (kept.length > 0 || gen > 0) keys.push([key, gen, kept]);
+    if (cells.length > 0) keys.push([key, cells]);
   }
   if (keys.length === 0 && batch.limit === null) return null;
   return { ...batch, keys };

@@ -69,7 +69,7 @@ export function splitBatches(batches: WindowBatch[]): WindowBatch[][] {
     }
     let part: WindowBatch = { ...batch, keys: [] };
     for (const entry of batch.keys) {
-      const n = entry[2].length / BATCH_CELL_STRIDE;
+      const n = entry[1].length / BATCH_CELL_STRIDE;
       if (part.keys.length > 0 && (cells + n > MAX_CELLS_PER_FRAME || keys + 1 > MAX_KEYS_PER_FRAME)) {
         frame.push(part);
         frames.push(frame);

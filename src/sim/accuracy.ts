@@ -27,10 +27,10 @@ export interface Mismatch {
   actual: number;
 }
 
-/** Sum of a node's visible cells per bucket for `key`. */
-function sums(limiter: Limiter, key: string): Map<number, number> {
+/** Sum of a node's visible hits (count − floor) per bucket for `key`; with `counted`, of its counts (hidden hits too). */
+function sums(limiter: Limiter, key: string, counted = false): Map<number, number> {
   const out = new Map<number, number>();
-  for (const c of limiter.replica.cellsOf(key)) out.set(c.bucket, (out.get(c.bucket) ?? 0) + c.count);
+  for (const c of limiter.replica.cellsOf(key)) out.set(c.bucket, (out.get(c.bucket) ?? 0) + (counted ? c.count : Math.max(0, c.count - c.floor)));
   return out;
 }
 
@@ -46,9 +46,8 @@ export function mismatches(truth: TruthLog, nodes: Iterable<NodeView>, max: numb
     const keys = new Set([...truth.keys(), ...n.limiter.keys()]);
     for (const key of keys) {
       const actual = sums(n.limiter, key);
-      const gen = truth.resetGenOf(key);
       for (let b = cur - n.limiter.buckets + 1; b <= cur + 1; b++) {
-        const expected = truth.expected(key, b, gen);
+        const expected = truth.expected(key, b);
         const got = actual.get(b) ?? 0;
         if (expected !== got) {
           out.push({ node: n.id, key, bucket: b, expected, actual: got });
@@ -60,28 +59,42 @@ export function mismatches(truth: TruthLog, nodes: Iterable<NodeView>, max: numb
   return out;
 }
 
-/** True when some node holds more than the truth for a bucket of two keys per node drawn from `prng`. */
+/** Hits admitted into `bucket` of `key`, by anyone, hidden or not. */
+function admittedIn(truth: TruthLog, key: string, bucket: number): number {
+  let sum = 0;
+  for (const e of truth.hitsIn(key, bucket)) sum += e.hits;
+  return sum;
+}
+
+/**
+ * True when some node counts more than was admitted for a bucket of two keys
+ * per node drawn from `prng` (counts, hidden hits included: a node that has
+ * not heard of a reset yet shows more than the truth's visible hits, rightly).
+ */
 export function overCounted(truth: TruthLog, nodes: Iterable<NodeView>, keys: string[], prng: Prng): boolean {
   for (const n of nodes) {
     for (let i = 0; i < 2; i++) {
       const key = keys[prng.int(keys.length)];
-      const gen = n.limiter.replica.resetGenOf(key);
-      for (const [bucket, got] of sums(n.limiter, key)) if (got > truth.expected(key, bucket, gen)) return true;
+      for (const [bucket, got] of sums(n.limiter, key, true)) if (got > admittedIn(truth, key, bucket)) return true;
     }
   }
   return false;
 }
 
-/** True when every other node holds every cell `node`'s replica counted (what a drain waits for). */
+/**
+ * True when every other node holds every cell `node`'s replica counted, and
+ * every floor `node` holds (the resets it issued or learned), in the buckets
+ * still live there: what a drain waits for.
+ */
 export function handedOver(node: NodeView, others: NodeView[]): boolean {
   const replica = node.limiter.replicaId;
   for (const key of node.limiter.keys()) {
     for (const c of node.limiter.replica.cellsOf(key)) {
-      if (c.replica !== replica) continue;
+      if (c.replica !== replica && c.floor === 0) continue;
       for (const o of others) {
-        const theirs = o.limiter.replica.cellsOf(key).find((x) => x.bucket === c.bucket && x.replica === replica);
-        const hidden = o.limiter.replica.resetGenOf(key) > c.gen;
-        if (!hidden && (theirs === undefined || (theirs.gen === c.gen && theirs.count < c.count))) return false;
+        if (c.bucket < o.limiter.replica.currentBucket() - o.limiter.buckets) continue; // expired there
+        const theirs = o.limiter.replica.cellsOf(key).find((x) => x.bucket === c.bucket && x.replica === c.replica);
+        if (theirs === undefined || theirs.floor < c.floor || (c.replica === replica && theirs.count < c.count)) return false;
       }
     }
   }

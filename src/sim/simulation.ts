@@ -147,7 +147,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
 
   const report = { offered: 0, admitted: 0, denied: 0, resets: 0, restarts: 0, overCounted: false, hlcMonotonic: true };
   const latencies: number[] = [];
-  const pending: Array<{ replica: string; key: string; bucket: number; gen: number; count: number; at: number }> = [];
+  const pending: Array<{ replica: string; key: string; bucket: number; count: number; at: number }> = [];
   const partitions = [...(o.partitions ?? [])];
   const restarts = [...(o.restarts ?? [])].sort((x, y) => x.at - y.at);
   const t0 = net.now();
@@ -174,7 +174,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       const n = prng.pick(live);
       const key = prng.pick(keys);
       n.limiter.reset(key);
-      truth.reset(key, n.limiter.replica.resetGenOf(key));
+      // The floors the reset set, read from the issuer at once: what it had observed.
+      truth.reset(key, n.limiter.replicaId, n.limiter.replica.cellsOf(key), net.now());
       report.resets++;
     }
     net.advance(STEP_MS);
@@ -224,10 +225,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     }
     report.admitted++;
     const bucket = n.limiter.replica.currentBucket();
-    truth.admit(n.limiter.replicaId, key, bucket, n.limiter.replica.resetGenOf(key), cost, net.now());
+    truth.admit(n.limiter.replicaId, key, bucket, cost, net.now());
     if (pending.length < 256 && rng.next() < 0.05) {
       const cell = n.limiter.replica.cellsOf(key).find((c) => c.bucket === bucket && c.replica === n.limiter.replicaId);
-      if (cell !== undefined) pending.push({ replica: n.limiter.replicaId, key, bucket, gen: cell.gen, count: cell.count, at: net.now() });
+      if (cell !== undefined) pending.push({ replica: n.limiter.replicaId, key, bucket, count: cell.count, at: net.now() });
     }
   }
 
@@ -249,8 +250,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       for (const n of nodes.values()) {
         if (s.bucket < n.limiter.replica.currentBucket() - n.limiter.buckets) continue; // expired there
         const c = n.limiter.replica.cellsOf(s.key).find((x) => x.bucket === s.bucket && x.replica === s.replica);
-        // Converged on n: it holds the hit, or a later reset hides it there.
-        const ok = (c !== undefined && (c.gen > s.gen || c.count >= s.count)) || n.limiter.replica.resetGenOf(s.key) > s.gen;
+        // Converged on n: it holds the hit (visible or hidden by a reset: counts only grow).
+        const ok = c !== undefined && c.count >= s.count;
         if (!ok) all = false;
       }
       if (all) {
@@ -306,7 +307,7 @@ export function randomScenario(seed: number, overrides: Partial<SimulationOption
     const at = r.int(durationMs - 500);
     const shuffled = [...ids].sort(() => r.next() - 0.5);
     const split = 1 + r.int(nodes - 1);
-    // Partitions shorter than half a window: a reset's tombstone outlives them.
+    // Partitions shorter than half a window.
     partitions.push({ at, heal: at + 100 + r.int(Math.min(windowMs / 2, durationMs - at)), a: shuffled.slice(0, split), b: shuffled.slice(split), oneWay: r.next() < 0.25 });
   }
   const restarts = r.next() < 0.3 ? [{ at: r.int(durationMs), node: r.pick(ids) }] : [];

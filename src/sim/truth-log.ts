@@ -1,19 +1,40 @@
 /**
  * The simulator's truth: the load generator's own log of every admitted hit
- * (admitting replica, key, bucket, reset generation seen by the admitting
- * node, cost, true time) and of every reset. It never reads a node's
- * counters; `accuracy.ts` compares the nodes against it for the report, and
- * the test suite's oracle (`test/helpers/sim-oracle.ts`) does its own,
- * stricter comparison from the same log.
+ * (admitting replica, key, bucket, cost, true time) and of every reset (its
+ * issuer and, per (bucket, replica), the floor it set: the count of that
+ * cell the issuer had observed, read from the issuer at the moment of the
+ * reset, with the log's own count of admitted hits beside it). It never
+ * reads a node's counters otherwise; `accuracy.ts` compares the nodes
+ * against it for the report, and the test suite's oracle
+ * (`test/helpers/sim-oracle.ts`) does its own, stricter comparison from the
+ * same log, checking each recorded floor against the admitted hits first.
  *
  * @module
  */
 
-/** Hits one replica admitted into one bucket of one key under one reset generation. */
+/** Hits one replica admitted into one bucket of one key. */
 export interface TruthHits {
   readonly replica: string;
-  readonly gen: number;
   readonly hits: number;
+}
+
+/** One floor a reset set: the issuer had observed `floor` of `replica`'s hits in `bucket`, of `admitted` admitted by then. */
+export interface TruthFloor {
+  readonly bucket: number;
+  readonly replica: string;
+  readonly floor: number;
+  /** Hits `replica` had admitted into `bucket` when the reset was issued (the log's own count). */
+  readonly admitted: number;
+}
+
+/** A reset as the load generator saw it. */
+export interface TruthReset {
+  readonly key: string;
+  /** Replica id of the issuing node. */
+  readonly issuer: string;
+  /** Virtual time of the reset. */
+  readonly at: number;
+  readonly floors: readonly TruthFloor[];
 }
 
 /**
@@ -21,14 +42,17 @@ export interface TruthHits {
  *
  * @example
  * const truth = new TruthLog(2_000, 100);
- * truth.admit('n1#i1', 'k0', 4_200, 0, 1, 10);
- * truth.expected('k0', 4_200, 0); // 1
+ * truth.admit('n1#i1', 'k0', 4_200, 1, 10);
+ * truth.reset('k0', 'n1#i1', [{ bucket: 4_200, replica: 'n1#i1', floor: 1 }], 11);
+ * truth.admit('n2#i1', 'k0', 4_200, 1, 12);
+ * truth.expected('k0', 4_200); // 1: n2's hit, which the reset had not observed
  */
 export class TruthLog {
-  /** key → bucket → hits per (replica, gen) */
-  #hits = new Map<string, Map<number, Array<{ replica: string; gen: number; hits: number }>>>();
-  /** key → newest reset generation issued anywhere */
-  #resets = new Map<string, number>();
+  /** key → bucket → hits per replica */
+  #hits = new Map<string, Map<number, Map<string, number>>>();
+  /** key → bucket → replica → highest floor any reset set */
+  #floors = new Map<string, Map<number, Map<string, number>>>();
+  #resets: TruthReset[] = [];
   /** key → [true time, cost] in admission order */
   #admissions = new Map<string, Array<[number, number]>>();
 
@@ -37,28 +61,30 @@ export class TruthLog {
     readonly limit: number,
   ) {}
 
-  /** Records a hit of `cost` admitted by `replica` into `bucket` while it saw reset generation `gen`. */
-  admit(replica: string, key: string, bucket: number, gen: number, cost: number, at: number): void {
-    let buckets = this.#hits.get(key);
-    if (buckets === undefined) this.#hits.set(key, (buckets = new Map()));
-    let entries = buckets.get(bucket);
-    if (entries === undefined) buckets.set(bucket, (entries = []));
-    const entry = entries.find((e) => e.replica === replica && e.gen === gen);
-    if (entry === undefined) entries.push({ replica, gen, hits: cost });
-    else entry.hits += cost;
+  /** Records a hit of `cost` admitted by `replica` into `bucket`. */
+  admit(replica: string, key: string, bucket: number, cost: number, at: number): void {
+    const cells = cellsOf(this.#hits, key, bucket);
+    cells.set(replica, (cells.get(replica) ?? 0) + cost);
     let list = this.#admissions.get(key);
     if (list === undefined) this.#admissions.set(key, (list = []));
     list.push([at, cost]);
   }
 
-  /** Records a reset issued with generation `gen`. */
-  reset(key: string, gen: number): void {
-    if (gen > (this.#resets.get(key) ?? 0)) this.#resets.set(key, gen);
+  /** Records a reset of `key` by `issuer` and the floors it set (read from the issuer right after it). */
+  reset(key: string, issuer: string, floors: ReadonlyArray<{ bucket: number; replica: string; floor: number }>, at: number): void {
+    const recorded: TruthFloor[] = [];
+    for (const { bucket, replica, floor } of floors) {
+      if (floor <= 0) continue;
+      recorded.push({ bucket, replica, floor, admitted: this.admitted(key, bucket, replica) });
+      const cells = cellsOf(this.#floors, key, bucket);
+      if (floor > (cells.get(replica) ?? 0)) cells.set(replica, floor);
+    }
+    this.#resets.push({ key, issuer, at, floors: recorded });
   }
 
-  /** The newest reset generation issued anywhere for `key` (0: never reset). */
-  resetGenOf(key: string): number {
-    return this.#resets.get(key) ?? 0;
+  /** Every reset, in issue order. */
+  resets(): readonly TruthReset[] {
+    return this.#resets;
   }
 
   /** Every key that ever admitted a hit. */
@@ -66,15 +92,26 @@ export class TruthLog {
     return this.#hits.keys();
   }
 
-  /** The log of `key` in `bucket`: hits per admitting replica and reset generation. */
+  /** The log of `key` in `bucket`: hits per admitting replica. */
   hitsIn(key: string, bucket: number): readonly TruthHits[] {
-    return this.#hits.get(key)?.get(bucket) ?? [];
+    const cells = this.#hits.get(key)?.get(bucket);
+    return cells === undefined ? [] : [...cells].map(([replica, hits]) => ({ replica, hits }));
   }
 
-  /** Hits of `key` in `bucket` that a reset generation `gen` leaves visible. */
-  expected(key: string, bucket: number, gen: number): number {
+  /** Hits `replica` admitted into `bucket` of `key`. */
+  admitted(key: string, bucket: number, replica: string): number {
+    return this.#hits.get(key)?.get(bucket)?.get(replica) ?? 0;
+  }
+
+  /** The highest floor any reset set on (`key`, `bucket`, `replica`): the hits of it resets hide (0: none). */
+  floorOf(key: string, bucket: number, replica: string): number {
+    return this.#floors.get(key)?.get(bucket)?.get(replica) ?? 0;
+  }
+
+  /** Hits of `key` in `bucket` the resets leave visible: Σ per replica of max(0, admitted − floor). */
+  expected(key: string, bucket: number): number {
     let sum = 0;
-    for (const e of this.hitsIn(key, bucket)) if (e.gen >= gen) sum += e.hits;
+    for (const { replica, hits } of this.hitsIn(key, bucket)) sum += Math.max(0, hits - this.floorOf(key, bucket, replica));
     return sum;
   }
 
@@ -92,4 +129,12 @@ export class TruthLog {
     }
     return best / this.limit;
   }
+}
+
+function cellsOf(map: Map<string, Map<number, Map<string, number>>>, key: string, bucket: number): Map<string, number> {
+  let buckets = map.get(key);
+  if (buckets === undefined) map.set(key, (buckets = new Map()));
+  let cells = buckets.get(bucket);
+  if (cells === undefined) buckets.set(bucket, (cells = new Map()));
+  return cells;
 }

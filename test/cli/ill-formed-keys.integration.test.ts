@@ -251,7 +251,7 @@ class RoguePeer {
     return {
       type: FrameType.DELTA,
       hlc: encodeHlc(Date.now(), 0),
-      body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: [this.replica], keys: [[key, 0, [bucket, 0, 0, 1]]] }] },
+      body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: [this.replica], keys: [[key, [bucket, 0, 0, 1]]] }] },
     };
   }
 }

@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CellBatch } from '../../crdt/cell-batch.js';
 import { fnv1a } from '../../crdt/hash.js';
-import { encodeHlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import { MAX_SWEEP_PER_CALL } from '../../crdt/window-cells.js';
 import { cellsView, copyState, countFromCells, stateView, windowView } from '../helpers/cells.js';
@@ -64,7 +63,7 @@ const shortRunArb = configArb({ min: 2, max: 4 }).chain((c) =>
 /**
  * A run over many windows: buckets expire and are pruned while replicas talk.
  * Resets reach everyone at once (a healthy mesh) or, like every other
- * message, arbitrarily late — after their tombstone expired, even.
+ * message, arbitrarily late — after the buckets they cover expired, even.
  */
 const longRunArb = configArb({ min: 2, max: 4 }).chain((c) =>
   fc.tuple(
@@ -131,9 +130,9 @@ describe('SlidingWindow as a CRDT', () => {
         for (const [i, w] of sim.windows.entries()) w.sweep(sim.timeOf(i), Infinity);
         sim.exchangeAll(seed);
         if (!c.gossipOnReset) {
-          // A reset delivered after its tombstone expired is applied by the
-          // replicas that hold the key and skipped by the others; anti-entropy
-          // (digests, then the differing shards) brings them in line.
+          // Anything delivered late may find its buckets expired on some
+          // replicas and not others; anti-entropy (digests, then the
+          // differing shards) brings them in line.
           expect(sim.repairAll()).toBeLessThan(10);
         }
         expectConverged(sim);
@@ -178,7 +177,7 @@ describe('SlidingWindow as a CRDT', () => {
           for (const op of round) {
             t += op.dt;
             if (op.kind === 'consume') a.decide(op.key, op.cost, c.limit, t, true);
-            else a.reset(op.key, sim.nextGen(t), t);
+            else a.reset(op.key);
           }
           const delta = a.drainDelta(t);
           if (delta !== null) {
@@ -206,7 +205,7 @@ describe('SlidingWindow as a CRDT', () => {
           for (const op of round) {
             t += op.dt;
             if (op.kind === 'consume') a.decide(op.key, op.cost, c.limit, t, true);
-            else a.reset(op.key, sim.nextGen(t), t);
+            else a.reset(op.key);
           }
           const d = a.drainDelta(t);
           if (d !== null) deltas.push(copyState(d));
@@ -273,8 +272,8 @@ describe('SlidingWindow as a CRDT', () => {
         const w = sim.windows[0];
         const before = digestAround(w, t);
         // A peer's cell moves up: what a delta does.
-        const cells = [w.bucketOf(t), 0, w.resetGenOf(key), 1];
-        w.merge({ replicas: ['zz#1'], keys: [[key, 0, cells]] }, t);
+        const cells = [w.bucketOf(t), 0, 0, 1];
+        w.merge({ replicas: ['zz#1'], keys: [[key, cells]] }, t);
         const after = digestAround(w, t);
         const shard = fnv1a(key) % SHARDS;
         for (let s = 0; s < SHARDS; s++) {
@@ -322,28 +321,28 @@ function opsArbLocal(): fc.Arbitrary<Array<{ kind: 'consume' | 'reset'; key: str
   );
 }
 
-describe('SlidingWindow resets', () => {
+describe('SlidingWindow resets (observed-remove)', () => {
   const opts = { windowMs: 10_000, buckets: 10 };
-  const at = (wall: number, logical = 0) => encodeHlc(wall, logical);
+  const visible = (w: SlidingWindow, key: string, t: number) => w.cellsOf(key, t).reduce((n, c) => n + c.count - c.floor, 0);
 
-  it('hides every earlier hit of the key and counts again from zero', () => {
+  it('hides every hit the issuer holds and counts again from zero', () => {
     const w = new SlidingWindow({ ...opts, replicaId: 'a#1' });
     w.decide('k', 5, 5, 1_000, true);
     w.decide('other', 2, 5, 1_000, true);
     expect(w.decide('k', 1, 5, 1_500, true).allowed).toBe(false);
-    expect(w.reset('k', at(2_000), 2_000)).toBe(true);
+    expect(w.reset('k')).toBe(true);
     expect(w.count('k', 2_000)).toBe(0);
-    expect(w.cellsOf('k', 2_000)).toEqual([]);
+    // The cell stays, its floor raised to its count: the floor is the reset.
+    expect(w.cellsOf('k', 2_000)).toEqual([{ bucket: 1, replica: 'a#1', floor: 5, count: 5 }]);
     expect(w.count('other', 2_000)).toBe(2);
     expect(w.decide('k', 5, 5, 2_000, true).allowed).toBe(true);
-    expect(w.resetGenOf('k')).toBe(at(2_000));
-    // An older or equal generation changes nothing.
-    expect(w.reset('k', at(1_999), 2_100)).toBe(false);
-    expect(w.reset('k', at(2_000), 2_100)).toBe(false);
-    expect(w.count('k', 2_100)).toBe(5);
+    // A second reset hides the new hits; one with nothing visible to hide changes nothing.
+    expect(w.reset('k')).toBe(true);
+    expect(w.reset('k')).toBe(false);
+    expect(w.count('k', 2_100)).toBe(0);
   });
 
-  it('travels via merge and hides the hits a peer counted before it learned of the reset', () => {
+  it('hides on a peer exactly the hits the issuer had observed, and not the peer’s concurrent ones', () => {
     const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
     const b = new SlidingWindow({ ...opts, replicaId: 'b#1' });
     a.decide('k', 3, 100, 1_000, true);
@@ -351,90 +350,66 @@ describe('SlidingWindow resets', () => {
     b.merge(a.drainDelta(1_000)!, 1_000);
     a.merge(b.drainDelta(1_000)!, 1_000);
     expect(a.count('k', 1_000)).toBe(5);
-    a.reset('k', at(2_000), 2_000);
-    b.decide('k', 4, 100, 2_100, true); // concurrent with the reset: b has not heard of it
-    b.merge(a.drainDelta(2_200)!, 2_200);
-    expect(b.count('k', 2_200)).toBe(0);
-    expect(b.resetGenOf('k')).toBe(at(2_000));
-    b.decide('k', 1, 100, 2_300, true); // after: counted under the reset's generation
-    a.merge(b.drainDelta(2_300)!, 2_300);
-    expect(a.count('k', 2_300)).toBe(1);
-    expect(b.count('k', 2_300)).toBe(1);
-    expect(cellsView(a, 'k', 2_300)).toEqual(cellsView(b, 'k', 2_300));
+    a.reset('k');
+    b.decide('k', 4, 100, 1_100, true); // concurrent with the reset: a has not seen these
+    b.merge(a.drainDelta(1_200)!, 1_200);
+    expect(b.count('k', 1_200)).toBe(4);
+    a.merge(b.drainDelta(1_200)!, 1_200);
+    expect(a.count('k', 1_200)).toBe(4);
+    expect(cellsView(a, 'k', 1_200)).toEqual(cellsView(b, 'k', 1_200));
+    expect(cellsView(a, 'k', 1_200)).toEqual([
+      { bucket: 1, replica: 'a#1', floor: 3, count: 3 },
+      { bucket: 1, replica: 'b#1', floor: 2, count: 6 },
+    ]);
   });
 
-  it('takes a cell counted under a newer generation as proof of that reset', () => {
-    const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
-    const c = new SlidingWindow({ ...opts, replicaId: 'c#1' });
-    c.decide('k', 7, 100, 1_000, true);
-    const gen = at(1_500);
-    // The reset entry itself was lost; only a cell counted after it arrives.
-    a.merge({ replicas: ['b#1'], keys: [['k', 0, [c.bucketOf(1_600), 0, gen, 2]]] }, 1_600);
-    a.merge(c.snapshot(1_600).state, 1_600);
-    expect(a.resetGenOf('k')).toBe(gen);
-    expect(a.count('k', 1_600)).toBe(2);
-    c.merge(a.snapshot(1_600).state, 1_600);
-    expect(c.resetGenOf('k')).toBe(gen);
-    expect(c.count('k', 1_600)).toBe(2);
-    expect(c.decide('k', 1, 100, 1_700, true).allowed).toBe(true);
-    expect(c.cellsOf('k', 1_700).find((x) => x.replica === 'c#1')).toMatchObject({ gen, count: 1 });
-  });
-
-  it('brings a replica that swept an expired reset back in line through anti-entropy', () => {
-    // Documents today's semantics (see docs/window-math.md, Resets): the reset
-    // generation outlives its tombstone wherever the key stays live, so hits a
-    // replica counts after forgetting it are hidden again once it hears of it.
+  it('leaves visible the hits of a replica it never saw, however old the reset (issue 10, defect 8)', () => {
     const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
     const b = new SlidingWindow({ ...opts, replicaId: 'b#1' });
-    const gen = at(1_000);
-    a.decide('k', 1, 100, 1_000, true);
-    a.reset('k', gen, 1_000);
-    b.merge(a.drainDelta(1_000)!, 1_000);
-    const later = 1_000 + a.resetTtlMs + 5_000;
-    // a sweeps the expired tombstone and counts the key afresh (generation 0);
-    // b still holds the reset and refuses those cells.
-    a.sweep(later, Infinity);
-    expect(a.has('k')).toBe(false);
-    a.decide('k', 3, 100, later, true);
-    expect(b.merge(a.drainDelta(later)!, later)).toBe(0);
-    expect(a.count('k', later)).toBe(3);
-    expect(b.count('k', later)).toBe(0);
-    // Their digests differ; the repair answer carries the reset generation.
-    const cur = a.bucketOf(later);
-    const shard = new Set([fnv1a('k') % 4]);
-    expect(a.digest(cur - 10, cur, 4)).not.toEqual(b.digest(cur - 10, cur, 4));
-    a.merge(b.shardState(4, shard, later), later);
-    b.merge(a.shardState(4, shard, later), later);
-    expect(a.digest(cur - 10, cur, 4)).toEqual(b.digest(cur - 10, cur, 4));
-    expect(a.resetGenOf('k')).toBe(gen);
-    expect(a.count('k', later)).toBe(b.count('k', later));
+    b.merge({ replicas: ['a#1'], keys: [['k', [1, 0, 0, 5]]] }, 1_000);
+    b.reset('k');
+    b.decide('k', 2, 100, 1_100, true);
+    // a restarts as a#2 with no state and admits 30.
+    const a2 = new SlidingWindow({ ...opts, replicaId: 'a#2' });
+    a2.decide('k', 30, 100, 1_200, true);
+    a2.merge(b.snapshot(1_300).state, 1_300);
+    b.merge(a2.snapshot(1_300).state, 1_300);
+    expect(a2.count('k', 1_300)).toBe(32);
+    expect(b.count('k', 1_300)).toBe(32);
+    void a;
   });
 
-  it('keeps a reset tombstone for windowMs + one bucket + 2·maxClockOffset', () => {
-    const w = new SlidingWindow({ ...opts, replicaId: 'a#1', maxClockOffsetMs: 250 });
-    expect(w.resetTtlMs).toBe(10_000 + 1_000 + 500);
-    const gen = at(5_000);
-    const late = new SlidingWindow({ ...opts, replicaId: 'b#1', maxClockOffsetMs: 250 });
-    expect(late.merge({ replicas: [], keys: [['k', gen, []]] }, 5_000 + 11_500)).toBe(0);
-    expect(late.has('k')).toBe(false);
-    const inTime = new SlidingWindow({ ...opts, replicaId: 'b#1', maxClockOffsetMs: 250 });
-    expect(inTime.merge({ replicas: [], keys: [['k', gen, []]] }, 5_000 + 11_499)).toBe(1);
-    expect(inTime.resetGenOf('k')).toBe(gen);
-    // The tombstone alone keeps the key until it expires.
+  it('holds floor ≤ count: merge skips a cell whose floor is above its count', () => {
+    const w = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 6, 5]]] }, 1_000)).toBe(0);
+    expect(w.has('k')).toBe(false);
+  });
+
+  it('joins floors by max, in any order, and a floor that arrives after its count hides it', () => {
+    const w = new SlidingWindow({ ...opts, replicaId: 'a#1' });
+    w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 0, 4]]] }, 1_000);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 3, 3]]] }, 1_000)).toBe(1);
+    expect(w.cellsOf('k', 1_000)).toEqual([{ bucket: 1, replica: 'b#1', floor: 3, count: 4 }]);
+    expect(w.count('k', 1_000)).toBe(1);
+    expect(visible(w, 'k', 1_000)).toBe(1);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 2, 4]]] }, 1_000)).toBe(0);
+  });
+
+  it('expires with the buckets it covers: no tombstone is left, and the key is freed', () => {
+    const w = new SlidingWindow({ ...opts, replicaId: 'a#1' });
     w.decide('k', 1, 100, 5_000, true);
-    w.reset('k', gen, 5_000);
-    expect(w.sweep(5_000 + 11_499, Infinity)).toBe(0);
-    expect(w.has('k')).toBe(true);
-    expect(w.sweep(5_000 + 11_500, Infinity)).toBe(1);
+    w.reset('k');
+    // The last bucket holding a floor leaves the window; the key goes with it.
+    expect(w.sweep(5_000 + 10_999, Infinity)).toBe(0);
+    expect(w.sweep(5_000 + 11_000, Infinity)).toBe(1);
     expect(w.has('k')).toBe(false);
-    // A reset of a key the replica no longer holds records nothing.
-    expect(w.reset('k', gen, 5_000 + 11_500)).toBe(false);
+    expect(w.reset('k')).toBe(false);
     expect(w.has('k')).toBe(false);
   });
 
-  it('makes no tombstone for a reset of a key it holds nothing for (it observed no hit to hide)', () => {
+  it('makes no state for a reset of a key it holds nothing for (it observed no hit to hide)', () => {
     const a = new SlidingWindow({ ...opts, replicaId: 'a#1' });
-    for (let i = 0; i < 1_000; i++) expect(a.reset(`unknown:${i}`, at(2_000, i), 2_000)).toBe(false);
+    for (let i = 0; i < 1_000; i++) expect(a.reset(`unknown:${i}`)).toBe(false);
     expect(a.size).toBe(0);
     expect(a.drainDelta(2_000)).toBeNull();
     // A peer's hits that had not reached `a` stay visible: the observed-remove answer.
@@ -442,7 +417,6 @@ describe('SlidingWindow resets', () => {
     b.decide('unknown:1', 2, 100, 1_900, true);
     a.merge(b.drainDelta(2_100)!, 2_100);
     expect(a.count('unknown:1', 2_100)).toBe(2);
-    expect(a.resetGenOf('unknown:1')).toBe(0);
   });
 });
 
@@ -452,59 +426,68 @@ describe('SlidingWindow merge, drain and sweep', () => {
   it('ignores cells of buckets that left the window and keeps the edge bucket', () => {
     const w = new SlidingWindow(opts);
     const t = 100_500; // bucket 100; the edge bucket is 90
-    expect(w.merge({ replicas: ['b#1'], keys: [['old', 0, [89, 0, 0, 4]]] }, t)).toBe(0);
+    expect(w.merge({ replicas: ['b#1'], keys: [['old', [89, 0, 0, 4]]] }, t)).toBe(0);
     expect(w.has('old')).toBe(false);
-    expect(w.merge({ replicas: ['b#1'], keys: [['edge', 0, [90, 0, 0, 4]]] }, t)).toBe(1);
+    expect(w.merge({ replicas: ['b#1'], keys: [['edge', [90, 0, 0, 4]]] }, t)).toBe(1);
     expect(w.count('edge', t)).toBeCloseTo(4 * 0.5, 12);
   });
 
   it('counts cells ahead of the current bucket in full', () => {
     const w = new SlidingWindow(opts);
     // A peer whose clock runs up to the offset bound ahead counted into bucket 101.
-    w.merge({ replicas: ['fast#1'], keys: [['k', 0, [101, 0, 0, 3]]] }, 100_000);
+    w.merge({ replicas: ['fast#1'], keys: [['k', [101, 0, 0, 3]]] }, 100_000);
     expect(w.count('k', 100_000)).toBe(3);
     expect(w.count('k', 100_999)).toBe(3);
     expect(w.decide('k', 8, 10, 100_000, false).allowed).toBe(false);
   });
 
-  it('drains its own cells and the peers\' cells a merge changed since the last drain, as current totals', () => {
+  it('drains its own cells changed since the last drain, and the peer cells a merge changed (relayed), as current totals', () => {
     const w = new SlidingWindow(opts);
     expect(w.drainDelta(1_000)).toBeNull();
     w.decide('k', 2, 100, 1_000, true);
-    w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 9]], ['j', 0, [1, 0, 0, 1]]] }, 1_000);
+    w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 0, 9]], ['j', [1, 0, 0, 1]]] }, 1_000);
     w.decide('k', 1, 100, 1_100, true);
     const d1 = w.drainDelta(1_100)!;
-    // The peer's cells the merge changed are relayed (issue 10, defect 11).
     expect(stateView(d1)).toEqual({
-      k: { resetGen: 0, cells: [{ bucket: 1, replica: 'a#1', gen: 0, count: 3 }, { bucket: 1, replica: 'b#1', gen: 0, count: 9 }] },
-      j: { resetGen: 0, cells: [{ bucket: 1, replica: 'b#1', gen: 0, count: 1 }] },
+      k: [
+        { bucket: 1, replica: 'a#1', floor: 0, count: 3 },
+        { bucket: 1, replica: 'b#1', floor: 0, count: 9 },
+      ],
+      j: [{ bucket: 1, replica: 'b#1', floor: 0, count: 1 }],
     });
     expect(w.drainDelta(1_200)).toBeNull();
     w.decide('k', 1, 100, 2_000, true);
     // Own cells of the changed key since the last drain's bucket: the changed one, and
-    // possibly unchanged ones beside it (re-sending a total is harmless); no merge since, so no peer's.
+    // possibly unchanged ones beside it (re-sending a total is harmless); no peer's
+    // cell changed since, so none is relayed.
     const d2 = stateView(w.drainDelta(2_000)!);
     expect(Object.keys(d2)).toEqual(['k']);
-    expect(d2.k.cells).toContainEqual({ bucket: 2, replica: 'a#1', gen: 0, count: 1 });
-    expect(d2.k.cells.every((c) => c.replica === 'a#1')).toBe(true);
+    expect(d2.k).toContainEqual({ bucket: 2, replica: 'a#1', floor: 0, count: 1 });
+    expect(d2.k.every((c) => c.replica === 'a#1')).toBe(true);
     expect(w.pending).toBe(0);
   });
 
-  it('drains a reset as the key’s generation', () => {
+  it('drains a reset as every live cell of the key with its raised floor, a peer’s included', () => {
     const w = new SlidingWindow(opts);
     w.decide('k', 2, 100, 1_000, true);
+    w.merge({ replicas: ['b#1'], keys: [['k', [0, 0, 0, 4]]] }, 1_000);
     w.drainDelta(1_000);
-    w.reset('k', encodeHlc(1_500, 0), 1_500);
-    expect(stateView(w.drainDelta(1_500)!)).toEqual({ k: { resetGen: encodeHlc(1_500, 0), cells: [] } });
+    w.reset('k');
+    expect(stateView(w.drainDelta(1_500)!)).toEqual({
+      k: [
+        { bucket: 0, replica: 'b#1', floor: 4, count: 4 },
+        { bucket: 1, replica: 'a#1', floor: 2, count: 2 },
+      ],
+    });
   });
 
   it('returns how many cells a merge changed', () => {
     const w = new SlidingWindow(opts);
-    const s: CellBatch = { replicas: ['b#1', 'c#1'], keys: [['k', 0, [1, 0, 0, 2, 1, 1, 0, 3]]] };
+    const s: CellBatch = { replicas: ['b#1', 'c#1'], keys: [['k', [1, 0, 0, 2, 1, 1, 0, 3]]] };
     expect(w.merge(copyState(s), 1_000)).toBe(2);
     expect(w.merge(copyState(s), 1_000)).toBe(0);
-    expect(w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 1]]] }, 1_000)).toBe(0);
-    expect(w.merge({ replicas: ['b#1'], keys: [['k', 0, [1, 0, 0, 5]]] }, 1_000)).toBe(1);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 0, 1]]] }, 1_000)).toBe(0);
+    expect(w.merge({ replicas: ['b#1'], keys: [['k', [1, 0, 0, 5]]] }, 1_000)).toBe(1);
     expect(w.count('k', 1_000)).toBe(8);
   });
 
@@ -552,7 +535,7 @@ describe('SlidingWindow merge, drain and sweep', () => {
     for (let s = 0; s < 60; s++) {
       const t = 1_000 * s;
       const keys: CellBatch['keys'] = [];
-      for (let i = 0; i < perSecond; i++) keys.push([`peer:${s}:${i}`, 0, [w.bucketOf(t), 0, 0, 1]]);
+      for (let i = 0; i < perSecond; i++) keys.push([`peer:${s}:${i}`, [w.bucketOf(t), 0, 0, 1]]);
       w.merge({ replicas: ['b#1'], keys }, t);
       peak = Math.max(peak, w.size);
     }
@@ -565,7 +548,7 @@ describe('SlidingWindow merge, drain and sweep', () => {
   it('sweeps every slot twice per window on the paced sweep, a bounded number per call', () => {
     const w = new SlidingWindow(opts);
     const keys: CellBatch['keys'] = [];
-    for (let i = 0; i < 10_000; i++) keys.push([`peer:${i}`, 0, [w.bucketOf(1_000), 0, 0, 1]]);
+    for (let i = 0; i < 10_000; i++) keys.push([`peer:${i}`, [w.bucketOf(1_000), 0, 0, 1]]);
     // One merge of many keys sweeps a little per key; the table is full of live keys, so nothing goes.
     w.merge({ replicas: ['b#1'], keys }, 1_000);
     expect(w.size).toBe(10_000);
@@ -580,16 +563,13 @@ describe('SlidingWindow merge, drain and sweep', () => {
     expect(w.size).toBe(0);
   });
 
-  it('leaves a key holding a reset tombstone to the sweeps its own new keys pay for', () => {
+  it('frees a key that was reset on the paced sweep once its buckets expire, like any other', () => {
     const w = new SlidingWindow(opts);
     w.decide('k', 1, 100, 1_000, true);
-    w.reset('k', encodeHlc(1_000, 0), 1_000);
-    const expired = 1_000 + w.resetTtlMs + 1;
+    w.reset('k');
+    const expired = 1_000 + 2 * opts.windowMs;
     w.sweepDue(expired);
-    for (let t = expired + 20; t <= expired + opts.windowMs; t += 20) w.sweepDue(t);
-    w.merge({ replicas: ['b#1'], keys: Array.from({ length: 50 }, (_, i) => [`m${i}`, 0, [w.bucketOf(expired), 0, 0, 1]] as [string, number, number[]]) }, expired);
-    expect(w.has('k')).toBe(true);
-    expect(w.sweep(expired, Infinity)).toBe(1);
+    for (let t = expired + 20; t <= expired + opts.windowMs / 2; t += 20) w.sweepDue(t);
     expect(w.has('k')).toBe(false);
   });
 

@@ -11,7 +11,7 @@ import { fcParams } from '../helpers/fc.js';
 interface ModelCell {
   bucket: number;
   replica: number;
-  gen: number;
+  floor: number;
   count: number;
 }
 
@@ -19,7 +19,7 @@ interface ModelCell {
 function cellsOf(a: WindowArena, slot: number): ModelCell[] {
   const out: ModelCell[] = [];
   for (let e = a.firstCell(slot); e !== NO_CELL; e = a.nextCell(e)) {
-    out.push({ bucket: a.cellBucket(e), replica: a.cellReplica(e), gen: a.cellGen(e), count: a.cellCount(e) });
+    out.push({ bucket: a.cellBucket(e), replica: a.cellReplica(e), floor: a.cellFloor(e), count: a.cellCount(e) });
   }
   return out;
 }
@@ -61,7 +61,7 @@ describe('WindowArena', () => {
             } else {
               // After every cell of the same or a newer bucket.
               const at = cells.findIndex((c) => c.bucket < op.bucket);
-              cells.splice(at === -1 ? cells.length : at, 0, { bucket: op.bucket, replica: op.replica, gen: 0, count: op.count });
+              cells.splice(at === -1 ? cells.length : at, 0, { bucket: op.bucket, replica: op.replica, floor: 0, count: op.count });
               a.insertCell(slot, op.bucket, op.replica, 0, op.count);
             }
           } else if (slot !== undefined && op.kind === 'free') {
@@ -90,14 +90,14 @@ describe('WindowArena', () => {
     const a = new WindowArena(B);
     for (let k = 0; k < 5000; k++) a.insertCell(a.newSlot(`k${k}`, 0), k, 0, 0, k + 1);
     const wide = a.newSlot('wide', 0);
-    for (let b = 0; b < 3000; b++) a.insertCell(wide, b, 1, 7, b);
+    for (let b = 0; b < 3000; b++) a.insertCell(wide, b, 1, 7, b + 7);
     expect(a.size).toBe(5001);
     expect(a.cells).toBe(8000);
-    for (let k = 0; k < 5000; k += 499) expect(cellsOf(a, a.slotOf(`k${k}`) as number)).toEqual([{ bucket: k, replica: 0, gen: 0, count: k + 1 }]);
+    for (let k = 0; k < 5000; k += 499) expect(cellsOf(a, a.slotOf(`k${k}`) as number)).toEqual([{ bucket: k, replica: 0, floor: 0, count: k + 1 }]);
     const list = cellsOf(a, wide);
     expect(list).toHaveLength(3000);
-    expect(list[0]).toEqual({ bucket: 2999, replica: 1, gen: 7, count: 2999 });
-    expect(list[2999]).toEqual({ bucket: 0, replica: 1, gen: 7, count: 0 });
+    expect(list[0]).toEqual({ bucket: 2999, replica: 1, floor: 7, count: 3006 });
+    expect(list[2999]).toEqual({ bucket: 0, replica: 1, floor: 7, count: 7 });
   });
 
   it('reuses freed slots and cells before taking new ones', () => {
@@ -148,23 +148,35 @@ describe('WindowArena', () => {
     a.insertCell(s, 50, 0, 0, 1);
     expect(a.addToCurrentCell(s, 0, 2)).toBe(true);
     expect(cellsOf(a, s)).toEqual([
-      { bucket: 50, replica: 1, gen: 0, count: 3 },
-      { bucket: 50, replica: 0, gen: 0, count: 3 },
-      { bucket: 49, replica: 0, gen: 0, count: 1 },
+      { bucket: 50, replica: 1, floor: 0, count: 3 },
+      { bucket: 50, replica: 0, floor: 0, count: 3 },
+      { bucket: 49, replica: 0, floor: 0, count: 1 },
     ]);
     expect(a.countAt(s, 50, 1)).toBe(7);
   });
 
-  it('frees the cells of older generations and marks the sums stale', () => {
+  it('caches visible hits (count − floor) and hides every cell on hideAll', () => {
     const a = new WindowArena(B);
     const s = a.newSlot('k', 10);
-    a.insertCell(s, 10, 0, 5, 1);
-    a.insertCell(s, 10, 1, 3, 2);
-    a.insertCell(s, 9, 2, 7, 4);
-    expect(a.countAt(s, 10, 1)).toBe(7);
-    a.freeCellsBelowGen(s, 5);
-    expect(cellsOf(a, s).map((c) => c.gen)).toEqual([5, 7]);
-    expect(a.countAt(s, 10, 1)).toBe(5);
+    a.insertCell(s, 10, 0, 0, 1);
+    a.insertCell(s, 10, 1, 3, 5);
+    a.insertCell(s, 9, 2, 4, 4);
+    expect(a.countAt(s, 10, 1)).toBe(3);
+    const c = a.findCell(s, 10, 1);
+    a.setCell(s, c, 4, 7); // count +2, floor +1: one more visible
+    expect(a.countAt(s, 10, 1)).toBe(4);
+    a.addToCurrentCell(s, 0, 2);
+    expect(a.countAt(s, 10, 1)).toBe(6);
+    expect(a.hideAll(s)).toBe(true);
+    expect(cellsOf(a, s).map((x) => [x.floor, x.count])).toEqual([
+      [3, 3],
+      [7, 7],
+      [4, 4],
+    ]);
+    expect(a.countAt(s, 10, 1)).toBe(0);
+    expect(a.hideAll(s)).toBe(false);
+    a.addToCurrentCell(s, 0, 1);
+    expect(a.countAt(s, 10, 1)).toBe(1);
   });
 
   it('sums cells per bucket back from cur, folding cells ahead into cur', () => {

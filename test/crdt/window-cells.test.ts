@@ -16,7 +16,7 @@ const window = () => new SlidingWindow({ windowMs: 10_000, buckets: 10, replicaI
 function cells(w: SlidingWindow, key: string, replicas: string[], t: number, count = 1): CellBatch {
   const flat: number[] = [];
   replicas.forEach((_, i) => flat.push(w.bucketOf(t), i, 0, count));
-  return { replicas, keys: [[key, 0, flat]] };
+  return { replicas, keys: [[key, flat]] };
 }
 
 describe('replica registry', () => {
@@ -57,12 +57,12 @@ describe('replica registry', () => {
     w.merge(cells(w, 'c', ['new#1', 'new#2'], t2, 5), t2);
     expect(w.replicaCount).toBe(4);
     expect(windowView(w, ['a', 'b', 'c', 'mine'], t2)).toEqual({
-      b: [{ bucket: w.bucketOf(t1), replica: 'young#1', gen: 0, count: 3 }],
+      b: [{ bucket: w.bucketOf(t1), replica: 'young#1', floor: 0, count: 3 }],
       c: [
-        { bucket: w.bucketOf(t2), replica: 'new#1', gen: 0, count: 5 },
-        { bucket: w.bucketOf(t2), replica: 'new#2', gen: 0, count: 5 },
+        { bucket: w.bucketOf(t2), replica: 'new#1', floor: 0, count: 5 },
+        { bucket: w.bucketOf(t2), replica: 'new#2', floor: 0, count: 5 },
       ],
-      mine: [{ bucket: w.bucketOf(t1), replica: 'self#1', gen: 0, count: 1 }],
+      mine: [{ bucket: w.bucketOf(t1), replica: 'self#1', floor: 0, count: 1 }],
     });
     // The digest sees the new ids, not the forgotten ones whose indexes they took.
     const fresh = window();
@@ -136,10 +136,10 @@ describe('repair answers', () => {
       expect(chunk.examined).toBeLessThanOrEqual(37);
       expect(chunk.state.keys.length).toBeLessThanOrEqual(5);
       // Each part carries its own replica table.
-      for (const [key, gen, flat] of chunk.state.keys) {
+      for (const [key, flat] of chunk.state.keys) {
         const mapped = flat.slice();
         for (let i = 1; i < mapped.length; i += 4) mapped[i] = whole.replicas.indexOf(chunk.state.replicas[flat[i]]);
-        parts.push([key, gen, mapped]);
+        parts.push([key, mapped]);
       }
       cursor = chunk.cursor;
       calls++;

@@ -6,7 +6,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Hlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import { fcParams } from '../helpers/fc.js';
 import { countFromCells, windowView } from '../helpers/cells.js';
@@ -83,14 +82,13 @@ function replay(
   check: (ctx: { w: SlidingWindow; model: WindowModel; op: Op; t: number; phase: 'before' | 'after'; allowed?: boolean; retryAfterMs?: number; resetMs?: number; remaining?: number }) => void,
 ): Map<string, WindowModel> {
   const w = newWindow(s.shape);
-  const hlc = new Hlc();
   const models = new Map(KEYS.map((k) => [k, new WindowModel(s.shape, s.limit)]));
   let t = s.start;
   for (const op of s.ops) {
     t += op.dt;
     const model = models.get(op.key) as WindowModel;
     if (op.kind === 'reset') {
-      w.reset(op.key, hlc.tick(t), t);
+      w.reset(op.key);
       model.reset();
       continue;
     }

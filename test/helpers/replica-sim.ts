@@ -6,7 +6,6 @@
  * of times.
  */
 import type { CellBatch } from '../../crdt/cell-batch.js';
-import { Hlc } from '../../crdt/hlc.js';
 import { SlidingWindow } from '../../crdt/sliding-window.js';
 import { copyState } from './cells.js';
 import { createPrng } from '../../transport/sim/prng.js';
@@ -43,8 +42,9 @@ export interface SimConfig {
   start: number;
   /**
    * Gossip every replica's delta to every replica right after each reset, as
-   * a healthy mesh does within a gossip interval. Otherwise a reset may reach
-   * some replicas only after its tombstone expired (see docs/window-math.md).
+   * a healthy mesh does within a gossip interval. Otherwise a reset's floors
+   * may reach some replicas only after their buckets expired there, which is
+   * harmless (the hits they hide have expired too).
    */
   gossipOnReset?: boolean;
 }
@@ -56,19 +56,12 @@ export class ReplicaSim {
   readonly keys = new Set<string>();
   /** Global time. */
   now: number;
-  /** One clock issues every reset generation: unique, increasing HLC timestamps. */
-  readonly #gens = new Hlc();
 
   constructor(readonly config: SimConfig) {
     this.now = config.start;
     this.windows = config.skews.map(
       (_, i) => new SlidingWindow({ windowMs: config.windowMs, buckets: config.buckets, replicaId: `r${i}#inc${i}` }),
     );
-  }
-
-  /** A fresh reset generation at local time `t` (unique and increasing across the run). */
-  nextGen(t: number): number {
-    return this.#gens.tick(t);
   }
 
   /** Replica `i`'s local time. */
@@ -89,9 +82,8 @@ export class ReplicaSim {
         this.windows[op.replica].decide(op.key, op.cost, this.config.limit, this.timeOf(op.replica), true);
         break;
       case 'reset': {
-        const t = this.timeOf(op.replica);
         this.keys.add(op.key);
-        this.windows[op.replica].reset(op.key, this.nextGen(t), t);
+        this.windows[op.replica].reset(op.key);
         if (this.config.gossipOnReset) this.gossip();
         break;
       }

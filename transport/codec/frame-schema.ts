@@ -173,16 +173,18 @@ function batchFromWire(value: unknown, path: string): WindowBatch {
   const keys: WindowBatch['keys'] = new Array(keyList.length);
   for (let k = 0; k < keyList.length; k++) {
     const kp = `${path}.keys[${k}]`;
-    const entry = tuple(keyList[k], kp, 3);
+    const entry = tuple(keyList[k], kp, 2);
     const key = text(entry[0], `${kp}.key`, MAX_KEY_BYTES);
-    const resetGen = uint(entry[1], `${kp}.resetGen`);
-    const flat = uintList(entry[2], `${kp}.entries`, MAX_LIST_LENGTH, Number.MAX_SAFE_INTEGER);
+    const flat = uintList(entry[1], `${kp}.entries`, MAX_LIST_LENGTH, Number.MAX_SAFE_INTEGER);
     if (flat.length % 4 !== 0) fail(`${kp}.entries`, `length ${flat.length} is not a multiple of 4`);
-    // [bucket, replicaIndex, gen, count]: every index must point into this batch's replica table.
-    for (let i = 1; i < flat.length; i += 4) {
-      if (flat[i] >= replicas.length) fail(`${kp}.entries[${i}]`, `replica index ${flat[i]} outside a table of ${replicas.length}`);
+    // [bucket, replicaIndex, floor, count]: every index must point into this
+    // batch's replica table, and no floor is above its count (every floor is
+    // a count a reset observed, and the join keeps floor ≤ count).
+    for (let i = 0; i < flat.length; i += 4) {
+      if (flat[i + 1] >= replicas.length) fail(`${kp}.entries[${i + 1}]`, `replica index ${flat[i + 1]} outside a table of ${replicas.length}`);
+      if (flat[i + 2] > flat[i + 3]) fail(`${kp}.entries[${i + 2}]`, `floor ${flat[i + 2]} above count ${flat[i + 3]}`);
     }
-    keys[k] = [key, resetGen, flat];
+    keys[k] = [key, flat];
   }
   return { name, windowMs, buckets, limit, replicas, keys };
 }

@@ -50,8 +50,8 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 /**
  * The window state of one limiter, as carried by DELTA, SNAPSHOT and REPAIR
  * answers: a {@link CellBatch} (replica table, and per key
- * `[key, resetGen, flatEntries]` with entries flattened as
- * `[bucket, replicaIndex, gen, count, ...]`) plus the limiter it belongs to.
+ * `[key, flatEntries]` with entries flattened as
+ * `[bucket, replicaIndex, floor, count, ...]`) plus the limiter it belongs to.
  */
 export interface WindowBatch extends CellBatch {
   /** Limiter name. */

@@ -70,13 +70,13 @@ describe('createLimiter', () => {
     expect(limiter.consume('k').allowed).toBe(false);
     clock.now += 10;
     limiter.reset('k');
-    expect(limiter.replica.resetGenOf('k')).toBeGreaterThan(0);
     expect(limiter.count('k')).toBe(0);
     expect(limiter.count('j')).toBe(2);
     expect(limiter.consume('k', 3).allowed).toBe(true);
-    // The reset is a change to replicate.
+    // The reset is a change to replicate: the floors it raised, over the hits it hid.
     const { state } = limiter.replica.drainDelta();
-    expect(state?.keys.find(([key]) => key === 'k')?.[1]).toBe(limiter.replica.resetGenOf('k'));
+    const flat = state?.keys.find(([key]) => key === 'k')?.[1] ?? [];
+    expect(flat.slice(2, 4)).toEqual([3, 6]);
   });
 
   it('changes the limit at runtime', () => {
@@ -134,7 +134,7 @@ describe('createLimiter', () => {
       limiter.consume('old');
       clock.now = 1_500;
       // Peers' keys arrive by merge, past the bound.
-      limiter.replica.merge({ replicas: ['peer#1'], keys: ['p1', 'p2', 'p3'].map((k) => [k, 0, [limiter.replica.currentBucket(), 0, 0, 1]]) });
+      limiter.replica.merge({ replicas: ['peer#1'], keys: ['p1', 'p2', 'p3'].map((k) => [k, [limiter.replica.currentBucket(), 0, 0, 1]]) });
       expect(limiter.size).toBe(4);
       clock.now = 2_150; // 'old' has expired, the peers' keys have not
       expect(limiter.consume('new').allowed).toBe(false);
@@ -142,12 +142,13 @@ describe('createLimiter', () => {
       expect([...limiter.keys()]).not.toContain('new');
     });
 
-    it('counts reset tombstones against the bound, and a reset of a key it does not hold costs nothing', () => {
+    it('counts keys a peer reset against the bound, and a reset of a key it does not hold costs nothing', () => {
       const { limiter } = limiterAt(1_000, { maxKeys: 2, onOverflow: 'deny' });
       for (let i = 0; i < 100; i++) limiter.reset(`unknown${i}`);
       expect(limiter.size).toBe(0);
-      // Peers' resets of keys they held arrive as tombstones: held keys like any other.
-      limiter.replica.merge({ replicas: [], keys: [['t1', encodeHlc(1_000, 0), []], ['t2', encodeHlc(1_000, 1), []]] });
+      // Peers' resets arrive as cells with raised floors: held keys like any other.
+      const b = limiter.replica.currentBucket();
+      limiter.replica.merge({ replicas: ['peer#1'], keys: [['t1', [b, 0, 1, 1]], ['t2', [b, 0, 2, 2]]] });
       expect(limiter.size).toBe(2);
       expect(limiter.consume('new').allowed).toBe(false);
       expect(limiter.stats.overflows).toBe(1);

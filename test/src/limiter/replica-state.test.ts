@@ -90,7 +90,6 @@ describe('ReplicaState', () => {
     expect([b.count('k'), b.limit]).toEqual([2, 5]);
     expect(b.cellsOf('k')).toEqual(b.replica.cellsOf('k'));
     expect(b.currentBucket()).toBe(b.replica.currentBucket());
-    expect(b.resetGenOf('k')).toBe(0);
     expect(b.digest(0, 100, 4)).toEqual(b.replica.digest(0, 100, 4));
     expect(b.snapshot().state).toEqual(b.replica.snapshot().state);
     expect(b.shardState(4, new Set([0, 1, 2, 3]))).toEqual(b.replica.shardState(4, new Set([0, 1, 2, 3])));

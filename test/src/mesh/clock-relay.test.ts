@@ -87,7 +87,7 @@ describe('the clock bound through relays', () => {
       buckets: 10,
       limit: null,
       replicas: ['x#1'],
-      keys: [['k', 0, [Math.floor(now / 1_000), 0, 0, 7]]],
+      keys: [['k', [Math.floor(now / 1_000), 0, 0, 7]]],
     };
     const hostile: Frame = { type: FrameType.DELTA, hlc: encodeHlc(now + 3_600_000, 0), physicalMs: now, body: { batches: [batch] } };
     expect(x.transport.send('a', hostile)).toBe(true);

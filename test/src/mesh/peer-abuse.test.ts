@@ -257,7 +257,7 @@ function fakeReplicas(n: number, tag: string, key: string, bucket: number, withC
   const replicas = Array.from({ length: n }, (_, i) => `${tag}-${i}-${'r'.repeat(24)}#1`);
   const flat: number[] = [];
   if (withCells) for (let i = 0; i < n; i++) flat.push(bucket, i, 0, 1);
-  return { name: 'api', windowMs: 10_000, buckets: 10, limit: null, replicas, keys: [[key, 0, flat]] };
+  return { name: 'api', windowMs: 10_000, buckets: 10, limit: null, replicas, keys: [[key, flat]] };
 }
 
 describe('a peer with the secret cannot bloat a node', () => {
@@ -321,7 +321,7 @@ describe('a peer with the secret cannot bloat a node', () => {
 
 describe('a node asks no more of its peers than they take', () => {
   it('splits the batches of more than 1,024 limiters over frames', () => {
-    const batch = (i: number): WindowBatch => ({ name: `l${i}`, windowMs: 1_000, buckets: 10, limit: null, replicas: ['a#1'], keys: [['k', 0, [1, 0, 0, 1]]] });
+    const batch = (i: number): WindowBatch => ({ name: `l${i}`, windowMs: 1_000, buckets: 10, limit: null, replicas: ['a#1'], keys: [['k', [1, 0, 0, 1]]] });
     const frames = splitBatches(Array.from({ length: 2_500 }, (_, i) => batch(i)));
     expect(frames.map((f) => f.length)).toEqual([1_024, 1_024, 452]);
   });

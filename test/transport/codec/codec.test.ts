@@ -33,7 +33,7 @@ function plain(value: unknown): unknown {
 }
 
 const batch = (over: Record<number, unknown> = {}): unknown[] => {
-  const base: unknown[] = ['api', 60_000, 60, null, ['a#1', 'b#1'], [['user:1', 0, [100, 1, 0, 5]]]];
+  const base: unknown[] = ['api', 60_000, 60, null, ['a#1', 'b#1'], [['user:1', [100, 1, 0, 5]]]];
   for (const [i, v] of Object.entries(over)) base[Number(i)] = v;
   return base;
 };
@@ -176,12 +176,14 @@ describe('decodeFrame refusals', () => {
     ['a nonce sent as str', hello({ 3: 'x'.repeat(32) })],
     ['a HELLO with 5 fields', [...hello({}).slice(0, 4), ['a', '', 'x1', nonce, 'extra']]],
     ['a mac of 33 bytes', [PROTOCOL_VERSION, FrameType.AUTH, 0, 0, [new Uint8Array(33)]]],
-    ['entries not a multiple of 4', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]],
-    ['a replica index past the table', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 2, 0, 5]]] })]]]],
+    ['entries not a multiple of 4', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 0, 0]]] })]]]],
+    ['a replica index past the table', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 2, 0, 5]]] })]]]],
     ['entries with no replica table', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 4: [] })]]]],
-    ['a negative count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0, -5]]] })]]]],
-    ['a fractional count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0, 0.5]]] })]]]],
-    ['a key of 257 bytes', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['é'.repeat(128) + 'x', 0, []]] })]]]],
+    ['a negative count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 0, 0, -5]]] })]]]],
+    ['a fractional count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 0, 0, 0.5]]] })]]]],
+    ['a floor above its count', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 0, 6, 5]]] })]]]],
+    ['a key entry with a third element (the resetGen of an earlier layout)', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0, 5]]] })]]]],
+    ['a key of 257 bytes', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['é'.repeat(128) + 'x', []]] })]]]],
     ['a zero window', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 1: 0 })]]]],
     ['a boolean where buckets go', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 2: true })]]]],
     ['a limit register of 2 fields', [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 3: [1, 'a#1'] })]]]],
@@ -202,7 +204,7 @@ describe('decodeFrame refusals', () => {
   });
 
   it('names the offending field in the message', () => {
-    const err = rejection(raw([PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', 0, [1, 0, 0]]] })]]]));
+    const err = rejection(raw([PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k', [1, 0, 0]]] })]]]));
     expect(err.message).toMatch(/delta\.batches\[0\]\.keys\[0\]\.entries: length 3 is not a multiple of 4/);
   });
 

@@ -32,7 +32,7 @@ const batch = (replicas: number, name = 'api'): WindowBatch => ({
   buckets: 10,
   limit: null,
   replicas: Array.from({ length: replicas }, (_, i) => `fake-${i}#1`),
-  keys: [['k', 0, replicas > 0 ? [1, replicas - 1, 0, 1] : []]],
+  keys: [['k', replicas > 0 ? [1, replicas - 1, 0, 1] : []]],
 });
 
 const wants = (n: number) => Array.from({ length: n }, (_, i) => ({ name: 'api', from: 1, to: 5, shards: [i % 256] }));

@@ -20,7 +20,7 @@ const arbRange = fc
   .tuple(arbName, arbSafe, arbSafe)
   .map(([name, x, y]) => ({ name, from: Math.min(x, y), to: Math.max(x, y) }));
 
-/** A valid WindowBatch: entries point into the batch's own replica table. */
+/** A valid WindowBatch: entries point into the batch's own replica table, and no floor is above its count. */
 export const arbBatch: fc.Arbitrary<WindowBatch> = fc
   .array(arbName, { minLength: 1, maxLength: 4 })
   .chain((replicas) =>
@@ -33,10 +33,9 @@ export const arbBatch: fc.Arbitrary<WindowBatch> = fc
       keys: fc.array(
         fc.tuple(
           arbText(256),
-          fc.nat(),
           fc
-            .array(fc.tuple(arbSafe, fc.nat({ max: replicas.length - 1 }), fc.nat(), arbSafe), { maxLength: 6 })
-            .map((entries) => entries.flat()),
+            .array(fc.tuple(arbSafe, fc.nat({ max: replicas.length - 1 }), arbSafe, arbSafe), { maxLength: 6 })
+            .map((entries) => entries.flatMap(([bucket, replica, x, y]) => [bucket, replica, Math.min(x, y), Math.max(x, y)])),
         ),
         { maxLength: 4 },
       ),
@@ -103,7 +102,7 @@ export function deltaFrame(seq: number, key = `user:${seq}`): Frame {
           buckets: 60,
           limit: null,
           replicas: ['a#1'],
-          keys: [[key, 0, [29_000_000 + seq, 0, 0, seq]]],
+          keys: [[key, [29_000_000 + seq, 0, 0, seq]]],
         },
       ],
     },
@@ -116,7 +115,7 @@ export function bulkyDelta(seq: number, bytes: number): Frame {
   // Each entry of small integers costs 4 bytes on the wire.
   for (let i = 0; i < Math.floor(bytes / 4); i++) entries.push(i % 100, 0, 0, 1);
   const frame = deltaFrame(seq);
-  if (frame.type === FrameType.DELTA) frame.body.batches[0].keys[0][2] = entries;
+  if (frame.type === FrameType.DELTA) frame.body.batches[0].keys[0][1] = entries;
   return frame;
 }
 

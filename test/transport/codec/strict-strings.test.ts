@@ -62,17 +62,17 @@ function rejection(bytes: Uint8Array): FrameError {
 }
 
 const batch = (over: Record<number, unknown>): unknown[] => {
-  const base: unknown[] = ['api', 60_000, 60, null, ['a#1'], [['user:1', 0, [100, 0, 0, 5]]]];
+  const base: unknown[] = ['api', 60_000, 60, null, ['a#1'], [['user:1', [100, 0, 0, 5]]]];
   for (const [i, v] of Object.entries(over)) base[Number(i)] = v;
   return base;
 };
 
 /** Where a string travels, each as a wire value with the marker in that string. */
 const PLACES: Array<[string, (m: string) => unknown[]]> = [
-  ['a key (fixstr)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [[`user:${m}`, 0, [100, 0, 0, 5]]] })]]]],
+  ['a key (fixstr)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [[`user:${m}`, [100, 0, 0, 5]]] })]]]],
   // Long strings go through another path in msgpackr (TextDecoder or its native addon).
-  ['a key of 200 bytes (str8)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k'.repeat(200 - m.length) + m, 0, []]] })]]]],
-  ['a snapshot key', (m) => [PROTOCOL_VERSION, FrameType.SNAPSHOT, 0, 0, [0, true, [batch({ 5: [[`u${m}`, 0, []]] })]]]],
+  ['a key of 200 bytes (str8)', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 5: [['k'.repeat(200 - m.length) + m, []]] })]]]],
+  ['a snapshot key', (m) => [PROTOCOL_VERSION, FrameType.SNAPSHOT, 0, 0, [0, true, [batch({ 5: [[`u${m}`, []]] })]]]],
   ['a limiter name', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 0: `api${m}` })]]]],
   ['a replica id', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 4: [`a${m}#1`] })]]]],
   ['a limit register replica', (m) => [PROTOCOL_VERSION, FrameType.DELTA, 0, 0, [[batch({ 3: [1, `a${m}`, 5] })]]]],
@@ -131,11 +131,11 @@ describe('strict UTF-8 in peer frames (issue 9, defect 5)', () => {
       type: FrameType.DELTA,
       hlc: 1,
       physicalMs: 0,
-      body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: ['a#😀'], keys: keys.map((k) => [k, 0, [100, 0, 0, 1]]) }] },
+      body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: ['a#😀'], keys: keys.map((k) => [k, [100, 0, 0, 1]]) }] },
     };
     expect(decodeFrame(encodeFrame(frame))).toEqual(frame);
     // And as another encoder writes it.
-    const decoded = decodeFrame(standardEncode([PROTOCOL_VERSION, FrameType.DELTA, 1, 0, [[['api', 60_000, 60, null, ['a#😀'], keys.map((k) => [k, 0, [100, 0, 0, 1]])]]]]));
+    const decoded = decodeFrame(standardEncode([PROTOCOL_VERSION, FrameType.DELTA, 1, 0, [[['api', 60_000, 60, null, ['a#😀'], keys.map((k) => [k, [100, 0, 0, 1]])]]]]));
     expect(decoded.type === FrameType.DELTA && decoded.body.batches[0].keys.map((k) => k[0])).toEqual(keys);
   });
 
@@ -171,6 +171,6 @@ function deltaFrameWithKey(key: string): Frame {
   return {
     type: FrameType.DELTA,
     hlc: 1,
-    body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: ['a#1'], keys: [[key, 0, [100, 0, 0, 1]]] }] },
+    body: { batches: [{ name: 'api', windowMs: 60_000, buckets: 60, limit: null, replicas: ['a#1'], keys: [[key, [100, 0, 0, 1]]] }] },
   };
 }
