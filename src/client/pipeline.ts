@@ -17,9 +17,13 @@
  *
  * @module
  */
+import { performance } from 'node:perf_hooks';
 import { codes } from '../errors.js';
 import { decodeStreamResponse, encodeStreamRequest } from '../stream/stream-codec.js';
 import type { ItemResult } from '../stream/batch.js';
+
+/** A call sent this share of its timeout ago and not answered marks its connection stuck. */
+const STUCK_FRACTION = 0.9;
 
 /** Where a call is. */
 type CallState = 'queued' | 'sent' | 'settled';
@@ -33,8 +37,9 @@ export interface Call {
   /** When the call was made (performance.now()). */
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
-  /** The connection it was last sent on. */
+  /** The connection it was last sent on, and when (performance.now()). */
   connection: number;
+  sentAt: number;
   resolve(result: ItemResult): void;
   expire(): void;
 }
@@ -88,11 +93,12 @@ export class Pipeline {
   }
 
   /** Queues a call and starts its deadline. */
-  add(call: Omit<Call, 'state' | 'timer' | 'startedAt' | 'connection'>, startedAt: number): void {
+  add(call: Omit<Call, 'state' | 'timer' | 'startedAt' | 'connection' | 'sentAt'>, startedAt: number): void {
     const c = call as Call;
     c.state = 'queued';
     c.startedAt = startedAt;
     c.connection = -1;
+    c.sentAt = 0;
     c.timer = setTimeout(() => this.#expire(c), this.#timeoutMs);
     this.#unsettled++;
     this.#queue.push(c);
@@ -128,9 +134,11 @@ export class Pipeline {
       }
       this.#nextId = this.#nextId >= Number.MAX_SAFE_INTEGER ? 0 : this.#nextId + 1;
       const connection = this.#host.connection;
+      const now = performance.now();
       for (const c of batch) {
         c.state = 'sent';
         c.connection = connection;
+        c.sentAt = now;
       }
       this.#sent.set(id, { calls: batch, connection });
     }
@@ -196,7 +204,9 @@ export class Pipeline {
     const wasSent = c.state === 'sent';
     this.#settle(c);
     c.expire();
-    // Sent and unanswered for a whole timeout: that connection is stuck.
-    if (wasSent) this.#host.stuck(c.connection);
+    // Sent on a connection and unanswered there for (nearly) a whole timeout:
+    // that connection is stuck. A call redelivered late in its life says
+    // nothing of the connection it went to last, which has had little time.
+    if (wasSent && performance.now() - c.sentAt >= this.#timeoutMs * STUCK_FRACTION) this.#host.stuck(c.connection);
   }
 }
