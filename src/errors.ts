@@ -83,6 +83,10 @@ export const codes = {
   TALLYMESH_ERR_HTTP_HOST_REFUSED: define('TALLYMESH_ERR_HTTP_HOST_REFUSED', Error, 'Host %s is not a name this node answers to; %s', 421),
   TALLYMESH_ERR_HTTP_ORIGIN_REFUSED: define('TALLYMESH_ERR_HTTP_ORIGIN_REFUSED', Error, 'Browser request refused on %s: %s', 403),
   TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: define('TALLYMESH_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', Error, 'Content-Type %s is not accepted: %s', 415),
+  // The Node client (tallymesh/client): no daemon answered in time, a call after close(), an item error of a code this client does not know.
+  TALLYMESH_ERR_CLIENT_TIMEOUT: define('TALLYMESH_ERR_CLIENT_TIMEOUT', Error, 'No daemon answered within %s ms (%s)', 504),
+  TALLYMESH_ERR_CLIENT_CLOSED: define('TALLYMESH_ERR_CLIENT_CLOSED', Error, 'The client is closed', 503),
+  TALLYMESH_ERR_CLIENT_REMOTE: define('TALLYMESH_ERR_CLIENT_REMOTE', Error, 'The daemon refused the request: %s: %s', 502),
   // Peer frames refused. The transport throws these as `FrameError` (whose
   // `reason` is the metric label and the close reason on the wire) and closes
   // that peer's link; never answered over HTTP, so the status only classifies.

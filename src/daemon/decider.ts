@@ -13,25 +13,9 @@ import { codes, isTallymeshError } from '../errors.js';
 import type { Decision, Limiter } from '../limiter/limiter.js';
 import type { Mesh } from '../mesh/mesh.js';
 
-/** Most requests in one batch (HTTP `requests` or one stream frame). */
-export const MAX_BATCH_REQUESTS = 1000;
-
-/** One consume request, as clients send it (validated here, not before). */
-export interface ConsumeRequest {
-  limiter: unknown;
-  key: unknown;
-  cost?: unknown;
-  /** Set by a decoder that met the key as bytes that are not UTF-8 (the stream): `key` is not what was sent, so the item is refused. */
-  keyNotUtf8?: true;
-}
-
-/** An item of a batch that could not be decided. */
-export interface ItemError {
-  error: { code: string; message: string };
-}
-
-/** One result of a batch: a decision, or why that item failed. */
-export type ItemResult = Decision | ItemError;
+// The batch shapes live with the stream's wire format (src/stream/), which the client shares.
+import type { ConsumeRequest, ItemError, ItemResult } from '../stream/batch.js';
+export { MAX_BATCH_REQUESTS, type ConsumeRequest, type ItemError, type ItemResult } from '../stream/batch.js';
 
 /** Observers of the decision path. Called synchronously; must not throw. */
 export interface DeciderHooks {

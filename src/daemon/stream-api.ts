@@ -32,7 +32,7 @@ import { codes, isTallymeshError } from '../errors.js';
 import { refuseUpgrade } from '../mesh/port/port-guard.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import type { DaemonMetrics } from './metrics.js';
-import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from './stream-codec.js';
+import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from '../stream/stream-codec.js';
 import { integerOption } from '../validate.js';
 
 /** URL path of the stream. */

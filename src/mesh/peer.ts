@@ -69,7 +69,8 @@ export class Peer {
    * our own pushes), per limiter name: a mask of the shard indexes, waiting
    * for a walk. Requests for a limiter coalesce here, whatever their number.
    */
-  readonly repairsOwed = new Map<string, Uint8Array>();
+  // Annotated: the inferred type would be declared as Uint8Array<ArrayBufferLike>, which TypeScript 5.4 (the stated minimum) cannot read.
+  readonly repairsOwed: Map<string, Uint8Array> = new Map();
   /** The repair walk in progress: one limiter's owed shards, and the slot to continue from. */
   repairWalk: { name: string; shards: ReadonlySet<number>; cursor: number; origins?: ReadonlySet<string> } | null = null;
   /** What the peer may still ask of us that costs a walk over a window (DIGEST, REPAIR, snapshots). */

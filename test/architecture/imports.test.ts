@@ -15,7 +15,7 @@ const DIRS = ['crdt', 'transport', 'src', 'cli', 'bench'] as const;
 const ERRORS = 'src/errors.ts';
 const VALIDATE = 'src/validate.ts';
 /** The package's entries (package.json `exports`): all that cli/ and bench/ may import. */
-const ENTRIES = ['src/index.ts', 'src/http/index.ts', 'src/daemon/index.ts', 'src/sim/index.ts'];
+const ENTRIES = ['src/index.ts', 'src/http/index.ts', 'src/daemon/index.ts', 'src/sim/index.ts', 'src/client/index.ts'];
 
 /**
  * Deep imports of bench/ that are allowed anyway, each with its reason. Every
@@ -87,10 +87,24 @@ const RULES: Rule[] = [
     says: 'src/sim imports only src/mesh, src/limiter, transport/, crdt/, src/errors.ts and src/validate.ts',
   },
   {
+    folder: 'src/stream/',
+    owns: under('src/stream'),
+    may: [under('src/stream'), under('src/limiter'), is('transport/codec/msgpack-scan.ts'), ...leaves],
+    typesOnly: [under('src/limiter')],
+    says: 'src/stream imports only types of src/limiter, transport/codec/msgpack-scan.ts, src/errors.ts and src/validate.ts',
+  },
+  {
+    folder: 'src/client/',
+    owns: under('src/client'),
+    may: [under('src/client'), under('src/stream'), under('src/limiter'), ...leaves],
+    typesOnly: [under('src/limiter')],
+    says: 'src/client imports only src/stream, types of src/limiter, src/errors.ts and src/validate.ts',
+  },
+  {
     folder: 'src/daemon/',
     owns: under('src/daemon'),
-    may: [(f) => under('src')(f) && !under('src/sim')(f), under('crdt'), under('transport')],
-    says: 'src/daemon imports anything of src/ but src/sim (and crdt/, transport/)',
+    may: [(f) => under('src')(f) && !under('src/sim')(f) && !under('src/client')(f), under('crdt'), under('transport')],
+    says: 'src/daemon imports anything of src/ but src/sim and src/client (and crdt/, transport/)',
   },
   {
     folder: 'src/index.ts',
@@ -173,6 +187,13 @@ describe('import directions', () => {
     expect(violations(importsOf('src/http/x.ts', "import type { Limiter } from '../limiter/limiter.js';"))).toEqual([]);
     expect(violations(importsOf('src/http/x.ts', "import { type Limiter } from '../limiter/limiter.js';"))).toEqual([]);
     expect(violations(importsOf('src/http/x.ts', "import { createLimiter } from '../limiter/limiter.js';"))).toHaveLength(1);
+  });
+
+  it('keep src/client/ off the daemon stack', () => {
+    expect(violations(importsOf('src/client/x.ts', "import { encodeStreamRequest } from '../stream/stream-codec.js';"))).toEqual([]);
+    expect(violations(importsOf('src/client/x.ts', "import { Decider } from '../daemon/decider.js';"))).toHaveLength(1);
+    expect(violations(importsOf('src/client/x.ts', "import { createLimiter } from '../limiter/limiter.js';"))).toHaveLength(1);
+    expect(violations(importsOf('src/stream/x.ts', "import { MAX_BATCH_REQUESTS } from '../daemon/decider.js';"))).toHaveLength(1);
   });
 
   it('find a cycle by depth-first search', () => {

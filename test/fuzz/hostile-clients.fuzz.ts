@@ -43,7 +43,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../../src/daemon/daemon.js';
 import { DEFAULT_STREAM_BOUNDS } from '../../src/daemon/stream-api.js';
-import { decodeStreamResponse, encodeStreamRequest } from '../../src/daemon/stream-codec.js';
+import { decodeStreamResponse, encodeStreamRequest } from '../../src/stream/stream-codec.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../transport/options.js';
 import { createPrng } from '../../transport/sim/prng.js';
 import { DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS } from '../../transport/ws/ws-transport.js';

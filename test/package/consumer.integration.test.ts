@@ -66,13 +66,14 @@ describe('the packed package in consumer projects', () => {
       import { expressRateLimit } from 'tallymesh/http';
       import { loadConfig } from 'tallymesh/daemon';
       import { runSimulation } from 'tallymesh/sim';
+      import { createClient } from 'tallymesh/client';
       const api = createLimiter({ name: 'api', limit: 1, windowMs: 1000 });
       console.log(JSON.stringify({
         allowed: [api.consume('k').allowed, api.consume('k').allowed],
-        types: [createMesh, expressRateLimit, loadConfig, runSimulation].map((f) => typeof f),
+        types: [createMesh, expressRateLimit, loadConfig, runSimulation, createClient].map((f) => typeof f),
       }));`;
     const out = await node<{ allowed: boolean[]; types: string[] }>(esm, ['--input-type=module', '-e', code]);
-    expect(out).toEqual({ allowed: [true, false], types: ['function', 'function', 'function', 'function'] });
+    expect(out).toEqual({ allowed: [true, false], types: ['function', 'function', 'function', 'function', 'function'] });
   });
 
   it('CommonJS: require("tallymesh"), require("tallymesh/http") and the other entries', async () => {
@@ -86,7 +87,7 @@ describe('the packed package in consumer projects', () => {
         allowed: [api.consume('k').allowed, api.consume('k').allowed],
         refused,
         http: ['rateLimit', 'expressRateLimit', 'fastifyRateLimit'].map((n) => typeof http[n]),
-        others: [createMesh, require('tallymesh/daemon').startDaemon, require('tallymesh/sim').runSimulation].map((f) => typeof f),
+        others: [createMesh, require('tallymesh/daemon').startDaemon, require('tallymesh/sim').runSimulation, require('tallymesh/client').createClient].map((f) => typeof f),
         version: require('tallymesh/package.json').version,
         resolved: require.resolve('tallymesh').split('node_modules/')[1],
       }));`;
@@ -95,7 +96,7 @@ describe('the packed package in consumer projects', () => {
       allowed: [true, false],
       refused: true,
       http: ['function', 'function', 'function'],
-      others: ['function', 'function', 'function'],
+      others: ['function', 'function', 'function', 'function'],
       version: pkg.version,
       resolved: 'tallymesh/dist/cjs/src/index.js',
     });
@@ -143,7 +144,7 @@ describe('the packed package in consumer projects', () => {
     // Each condition brings its own declarations: ESM the dist/ ones, CommonJS (and node10's typesVersions) dist/cjs/.
     const declarations = stdout.split('\n').filter((f) => f.includes('/node_modules/tallymesh/')).map((f) => f.split('/node_modules/tallymesh/')[1]);
     const [mine, other] = project() === esm ? ['dist/src/', 'dist/cjs/'] : ['dist/cjs/src/', 'dist/src/'];
-    for (const entry of ['', 'http/', 'daemon/', 'sim/']) expect(declarations).toContain(`${mine}${entry}index.d.ts`);
+    for (const entry of ['', 'http/', 'daemon/', 'sim/', 'client/']) expect(declarations).toContain(`${mine}${entry}index.d.ts`);
     expect(declarations.filter((f) => f!.startsWith(other))).toEqual([]);
     const out = await node<Record<string, unknown>>(dir, ['out/consumer.js']);
     expect(out).toEqual({
@@ -154,6 +155,7 @@ describe('the packed package in consumer projects', () => {
       limiters: ['api'],
       scenarioSeed: 7,
       meshRemaining: 7,
+      client: 'fail-closed',
     });
   });
 

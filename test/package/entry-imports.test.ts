@@ -90,13 +90,23 @@ describe.each<Mode>(['import', 'require'])('entries loaded with %s', (mode) => {
     const { packages, own } = await probe(mode, body);
     expect(packages).toEqual(expect.arrayContaining(['msgpackr', 'ws']));
     for (const name of ['commander', 'pino', 'prom-client', 'yaml']) expect(packages).not.toContain(name);
-    expect(own).toContain(`${build}mesh/ws-listener.js`);
+    expect(own).toContain(`${build}mesh/port/ws-listener.js`);
   });
 
   it('tallymesh/daemon loads the daemon stack but not the CLI', async () => {
     const { packages } = await load(mode, 'tallymesh/daemon');
     expect(packages).toEqual(expect.arrayContaining(['msgpackr', 'pino', 'prom-client', 'ws', 'yaml']));
     expect(packages).not.toContain('commander');
+  });
+
+  it('tallymesh/client loads ws and msgpackr, and nothing of the daemon stack or the mesh', async () => {
+    const { packages, own } = await load(mode, 'tallymesh/client');
+    expect(packages).toEqual(expect.arrayContaining(['msgpackr', 'ws']));
+    for (const name of ['commander', 'pino', 'prom-client', 'yaml']) expect(packages).not.toContain(name);
+    expect(own).toContain(`${build}client/index.js`);
+    expect(own).toContain(`${build}stream/stream-codec.js`);
+    expect(own.filter((f) => f.includes('/daemon/') || f.includes('/mesh/') || f.includes('/limiter/'))).toEqual([]);
+    expect(own.filter((f) => f.startsWith(otherBuild))).toEqual([]);
   });
 
   it('tallymesh/sim loads neither the daemon stack nor the WebSocket transport', async () => {

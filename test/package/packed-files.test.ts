@@ -56,7 +56,7 @@ describe('the packed file list', () => {
     expect(wanted.length).toBeGreaterThan(20);
     for (const target of wanted) expect(files, target).toContain(clean(target));
     // Every entry has both builds, each with its declarations.
-    for (const entry of ['', 'http/', 'daemon/', 'sim/']) {
+    for (const entry of ['', 'http/', 'daemon/', 'sim/', 'client/']) {
       for (const build of ['dist/src/', 'dist/cjs/src/']) {
         expect(files).toContain(`${build}${entry}index.js`);
         expect(files).toContain(`${build}${entry}index.d.ts`);

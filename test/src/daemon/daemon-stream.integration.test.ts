@@ -1,7 +1,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { decodeStreamResponse, encodeStreamRequest } from '../../../src/daemon/stream-codec.js';
+import { decodeStreamResponse, encodeStreamRequest } from '../../../src/stream/stream-codec.js';
 import { closeAll, getJson, postJson, startTestDaemon } from '../../helpers/daemon.js';
 
 afterEach(closeAll);

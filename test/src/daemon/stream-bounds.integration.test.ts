@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startDaemon, type Daemon } from '../../../src/daemon/daemon.js';
-import { decodeStreamResponse, encodeStreamRequest } from '../../../src/daemon/stream-codec.js';
+import { decodeStreamResponse, encodeStreamRequest } from '../../../src/stream/stream-codec.js';
 import { testConfig } from '../../helpers/daemon.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prom-parse.js';
 import { frameHeader, maskedFrame, rawUpgrade, type RawUpgrade } from '../../helpers/raw-ws.js';

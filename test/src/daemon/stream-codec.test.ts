@@ -1,6 +1,6 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { decodeStreamRequest, decodeStreamResponse, encodeStreamRequest, encodeStreamResponse, STREAM_VERSION } from '../../../src/daemon/stream-codec.js';
+import { decodeStreamRequest, decodeStreamResponse, encodeStreamRequest, encodeStreamResponse, STREAM_VERSION } from '../../../src/stream/stream-codec.js';
 
 const decision = { allowed: true, limit: 1e12, remaining: 1e12 - 1, resetMs: 61_000, retryAfterMs: 0 };
 

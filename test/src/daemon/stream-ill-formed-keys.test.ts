@@ -6,7 +6,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { decodeStreamRequest, encodeStreamRequest } from '../../../src/daemon/stream-codec.js';
+import { decodeStreamRequest, encodeStreamRequest } from '../../../src/stream/stream-codec.js';
 
 /** A request frame with the marker `@@@` in `keys[i]` overwritten by `bytes` (same length). */
 function frameWithKeyBytes(keys: string[], bytes: number[]): Uint8Array {

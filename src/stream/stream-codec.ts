@@ -28,8 +28,7 @@
  */
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { scanMessagePack } from '../../transport/codec/msgpack-scan.js';
-import type { ConsumeRequest, ItemResult } from './decider.js';
-import { MAX_BATCH_REQUESTS } from './decider.js';
+import { MAX_BATCH_REQUESTS, type ConsumeRequest, type ItemResult } from './batch.js';
 import { codes } from '../errors.js';
 import type { Decision } from '../limiter/limiter.js';
 import { describeValue, isWellFormed } from '../validate.js';
