@@ -80,7 +80,7 @@ describe('RESP port without a token', () => {
     expect(denied[4]).toBeGreaterThan(0);
     expect(((await redis.call('TM.PEEK', 'api', 'piped')) as number[])[0]).toBe(0);
     // The same decision path as HTTP: the HTTP API sees the count, and the denial is in /metrics.
-    const key = await (await fetch(`${d.url}/v1/limiters/api/keys/piped`)).json();
+    const key = (await (await fetch(`${d.url}/v1/limiters/api/keys/piped`)).json()) as { count: number };
     expect(key.count).toBe(1000);
     expect(await scrape(d.url, /^tallymesh_decisions_total\{limiter="api",result="denied"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
     expect(await redis.call('TM.RESET', 'api', 'piped')).toBe('OK');
@@ -182,7 +182,7 @@ describe('RESP port without a token', () => {
   });
 
   it('shows the RESP port in /v1/cluster and its connections and commands in /metrics', async () => {
-    const cluster = await (await fetch(`${d.url}/v1/cluster`)).json();
+    const cluster = (await (await fetch(`${d.url}/v1/cluster`)).json()) as { ports: unknown };
     expect(cluster.ports).toEqual({ http: Number(new URL(d.url).port), resp: d.respPort });
     expect(await scrape(d.url, /^tallymesh_resp_commands_total\{command="tm.consume"\} (\d+)$/m)).toBeGreaterThanOrEqual(1000);
     expect(await scrape(d.url, /^tallymesh_resp_connections (\d+)$/m)).toBeGreaterThanOrEqual(1);

@@ -70,7 +70,7 @@ export class RawResp {
   /** Every byte received (tests check that an HTTP request got none). */
   received = 0;
   closed: Promise<void>;
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #replies: Reply[] = [];
   #waiters: Array<() => void> = [];
 
