@@ -4,7 +4,8 @@
  * with its own reply reader, AUTH with the API token, bad input, an HTTP
  * request sent to the port, and a client that pipelines without reading.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -268,5 +269,33 @@ describe('RESP port with an API token', () => {
     d.proc.child.kill('SIGTERM');
     await c.closed;
     expect((await d.proc.wait()).code).toBe(0);
+  });
+});
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasOpenssl)('RESP port with TLS', () => {
+  it('speaks TLS when the API does: ioredis with the CA decides, a plain client gets no reply', async () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const d = await startResp(['--tls-cert', cert, '--tls-key', key, '--limiter', 'name=api,limit=10,window=60s']);
+    expect(d.url).toMatch(/^https:/);
+    const redis = new Redis({ port: d.respPort, host: '127.0.0.1', tls: { ca: readFileSync(cert) }, lazyConnect: true, maxRetriesPerRequest: 0 });
+    clients.push(redis);
+    await redis.connect();
+    expect(((await redis.call('TM.CONSUME', 'api', 'tls')) as number[]).slice(0, 3)).toEqual([1, 10, 9]);
+    const plain = await raw(d.respPort);
+    plain.socket.write(multibulk('PING'));
+    await plain.closed;
+    expect(plain.buffered).toBe(0);
   });
 });
