@@ -29,7 +29,7 @@ import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
-import { RespServer, tokenCheck, type RespBounds } from '../resp/index.js';
+import { DEFAULT_RESP_BOUNDS, RespServer, tokenCheck, type RespBounds } from '../resp/index.js';
 
 // The port's bounds for slow and idle clients, shared with a library mesh's port (defined in src/mesh/server-bounds.ts).
 export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/port/server-bounds.js';
@@ -281,7 +281,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   if (config.respPort !== undefined) {
     const checkToken = tokenCheck(config.apiToken);
     resp = new RespServer({
-      bounds: options.resp,
+      // An API token longer than the argument bound must still fit in AUTH.
+      bounds: { maxArgBytes: Math.max(DEFAULT_RESP_BOUNDS.maxArgBytes, Buffer.byteLength(config.apiToken)), ...options.resp },
       tls,
       context: {
         decisions: {

@@ -30,11 +30,15 @@ export interface RespBounds extends RespParserBounds {
   maxOutputBytes: number;
 }
 
-/** Default bounds. */
+/**
+ * Default bounds. Every command served fits with room to spare (HELLO takes 7
+ * arguments; keys are at most 256 bytes, limiter names 64), and a connection
+ * holds at most one incomplete command: 16 × 1 KiB before it authenticates.
+ */
 export const DEFAULT_RESP_BOUNDS: RespBounds = {
   maxConnections: 10_000,
-  maxArgs: 32,
-  maxArgBytes: 4096,
+  maxArgs: 16,
+  maxArgBytes: 1024,
   maxLineBytes: 16_384,
   maxPipeline: 1024,
   maxOutputBytes: 1024 * 1024,

@@ -158,10 +158,10 @@ describe('RESP port without a token', () => {
     const big = await raw(d.respPort);
     big.socket.write(`*3\r\n$10\r\nTM.CONSUME\r\n$3\r\napi\r\n$5000\r\n`);
     const [r] = await big.take(1);
-    expect(r).toEqual({ type: '-', value: 'ERR TALLYMESH_ERR_RESP_PROTOCOL Protocol error: argument too long (at most 4096 bytes, got 5000)' });
+    expect(r).toEqual({ type: '-', value: 'ERR TALLYMESH_ERR_RESP_PROTOCOL Protocol error: argument too long (at most 1024 bytes, got 5000)' });
     await big.closed;
     const many = await raw(d.respPort);
-    many.socket.write('*33\r\n');
+    many.socket.write('*17\r\n');
     expect((await many.take(1))[0].value).toMatch(/^ERR TALLYMESH_ERR_RESP_PROTOCOL Protocol error: too many arguments/);
     await many.closed;
     const notResp = await raw(d.respPort);
