@@ -85,7 +85,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   for (const l of config.limiters) createLimiter(l);
 }
 
-/** The package version HELLO reports. */
+/** The package version HELLO reports (test/cli/resp.integration.test.ts checks it against package.json). */
 const PACKAGE_VERSION = '0.1.0';
 
 /** The RESP `INFO` text: the fields Redis clients read on connect (ioredis's ready check waits for `loading:0`). */

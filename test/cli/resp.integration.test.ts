@@ -104,6 +104,9 @@ describe('RESP port without a token', () => {
     const fields = new Map((hello.value as Array<[Reply, Reply]>).map(([k, v]) => [k.value, v]));
     expect(fields.get('server')).toEqual({ type: '$', value: 'tallymesh' });
     expect(fields.get('proto')).toEqual({ type: ':', value: 3 });
+    // The version HELLO reports is kept by hand in src/daemon/daemon.ts: it must follow package.json.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(fields.get('version')).toEqual({ type: '$', value: pkg.version });
     expect(await c.call('CLIENT', 'GETNAME')).toEqual({ type: '$', value: 'raw' });
     expect(await c.call('CLIENT', 'SETNAME', 'x')).toEqual({ type: '+', value: 'OK' });
     expect(await c.call('CLIENT', 'SETINFO', 'LIB-NAME', 'raw')).toEqual({ type: '+', value: 'OK' });
