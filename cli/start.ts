@@ -47,6 +47,7 @@ export function registerStart(program: Command): void {
     .option('--tls-cert <path>', 'PEM certificate: serve https and wss')
     .option('--tls-key <path>', 'PEM private key of --tls-cert')
     .option('--tls-ca <path>', 'PEM CA: peers must present a certificate it signed (mutual TLS)')
+    .option('--resp-port <port>', 'serve the Redis protocol (TM.CONSUME, TM.PEEK, TM.RESET) on this port, bound on --host; 0 picks one (env TALLYMESH_RESP_PORT)')
     .option('--check', 'validate the configuration, print it with secrets redacted, and exit')
     .addHelpText(
       'after',
@@ -124,6 +125,7 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
     throw startFailure(tm, err, config, logger);
   }
   console.log(`tallymesh listening on ${daemon.url}`);
+  if (daemon.respPort !== undefined) console.log(`tallymesh resp listening on port ${daemon.respPort}`);
   if (pending !== undefined) void stop(daemon, pending);
 }
 

@@ -87,6 +87,17 @@ export const codes = {
   TALLYMESH_ERR_CLIENT_TIMEOUT: define('TALLYMESH_ERR_CLIENT_TIMEOUT', Error, 'No daemon answered within %s ms (%s)', 504),
   TALLYMESH_ERR_CLIENT_CLOSED: define('TALLYMESH_ERR_CLIENT_CLOSED', Error, 'The client is closed', 503),
   TALLYMESH_ERR_CLIENT_REMOTE: define('TALLYMESH_ERR_CLIENT_REMOTE', Error, 'The daemon refused the request: %s: %s', 502),
+  // The Redis protocol port (docs/resp.md). Sent as `-<PREFIX> <code> <message>`; the status only classifies.
+  TALLYMESH_ERR_RESP_PROTOCOL: define('TALLYMESH_ERR_RESP_PROTOCOL', Error, 'Protocol error: %s', 400),
+  TALLYMESH_ERR_RESP_UNKNOWN_COMMAND: define('TALLYMESH_ERR_RESP_UNKNOWN_COMMAND', Error, "Unknown command '%s'", 404),
+  TALLYMESH_ERR_RESP_ARITY: define('TALLYMESH_ERR_RESP_ARITY', Error, "Wrong number of arguments for '%s'", 400),
+  TALLYMESH_ERR_RESP_SYNTAX: define('TALLYMESH_ERR_RESP_SYNTAX', Error, 'Syntax error: %s', 400),
+  TALLYMESH_ERR_RESP_NOAUTH: define('TALLYMESH_ERR_RESP_NOAUTH', Error, 'Authentication required: send AUTH <token> or HELLO <version> AUTH <user> <token>', 401),
+  TALLYMESH_ERR_RESP_AUTH_FAILED: define('TALLYMESH_ERR_RESP_AUTH_FAILED', Error, 'Wrong API token', 401),
+  TALLYMESH_ERR_RESP_AUTH_NOT_CONFIGURED: define('TALLYMESH_ERR_RESP_AUTH_NOT_CONFIGURED', Error, 'AUTH called without any password configured for the default user: this daemon has no API token', 400),
+  TALLYMESH_ERR_RESP_NOPROTO: define('TALLYMESH_ERR_RESP_NOPROTO', Error, 'Protocol version %s is not supported (2 or 3)', 400),
+  TALLYMESH_ERR_RESP_DB: define('TALLYMESH_ERR_RESP_DB', Error, 'Only database 0 exists, got %s', 400),
+  TALLYMESH_ERR_RESP_TOO_MANY_CONNECTIONS: define('TALLYMESH_ERR_RESP_TOO_MANY_CONNECTIONS', Error, 'Too many RESP connections (at most %s); retry later', 503),
   // Peer frames refused. The transport throws these as `FrameError` (whose
   // `reason` is the metric label and the close reason on the wire) and closes
   // that peer's link; never answered over HTTP, so the status only classifies.

@@ -29,6 +29,7 @@ import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
+import { DEFAULT_RESP_BOUNDS, RespServer, tokenCheck, type RespBounds } from '../resp/index.js';
 
 // The port's bounds for slow and idle clients, shared with a library mesh's port (defined in src/mesh/server-bounds.ts).
 export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/port/server-bounds.js';
@@ -41,6 +42,8 @@ export interface Daemon {
   readonly url: string;
   /** `host:port` peers dial (the advertised address). */
   readonly address: string;
+  /** The bound port of the Redis protocol front end, when `respPort` is set. */
+  readonly respPort?: number;
   /**
    * Graceful shutdown: stops accepting connections and admitting hits, hands
    * the last deltas to the peers (and says goodbye) behind whatever was
@@ -57,6 +60,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Bounds of `/v1/stream` connections: ping interval, idle timeout, client cap (defaults in docs/http-api.md). */
   stream?: Partial<StreamBounds>;
+  /** Bounds of the RESP port: connections, arguments, pipeline, output buffer (defaults in docs/resp.md). */
+  resp?: Partial<RespBounds>;
 }
 
 /** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
@@ -66,6 +71,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (!Array.isArray(config.limiters)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiters', 'an array', typeof config.limiters);
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
+  if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -77,6 +83,32 @@ function checkDaemonConfig(config: DaemonConfig): void {
   }
   // A throwaway limiter validates each definition exactly as the mesh will.
   for (const l of config.limiters) createLimiter(l);
+}
+
+/** The package version HELLO reports (test/cli/resp.integration.test.ts checks it against package.json). */
+const PACKAGE_VERSION = '0.1.0';
+
+/** The RESP `INFO` text: the fields Redis clients read on connect (ioredis's ready check waits for `loading:0`). */
+function respInfo(mesh: Mesh, resp: RespServer): string {
+  return [
+    '# Server',
+    // Clients gate features on redis_version; 7.2 has HELLO and CLIENT SETINFO, which this port answers.
+    'redis_version:7.2.0',
+    'redis_mode:standalone',
+    `tallymesh_version:${PACKAGE_VERSION}`,
+    `tallymesh_node_id:${mesh.nodeId}`,
+    `process_id:${process.pid}`,
+    '',
+    '# Clients',
+    `connected_clients:${resp.connections}`,
+    '',
+    '# Persistence',
+    'loading:0',
+    '',
+    '# Replication',
+    'role:master',
+    '',
+  ].join('\r\n');
 }
 
 /** Most of the shutdown timeout kept back from the mesh's drain, so the mesh cuts, counts and logs before the daemon's deadline. */
@@ -192,6 +224,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     ready: () => mesh.ready && !shuttingDown,
     // Read at scrape time, when the endpoints created below exist.
     clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
+    resp: () => resp?.stats,
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,
@@ -225,6 +258,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       events,
       authorize,
       maxKeys: config.maxKeys,
+      ports: (): Record<string, number> => (respPort === undefined ? { http: bound.port } : { http: bound.port, resp: respPort }),
       overflows,
       seeds: config.peers,
       logger,
@@ -240,6 +274,53 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     if (path === STREAM_PATH) stream.handleUpgrade(req, socket, head);
     else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
   });
+
+  // The Redis protocol front end: same host, token, TLS and decision path as the API.
+  let resp: RespServer | undefined;
+  let respPort: number | undefined;
+  if (config.respPort !== undefined) {
+    const checkToken = tokenCheck(config.apiToken);
+    resp = new RespServer({
+      // An API token longer than the argument bound must still fit in AUTH.
+      bounds: { maxArgBytes: Math.max(DEFAULT_RESP_BOUNDS.maxArgBytes, Buffer.byteLength(config.apiToken)), ...options.resp },
+      tls,
+      context: {
+        decisions: {
+          consume: (limiter, key, cost) => {
+            const started = metrics.sampleStart();
+            const d = decider.one(limiter, key, cost);
+            metrics.observeLatency('resp', started);
+            return d;
+          },
+          peek: (limiter, key) => decider.limiter(limiter).peek(key),
+          reset: (limiter, key) => {
+            const l = decider.limiter(limiter);
+            // A reset after shutdown began would never reach the peers.
+            if (!decider.open) throw new codes.TALLYMESH_ERR_MESH_CLOSED();
+            l.reset(key);
+          },
+        },
+        checkToken,
+        tokenRequired: config.apiToken !== '',
+        version: PACKAGE_VERSION,
+        info: () => respInfo(mesh, resp as RespServer),
+      },
+      onClose: (reason, remoteAddress) => {
+        if (reason === 'http' || reason === 'protocol') logger.debug({ event: 'resp-closed', reason, remoteAddress }, `RESP connection closed (${reason})`);
+      },
+    });
+    try {
+      respPort = await resp.listen(config.respPort, config.host);
+    } catch (err) {
+      decider.stop();
+      events.close();
+      stream.terminate();
+      server.closeAllConnections();
+      await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
+      throw err;
+    }
+    logger.info({ event: 'listening-resp', host: config.host, port: respPort }, `RESP listening on ${formatAddress(config.host, respPort)}`);
+  }
 
   const url = baseUrl(tls !== undefined, config.host, bound.port);
   logger.info({ event: 'config', config: redactConfig(config) }, 'config loaded');
@@ -268,7 +349,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
     });
-    const orderly = Promise.all([mesh.close(), stream.close()]).then(
+    const orderly = Promise.all([mesh.close(), stream.close(), resp?.close()]).then(
       () => 'done' as const,
       (err: unknown) => {
         logger.error({ event: 'shutdown-error', err }, 'error while closing');
@@ -280,6 +361,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     if (outcome === 'timeout') logger.warn({ event: 'shutdown-timeout', timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: cutting connections');
     // Whatever is still open now (slow stream clients, keep-alive requests) is cut.
     stream.terminate();
+    resp?.terminate();
     server.closeAllConnections();
     logger.info({ event: 'closed', reason }, 'closed');
   };
@@ -288,6 +370,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     mesh,
     url,
     address: mesh.address(),
+    respPort,
     close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
   };
 }

@@ -34,6 +34,8 @@ export interface HttpApiOptions {
   authorize: (req: http.IncomingMessage) => boolean;
   /** Node-wide key bound (shown by /v1/cluster, and by /readyz once reached). */
   maxKeys: number;
+  /** The node's ports, shown by /v1/cluster (read at request time: the RESP port binds after the API exists). */
+  ports: () => Record<string, number>;
   /** Recent overflows, listed by /readyz as a degraded mode. */
   overflows?: OverflowWatch;
   /** Seed peers from the config (readiness explains how many were reached). */
@@ -179,7 +181,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
         if (!only('GET')) return;
         const cluster = o.mesh.cluster();
         const total = cluster.limiters.reduce((n, l) => n + l.keys, 0);
-        return send(res, label, 200, { ...cluster, keys: { total, max: o.maxKeys } });
+        return send(res, label, 200, { ...cluster, keys: { total, max: o.maxKeys }, ports: o.ports() });
       }
       case 'events':
         if (!only('GET')) return;

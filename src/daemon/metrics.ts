@@ -18,6 +18,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Mesh, PeerStatus } from '../mesh/mesh.js';
 import type { RefusalReason } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
+import type { RespStats } from '../resp/index.js';
 
 /** One request in this many has its latency measured (two clock reads and a histogram update). */
 export const LATENCY_SAMPLE_EVERY = 8;
@@ -26,7 +27,7 @@ export const LATENCY_SAMPLE_EVERY = 8;
 export type BrowserEndpoint = 'http' | 'stream' | 'mesh' | 'other';
 
 /** Which front door a measured request came through. */
-export type DecisionApi = 'http' | 'http-batch' | 'stream';
+export type DecisionApi = 'http' | 'http-batch' | 'stream' | 'resp';
 
 const PEER_STATES: ReadonlyArray<PeerStatus['state']> = ['syncing', 'live', 'suspect', 'skewed', 'down'];
 
@@ -48,6 +49,8 @@ export interface MetricsSources {
   ready: () => boolean;
   /** Connected clients of /v1/stream and /v1/events. */
   clients: () => { stream: number; events: number };
+  /** The RESP port's counters, when it runs. */
+  resp?: () => RespStats | undefined;
 }
 
 /**
@@ -83,6 +86,10 @@ export class DaemonMetrics {
   #streamsClosed: Counter<'reason'>;
   #eventsDropped: Counter<'reason'>;
   #browserRefused: Counter<'reason' | 'endpoint'>;
+  #respConnections: Gauge;
+  #respCommands: Counter<'command'>;
+  #respErrors: Counter<'code'>;
+  #respClosed: Counter<'reason'>;
 
   constructor(mesh: Mesh, sources: MetricsSources) {
     this.#mesh = mesh;
@@ -120,6 +127,15 @@ export class DaemonMetrics {
       name: 'tallymesh_browser_refused_total',
       help: 'Requests and WebSocket upgrades refused as a browser\'s: a Host not allowed (host), an upgrade with Origin or Sec-Fetch-Site (origin), a cross-origin write (cross-site); by endpoint (http, stream, mesh, other).',
       labelNames: ['reason', 'endpoint'],
+      registers,
+    });
+    this.#respConnections = new Gauge({ name: 'tallymesh_resp_connections', help: 'Open connections on the RESP (Redis protocol) port.', registers });
+    this.#respCommands = new Counter({ name: 'tallymesh_resp_commands_total', help: 'RESP commands run, by command (lower-case; unknown for any other).', labelNames: ['command'], registers });
+    this.#respErrors = new Counter({ name: 'tallymesh_resp_errors_total', help: 'RESP error replies and protocol errors, by registry code.', labelNames: ['code'], registers });
+    this.#respClosed = new Counter({
+      name: 'tallymesh_resp_closed_total',
+      help: 'RESP connections closed by the daemon, by reason (quit, protocol, http, too-many-connections, shutdown).',
+      labelNames: ['reason'],
       registers,
     });
     collectDefaultMetrics({ register: this.registry });
@@ -213,6 +229,13 @@ export class DaemonMetrics {
     const clients = this.#sources.clients();
     this.#apiClients.set({ api: 'stream' }, clients.stream);
     this.#apiClients.set({ api: 'events' }, clients.events);
+    const resp = this.#sources.resp?.();
+    if (resp !== undefined) {
+      this.#respConnections.set(resp.connections);
+      for (const [command, n] of resp.commands) this.#advance(this.#respCommands, `resp-command:${command}`, { command }, n);
+      for (const [code, n] of resp.errors) this.#advance(this.#respErrors, `resp-error:${code}`, { code }, n);
+      for (const [reason, n] of resp.closed) this.#advance(this.#respClosed, `resp-closed:${reason}`, { reason }, n);
+    }
   }
 
   /** Adds to `counter` what the cumulative `current` of `series` (a unique name) grew by since the last scrape. */

@@ -81,6 +81,13 @@ const RULES: Rule[] = [
     says: 'src/http imports only types of src/limiter, src/errors.ts and src/validate.ts',
   },
   {
+    folder: 'src/resp/',
+    owns: under('src/resp'),
+    may: [under('src/resp'), under('src/limiter'), ...leaves],
+    typesOnly: [under('src/limiter')],
+    says: 'src/resp imports only types of src/limiter, src/errors.ts and src/validate.ts; the daemon wires it',
+  },
+  {
     folder: 'src/sim/',
     owns: under('src/sim'),
     may: [under('src/sim'), under('src/mesh'), under('src/limiter'), under('transport'), under('crdt'), ...leaves],

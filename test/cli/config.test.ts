@@ -328,6 +328,15 @@ describe('rules the daemon config shares with the library', () => {
     expect(resolveMeshOptions({ nodeId: 'a' }).secret).not.toBe('');
   });
 
+  it('reads the RESP port from resp.port, TALLYMESH_RESP_PORT and --resp-port, and leaves it off by default', () => {
+    expect(load({ flags: { limiter: [API] } }).config.respPort).toBeUndefined();
+    expect(load({ yaml: `resp:\n  port: 6380\nlimiters:\n  - {name: api, limit: 100, window: 60s}\n` }).config.respPort).toBe(6380);
+    expect(load({ yaml: 'resp:\n  port: 6380\n', env: { TALLYMESH_RESP_PORT: '6381' }, flags: { limiter: [API] } }).config.respPort).toBe(6381);
+    expect(load({ env: { TALLYMESH_RESP_PORT: '6381' }, flags: { limiter: [API], respPort: '0' } }).config.respPort).toBe(0);
+    expect(configError(() => load({ flags: { limiter: [API], respPort: '70000' } })).message).toMatch(/--resp-port/);
+    expect(configError(() => load({ yaml: 'resp:\n  host: x\n', flags: { limiter: [API] } })).message).toMatch(/resp\.host: is not a RESP setting/);
+  });
+
   it('takes its log levels from the one list the config type is made of', () => {
     for (const logLevel of LOG_LEVELS) expect(load({ flags: { logLevel, limiter: [API] } }).config.logLevel).toBe(logLevel);
   });

@@ -66,4 +66,6 @@ export interface DaemonConfig {
   /** Upper bound for the graceful shutdown (default 5000 ms). */
   shutdownTimeoutMs: number;
   tls?: MeshTlsOptions;
+  /** Port of the Redis protocol front end (docs/resp.md), bound on `host` with the API's token and TLS; absent = off; 0 picks one. */
+  respPort?: number;
 }

@@ -57,6 +57,7 @@ export interface ConfigFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  respPort?: string | number;
 }
 
 export type { ConfigOrigin };
@@ -111,6 +112,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tls.certFile', flag: 'tlsCert', env: 'TALLYMESH_TLS_CERT_FILE' },
   { key: 'tls.keyFile', flag: 'tlsKey', env: 'TALLYMESH_TLS_KEY_FILE' },
   { key: 'tls.caFile', flag: 'tlsCa', env: 'TALLYMESH_TLS_CA_FILE' },
+  { key: 'resp.port', flag: 'respPort', env: 'TALLYMESH_RESP_PORT' },
 ];
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
@@ -175,6 +177,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   if (allowedHosts !== undefined) {
     config.allowedHosts = [...new Set(parseList(allowedHosts.value, allowedHosts.field).map((h) => parseAllowedHost(h.value, h.field)))];
   }
+  const respPort = merged.get('resp.port');
+  if (respPort !== undefined) config.respPort = parseInteger(respPort.value, respPort.field, 0, 65535);
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -244,6 +248,12 @@ function fileLayer(path: string, field: string): Layer {
       for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
         if (!TLS_KEYS.includes(sub)) configError(`tls.${sub}`, `is not a TLS setting (known: ${TLS_KEYS.join(', ')})`);
         if (v !== null && v !== undefined) layer.set(`tls.${sub}`, { value: v, field: `tls.${sub}`, origin: 'file', dir });
+      }
+    } else if (key === 'resp') {
+      if (typeof value !== 'object' || Array.isArray(value)) configError('resp', `must be a mapping with port, got ${showValue(value)}`);
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
+        if (sub !== 'port') configError(`resp.${sub}`, 'is not a RESP setting (known: port)');
+        if (v !== null && v !== undefined) layer.set(`resp.${sub}`, { value: v, field: `resp.${sub}`, origin: 'file', dir });
       }
     } else if (key === 'limiters') {
       if (!Array.isArray(value)) configError('limiters', `must be a list of limiters, got ${showValue(value)}`);
