@@ -239,7 +239,7 @@ export class Mesh extends EventEmitter {
     const behind = heard.filter((p) => -p.clockOffsetMs > this.#opts.maxClockOffsetMs);
     if (heard.length === 0 || behind.length * 2 < heard.length) return null;
     const worst = Math.max(...behind.map((p) => -p.clockOffsetMs));
-    return `this node's clock runs up to ${worst} ms ahead of ${behind.map((p) => p.nodeId).join(', ')} (max offset ${this.#opts.maxClockOffsetMs} ms): peers refuse its frames`;
+    return `this node's clock runs up to ${worst} ms ahead of ${behind.map((p) => p.nodeId).sort().join(', ')} (max offset ${this.#opts.maxClockOffsetMs} ms): peers refuse its frames`;
   }
 
   /**
