@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { churnFault, MAX_KEYS } from './churn.js';
+import { resetPartitionFault } from './reset-partition.js';
 import { Cluster, DAEMON_PORT, STATE_DIR, writeSecret } from './cluster.js';
 import { Daemon, killAllChildren, REPO_ROOT, tail } from './daemon.js';
 import { Impairments } from './netem.js';
@@ -151,6 +152,12 @@ if (unavailable !== null) {
     it(
       'keeps held keys near the live keys under key churn, with every live bucket exact and no overflow',
       check(() => churnFault(seed)),
+      120_000,
+    );
+
+    it(
+      'keeps visible the hits a reset on the minority side had not observed, after a {n1}|{n2..n5} partition heals',
+      check(() => resetPartitionFault(ctx, seed)),
       120_000,
     );
 

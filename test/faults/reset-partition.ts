@@ -10,11 +10,9 @@
  * n1 had observed every hit admitted before the cut (give or take the
  * gossip interval before it) and its own hits before the reset; the
  * majority's hits during the partition and n1's after the reset stay
- * visible. The generation rule the daemon follows today
- * (docs/window-math.md, "Resets (generations)", issue 10 defect 8) hides
- * the majority's hits too — so this fault is kept out of the suite
- * (cluster.faults.ts) until that defect is fixed; its row still records
- * what both rules predict and what every node counted.
+ * visible. The generation rule the daemon followed before issue 10
+ * (defect 8) hid the majority's hits too; its prediction is still recorded
+ * in the row beside the observed-remove one and what every node counted.
  */
 import { EXACT, type FaultContext, type FaultSpec } from './scenario.js';
 import { requestJson } from './http.js';
