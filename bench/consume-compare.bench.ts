@@ -10,12 +10,12 @@
  * measurement in a fresh process, the two builds alternating in back-to-back
  * pairs (before-after.ts).
  */
-import { median, pairOrder, pairRatio, roundRatio, summarisePairs, type Build, type Pair } from './before-after.js';
-import { runConsumeWorker } from './consume-fork.js';
-import { withBuilds } from './git-worktree.js';
-import { repoRoot } from './result-file.js';
-import type { ResultRow, RunOptions } from './scenario.js';
-import type { Target } from './targets.js';
+import { median, pairOrder, pairRatio, roundRatio, summarisePairs, type Build, type Pair } from './lib/before-after.js';
+import { runConsumeWorker } from './consume/consume-fork.js';
+import { withBuilds } from './lib/git-worktree.js';
+import { repoRoot } from './lib/result-file.js';
+import type { ResultRow, RunOptions } from './lib/scenario.js';
+import type { Target } from './lib/targets.js';
 
 /** Pairs per case; `--rounds` overrides. */
 const ROUNDS = 10;

@@ -7,10 +7,10 @@
  * Every measurement runs in its own freshly forked process (see
  * consume-worker.ts), one after another, all in the same run.
  */
-import { runConsumeWorker as runWorker } from './consume-fork.js';
-import type { Competitor } from './consume-worker.js';
-import type { ResultRow } from './scenario.js';
-import type { Target } from './targets.js';
+import { runConsumeWorker as runWorker } from './consume/consume-fork.js';
+import type { Competitor } from './consume/consume-worker.js';
+import type { ResultRow } from './lib/scenario.js';
+import type { Target } from './lib/targets.js';
 
 const CALLS = 2_000_000;
 const KEY_COUNTS = [1, 100_000] as const;

@@ -16,7 +16,7 @@
  * (`scripts/bench-prereqs.sh`, as root with apt-get); where it cannot be, or
  * with TALLYMESH_BENCH_INSTALL=0, the Redis row is skipped, saying why.
  */
-import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon-clients.js';
+import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon/daemon-clients.js';
 import {
   closedLoop,
   fillDistinctKeys,
@@ -25,7 +25,7 @@ import {
   pacedStreamLatency,
   scrapeMetrics,
   type ClosedLoopResult,
-} from './daemon-load.js';
+} from './daemon/daemon-load.js';
 import {
   ensureRedisServer,
   killChildrenOnSignals,
@@ -35,9 +35,9 @@ import {
   startDaemonProcess,
   startRedisServer,
   type ManagedProcess,
-} from './daemon-processes.js';
-import type { ResultRow } from './scenario.js';
-import type { Target } from './targets.js';
+} from './daemon/daemon-processes.js';
+import type { ResultRow } from './lib/scenario.js';
+import type { Target } from './lib/targets.js';
 
 const LIMITER = 'api';
 /** So high that every request is admitted: every competitor takes the same (admit) path. */

@@ -8,7 +8,7 @@
  * mesh-cluster.ts / mesh-node.ts, the IPC protocol in mesh-ipc.ts.
  */
 import os from 'node:os';
-import { killChildrenOnSignals } from './mesh-cluster.js';
+import { killChildrenOnSignals } from './mesh/mesh-cluster.js';
 import {
   ACC_DURATION_MS,
   ACC_INTERVALS,
@@ -32,9 +32,9 @@ import {
   NODES,
   PROBES,
   TOUCH_PER_SEC,
-} from './mesh-phases.js';
-import type { ResultRow } from './scenario.js';
-import type { Target } from './targets.js';
+} from './mesh/mesh-phases.js';
+import type { ResultRow } from './lib/scenario.js';
+import type { Target } from './lib/targets.js';
 
 const n = (v: number): string => v.toLocaleString('en-US');
 

@@ -10,11 +10,11 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { collectMachineInfo } from './machine.js';
-import { formatResultFileForConsole } from './render-console.js';
-import { buildResultFile, resultsDir, stringifyResultFile, type ResultFile } from './result-file.js';
-import { parseRunArgs, UsageError } from './run-options.js';
-import { assertScenarioModule, type RunOptions, type ScenarioModule } from './scenario.js';
+import { collectMachineInfo } from './lib/machine.js';
+import { formatResultFileForConsole } from './lib/render-console.js';
+import { buildResultFile, resultsDir, stringifyResultFile, type ResultFile } from './lib/result-file.js';
+import { parseRunArgs, UsageError } from './lib/run-options.js';
+import { assertScenarioModule, type RunOptions, type ScenarioModule } from './lib/scenario.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const SUFFIX = '.bench.js';

@@ -17,12 +17,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { collectMachineInfo, formatMachine } from './machine.js';
-import { resultsDir } from './result-file.js';
-import type { ResultRow } from './scenario.js';
-import { countOf, eventLoopLag, getText, rssOf, startSoakCluster, stopSoakCluster, type SoakDaemon } from './soak-cluster.js';
-import { LoadStats, runLoad, type KeyPicker } from './soak-load.js';
-import { evaluateTargets, type Target } from './targets.js';
+import { collectMachineInfo, formatMachine } from './lib/machine.js';
+import { resultsDir } from './lib/result-file.js';
+import type { ResultRow } from './lib/scenario.js';
+import { countOf, eventLoopLag, getText, rssOf, startSoakCluster, stopSoakCluster, type SoakDaemon } from './soak/soak-cluster.js';
+import { LoadStats, runLoad, type KeyPicker } from './soak/soak-load.js';
+import { evaluateTargets, type Target } from './lib/targets.js';
 
 interface Args {
   minutes: number;

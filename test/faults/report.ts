@@ -6,9 +6,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { collectMachineInfo, formatMachine, type MachineInfo } from '../../bench/machine.js';
-import { writeBenchmarksDoc } from '../../bench/render-docs.js';
-import { evaluateTargets, type Target, type TargetVerdict } from '../../bench/targets.js';
+import { collectMachineInfo, formatMachine, type MachineInfo } from '../../bench/lib/machine.js';
+import { writeBenchmarksDoc } from '../../bench/lib/render-docs.js';
+import { evaluateTargets, type Target, type TargetVerdict } from '../../bench/lib/targets.js';
 import { REPO_ROOT } from './daemon.js';
 
 /** One fault's figures. Numbers and strings only (the result-file rule). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, pairOrder, pairRatio, summarisePairs, type Pair } from '../../bench/before-after.js';
+import { median, pairOrder, pairRatio, summarisePairs, type Pair } from '../../../bench/lib/before-after.js';
 
 describe('pairOrder', () => {
   it('alternates B A, A B through a round and swaps every case the next round', () => {

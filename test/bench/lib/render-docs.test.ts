@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { MachineInfo } from '../../bench/machine.js';
-import { formatResultFileForConsole } from '../../bench/render-console.js';
-import { GENERATED_NOTICE, renderBenchmarksMarkdown } from '../../bench/render-markdown.js';
-import { buildResultFile, parseResultFile, repoRoot, resultsDir, stringifyResultFile, type ResultFile } from '../../bench/result-file.js';
-import type { ResultRow } from '../../bench/scenario.js';
-import { formatFigure, formatTextTable, tablesFromRows } from '../../bench/table.js';
-import { evaluateTargets, type Target } from '../../bench/targets.js';
+import type { MachineInfo } from '../../../bench/lib/machine.js';
+import { formatResultFileForConsole } from '../../../bench/lib/render-console.js';
+import { GENERATED_NOTICE, renderBenchmarksMarkdown } from '../../../bench/lib/render-markdown.js';
+import { buildResultFile, parseResultFile, repoRoot, resultsDir, stringifyResultFile, type ResultFile } from '../../../bench/lib/result-file.js';
+import type { ResultRow } from '../../../bench/lib/scenario.js';
+import { formatFigure, formatTextTable, tablesFromRows } from '../../../bench/lib/table.js';
+import { evaluateTargets, type Target } from '../../../bench/lib/targets.js';
 
 const MACHINE: MachineInfo = {
   cpu: 'Test CPU @ 3.0GHz',

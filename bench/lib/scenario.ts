@@ -4,17 +4,10 @@
  * scenario, so new scenarios (mesh, daemon) plug in by exporting these three
  * members.
  */
+import type { ResultRow } from './result-row.js';
 import type { Target } from './targets.js';
 
-/**
- * One measured row: a `name` (the competitor or derived figure set) plus any
- * number of figures. Figures are numbers, or strings for labels; the JSON keeps
- * every raw figure so ratios can always be recomputed from it.
- */
-export interface ResultRow {
-  name: string;
-  [figure: string]: number | string;
-}
+export type { ResultRow } from './result-row.js';
 
 /**
  * Options from the runner's command line (`--before <ref>`, `--rounds <n>`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BaselineMapLimiter, defaultBuckets } from '../../bench/baseline-map.js';
+import { BaselineMapLimiter, defaultBuckets } from '../../../bench/consume/baseline-map.js';
 
 // The floor must be a correct sliding-window counter, or beating it means nothing.
 describe('BaselineMapLimiter', () => {

@@ -4,7 +4,7 @@
  * run and stores the verdicts in the result JSON; the docs renderer then needs
  * no access to scenario code.
  */
-import type { ResultRow } from './scenario.js';
+import type { ResultRow } from './result-row.js';
 
 /** Comparison a target applies: `actual >= threshold` or `actual <= threshold`. */
 export type TargetOp = '>=' | '<=';

@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LimiterOptions } from '../src/index.js';
+import type { LimiterOptions } from '../../src/index.js';
 import type { NodeCommand, NodeEvent, NodeReply, StartResult, TrafficResult } from './mesh-ipc.js';
 
 const NODE_SCRIPT = fileURLToPath(new URL('./mesh-node.js', import.meta.url));

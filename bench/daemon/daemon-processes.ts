@@ -11,10 +11,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort } from './free-port.js';
+import { freeLoopbackPort } from '../lib/free-port.js';
 
 /** `dist/cli/main.js`, next to this compiled file's `dist/bench/`. */
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 /** The daemon's own shutdown bound is 5 s; a CPU profile (--cpu-prof) is written after it. */
 const DAEMON_STOP_GRACE_MS = 10_000;
@@ -149,7 +149,7 @@ export interface RedisProcess extends ManagedProcess {
 export const REDIS_INSTALL_HINT = 'redis-server not found on PATH: install it with `apt-get install -y redis-server` (Debian package redis-server) to measure the Redis row; skipping it';
 
 /** `scripts/bench-prereqs.sh` at the repository root, above this compiled file's `dist/bench/`. */
-const BENCH_PREREQS = fileURLToPath(new URL('../../scripts/bench-prereqs.sh', import.meta.url));
+const BENCH_PREREQS = fileURLToPath(new URL('../../../scripts/bench-prereqs.sh', import.meta.url));
 /** The script's status for "missing and cannot be installed here" (no apt-get, not root, or TALLYMESH_BENCH_INSTALL=0). */
 const PREREQS_UNAVAILABLE = 3;
 

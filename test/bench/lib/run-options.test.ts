@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMPARE_SCENARIO, parseRunArgs, UsageError } from '../../bench/run-options.js';
+import { COMPARE_SCENARIO, parseRunArgs, UsageError } from '../../../bench/lib/run-options.js';
 
 describe('parseRunArgs', () => {
   it('passes scenario names through when no flag is given', () => {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveCommit, withBuilds } from '../../bench/git-worktree.js';
-import { repoRoot } from '../../bench/result-file.js';
+import { resolveCommit, withBuilds } from '../../../bench/lib/git-worktree.js';
+import { repoRoot } from '../../../bench/lib/result-file.js';
 
 // A throwaway repository with two commits of a one-file package, built with
 // this checkout's TypeScript: the real git and tsc, never this repository.

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as hdr from 'hdr-histogram-js';
-import type { LimiterOptions } from '../src/index.js';
+import type { LimiterOptions } from '../../src/index.js';
 import { MeshCluster, type ClusterOptions } from './mesh-cluster.js';
 import { machineNowMs, type AdmitLogResult, type TrafficResult } from './mesh-ipc.js';
 import { maxInWindow, mergeAdmitted } from './mesh-window.js';
-import type { ResultRow } from './scenario.js';
+import type { ResultRow } from '../lib/scenario.js';
 
 export const NODES = 5;
 export const GOSSIP_MS = 20;

@@ -9,7 +9,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
-import { createMesh, type Limiter, type Mesh } from '../src/index.js';
+import { createMesh, type Limiter, type Mesh } from '../../src/index.js';
 import {
   machineNowMs,
   type AdmitLogResult,

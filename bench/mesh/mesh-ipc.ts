@@ -9,7 +9,7 @@
  * monotonic clock ({@link machineNowMs}), so times taken in different
  * processes can be subtracted without any offset estimation.
  */
-import type { LimiterOptions } from '../src/index.js';
+import type { LimiterOptions } from '../../src/index.js';
 
 /**
  * Milliseconds on the machine's monotonic clock. `process.hrtime` reads

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { repoRoot } from './result-file.js';
-import { freeLoopbackPort } from './free-port.js';
+import { repoRoot } from '../lib/result-file.js';
+import { freeLoopbackPort } from '../lib/free-port.js';
 
 /** One daemon of the soak. */
 export interface SoakDaemon {

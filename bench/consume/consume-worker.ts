@@ -49,7 +49,7 @@ type SyncDecide = (key: string) => boolean;
 
 /**
  * The part of the package entry the harness drives. Spelled out instead of
- * `typeof import('../src/index.js')` because another build (an older commit)
+ * `typeof import('../../src/index.js')` because another build (an older commit)
  * may differ in everything else.
  */
 interface LimiterEntry {
@@ -61,7 +61,7 @@ interface LimiterEntry {
 
 async function loadEntry(entry: string | undefined): Promise<LimiterEntry> {
   // Imported lazily so the other competitors' processes never load tallymesh.
-  const mod = (entry === undefined ? await import('../src/index.js') : await import(pathToFileURL(entry).href)) as Partial<LimiterEntry>;
+  const mod = (entry === undefined ? await import('../../src/index.js') : await import(pathToFileURL(entry).href)) as Partial<LimiterEntry>;
   if (typeof mod.createLimiter !== 'function') throw new Error(`${entry ?? 'the package entry'} exports no createLimiter`);
   return mod as LimiterEntry;
 }
