@@ -5,7 +5,8 @@
  * replicators send is captured with `encodeFrame`. HELLO and AUTH, which the
  * link sends before the replicator exists, are built the same way.
  */
-import { createMesh, type Mesh } from '../../src/mesh/mesh.js';
+import type { Mesh } from '../../src/mesh/mesh.js';
+import { FAST_INTERVALS, simNode as startSimNode } from '../helpers/sim-mesh.js';
 import { encodeFrame } from '../../transport/codec/codec.js';
 import { FrameType, type Frame } from '../../transport/codec/frame.js';
 import { computeMac, createNonce } from '../../transport/handshake.js';
@@ -40,21 +41,13 @@ export function capturing(t: Transport, sink: (frame: Frame) => void): Transport
 }
 
 /** Starts mesh `id` on `net` with the fuzz limiters; `sink` sees every frame it sends. */
-export async function simNode(net: SimNetwork, id: string, peers: string[], sink?: (frame: Frame) => void): Promise<Mesh> {
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, incarnation: `${id}-1` });
-  const mesh = await createMesh({
-    nodeId: id,
-    transport: sink === undefined ? transport : capturing(transport, sink),
-    scheduler,
+export function simNode(net: SimNetwork, id: string, peers: string[], sink?: (frame: Frame) => void): Promise<Mesh> {
+  return startSimNode(net, id, peers, {
+    ...FAST_INTERVALS,
     secret: SECRET,
-    incarnation: `${id}-1`,
-    peers: peers.map((p) => `sim:${p}`),
-    digestIntervalMs: 200,
-    suspectAfterMs: 300,
-    joinTimeoutMs: 500,
+    limiters: [...LIMITERS],
+    wrap: sink === undefined ? undefined : (transport) => capturing(transport, sink),
   });
-  for (const l of LIMITERS) mesh.limiter(l);
-  return mesh;
 }
 
 /** Captures the encoded frames of a short, eventful simulated run. */

@@ -12,7 +12,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../../transport/sim/prng.js';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { simNode } from '../../helpers/sim-mesh.js';
 
 const SECRET = 'a-cluster-secret';
 const GOSSIP_INTERVAL_MS = 20; // the default
@@ -25,13 +26,9 @@ const MAX_LATENCY_MS = 5; // the simulated network's default one-way latency is 
 const BOUND_MS = 5 * GOSSIP_INTERVAL_MS + 2 * MAX_LATENCY_MS;
 const WINDOW_MS = 60_000;
 
-async function node(net: SimNetwork, id: string, peers: string[], buckets: number): Promise<Mesh> {
-  const incarnation = `${id}-1`;
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, incarnation });
+function node(net: SimNetwork, id: string, peers: string[], buckets: number): Promise<Mesh> {
   // Default gossip, digest and suspicion intervals: what users run.
-  const mesh = await createMesh({ nodeId: id, transport, scheduler, secret: SECRET, incarnation, peers: peers.map((p) => `sim:${p}`) });
-  mesh.limiter({ name: 'api', limit: 1_000_000, windowMs: WINDOW_MS, buckets });
-  return mesh;
+  return simNode(net, id, peers, { secret: SECRET, limiters: [{ name: 'api', limit: 1_000_000, windowMs: WINDOW_MS, buckets }] });
 }
 
 async function cluster(ids: string[], buckets: number, seed: number): Promise<{ net: SimNetwork; nodes: Mesh[] }> {

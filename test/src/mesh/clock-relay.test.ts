@@ -6,28 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeHlc, wallOf } from '../../../crdt/hlc.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
 import { FrameType, type Frame, type WindowBatch } from '../../../transport/codec/frame.js';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
 
 const SECRET = 'clock-relay-cluster-secret';
 const LIMITER = { name: 'api', limit: 1_000, windowMs: 10_000 };
 
-async function node(net: SimNetwork, id: string, peers: string[], offset: number): Promise<Mesh> {
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, clockOffsetMs: offset, incarnation: `${id}-1` });
-  const mesh = await createMesh({
-    nodeId: id,
-    transport,
-    scheduler,
-    secret: SECRET,
-    incarnation: `${id}-1`,
-    peers: peers.map((p) => `sim:${p}`),
-    digestIntervalMs: 200,
-    suspectAfterMs: 300,
-    joinTimeoutMs: 500,
-  });
-  mesh.limiter(LIMITER);
-  return mesh;
+function node(net: SimNetwork, id: string, peers: string[], offset: number): Promise<Mesh> {
+  return simNode(net, id, peers, { ...FAST_INTERVALS, secret: SECRET, clockOffsetMs: offset, limiters: [LIMITER] });
 }
 
 const count = (m: Mesh, key: string) => Math.round(m.get('api')!.count(key));

@@ -6,19 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { simNode } from '../../helpers/sim-mesh.js';
 
 const LIMITER = { name: 'api', limit: 50, windowMs: 10_000 };
 const DIGEST_INTERVAL_MS = 1_000; // the default
 const SECRET = 'a-cluster-secret';
 
-async function node(net: SimNetwork, id: string, peers: string[], limiter: { name: string; limit: number; windowMs: number; buckets?: number } = LIMITER): Promise<Mesh> {
-  const incarnation = `${id}-1`;
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, incarnation });
+function node(net: SimNetwork, id: string, peers: string[], limiter: { name: string; limit: number; windowMs: number; buckets?: number } = LIMITER): Promise<Mesh> {
   // Default gossip, digest and suspicion intervals: the blip is what users see.
-  const mesh = await createMesh({ nodeId: id, transport, scheduler, secret: SECRET, incarnation, peers: peers.map((p) => `sim:${p}`) });
-  mesh.limiter(limiter);
-  return mesh;
+  return simNode(net, id, peers, { secret: SECRET, limiters: [limiter] });
 }
 
 async function pair(seed: number, limiter = LIMITER): Promise<{ net: SimNetwork; a: Mesh; b: Mesh }> {

@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
 
 const LIMITER = { name: 'api', limit: 1_000, windowMs: 10_000 };
 
-async function node(net: SimNetwork, id: string, peers: string[], opts: { secret?: string; incarnation?: string; offset?: number } = {}): Promise<Mesh> {
-  const secret = opts.secret ?? 'a-cluster-secret';
-  const incarnation = opts.incarnation ?? `${id}-1`;
-  const { transport, scheduler } = net.addNode(id, { secret, clockOffsetMs: opts.offset ?? 0, incarnation });
-  const mesh = await createMesh({
-    nodeId: id,
-    transport,
-    scheduler,
-    secret,
-    incarnation,
-    peers: peers.map((p) => `sim:${p}`),
-    digestIntervalMs: 200,
-    suspectAfterMs: 300,
-    joinTimeoutMs: 500,
-  });
-  mesh.limiter(LIMITER);
-  return mesh;
+function node(net: SimNetwork, id: string, peers: string[], opts: { secret?: string; incarnation?: string; offset?: number } = {}): Promise<Mesh> {
+  return simNode(net, id, peers, { ...FAST_INTERVALS, secret: opts.secret, incarnation: opts.incarnation, clockOffsetMs: opts.offset ?? 0, limiters: [LIMITER] });
 }
 
 async function cluster(ids: string[], seed = 1): Promise<{ net: SimNetwork; nodes: Mesh[] }> {

@@ -6,17 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { simNode } from '../../helpers/sim-mesh.js';
 
 const LIMITER = { name: 'api', limit: 100, windowMs: 60_000 };
 const SECRET = 'a-cluster-secret';
 const KEY = 'K';
 
-async function node(net: SimNetwork, id: string, incarnation: string, peers: string[]): Promise<Mesh> {
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, incarnation });
-  const mesh = await createMesh({ nodeId: id, transport, scheduler, secret: SECRET, incarnation, peers: peers.map((p) => `sim:${p}`) });
-  mesh.limiter(LIMITER);
-  return mesh;
+function node(net: SimNetwork, id: string, incarnation: string, peers: string[]): Promise<Mesh> {
+  return simNode(net, id, peers, { secret: SECRET, incarnation, limiters: [LIMITER] });
 }
 
 function consume(mesh: Mesh, n: number): number {

@@ -4,19 +4,17 @@
  * overflows the log into a snapshot, and the catch-up still converges.
  */
 import { describe, expect, it } from 'vitest';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
+import type { Mesh } from '../../../src/mesh/mesh.js';
+import { simNode } from '../../helpers/sim-mesh.js';
 import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
 
 const SECRET = 'a-cluster-secret';
 const WINDOW_MS = 1_000;
 const KEYS = 20;
 
-async function startNode(net: SimNetwork, id: string, peers: string[]): Promise<Mesh> {
-  const { transport, scheduler } = net.addNode(id, { secret: SECRET, incarnation: `${id}-1` });
+function startNode(net: SimNetwork, id: string, peers: string[]): Promise<Mesh> {
   // 20 keys, each hit once per window in a 10-bucket window: about 20 live cells, 10× that over ten windows.
-  const mesh = await createMesh({ nodeId: id, transport, scheduler, secret: SECRET, incarnation: `${id}-1`, peers: peers.map((p) => `sim:${p}`), suspectAfterMs: 300, maxLogCells: 100 });
-  mesh.limiter({ name: 'api', limit: 1_000, windowMs: WINDOW_MS, buckets: 10 });
-  return mesh;
+  return simNode(net, id, peers, { secret: SECRET, suspectAfterMs: 300, maxLogCells: 100, limiters: [{ name: 'api', limit: 1_000, windowMs: WINDOW_MS, buckets: 10 }] });
 }
 
 describe('retained delta log', () => {
