@@ -4,7 +4,7 @@
  * with its own reply reader, AUTH with the API token, bad input, an HTTP
  * request sent to the port, and a client that pipelines without reading.
  */
-import { execFileSync } from 'node:child_process';
+import { HAS_OPENSSL, selfSignedCert } from '../helpers/tls.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,21 +275,10 @@ describe('RESP port with an API token', () => {
   });
 });
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-describe.skipIf(!hasOpenssl)('RESP port with TLS', () => {
+describe.skipIf(!HAS_OPENSSL)('RESP port with TLS', () => {
   it('speaks TLS when the API does: ioredis with the CA decides, a plain client gets no reply', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const { certFile: cert, keyFile: key } = selfSignedCert(dir);
     const d = await startResp(['--tls-cert', cert, '--tls-key', key, '--limiter', 'name=api,limit=10,window=60s']);
     expect(d.url).toMatch(/^https:/);
     const redis = new Redis({ port: d.respPort, host: '127.0.0.1', tls: { ca: readFileSync(cert) }, lazyConnect: true, maxRetriesPerRequest: 0 });

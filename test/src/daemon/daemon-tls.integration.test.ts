@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { selfSignedCert, HAS_OPENSSL } from '../../helpers/tls.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -6,27 +6,18 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, eventually, startTestDaemon } from '../../helpers/daemon.js';
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let dir = '';
 let cert = '';
 let key = '';
 
 beforeAll(() => {
-  if (!hasOpenssl) return;
+  if (!HAS_OPENSSL) return;
   dir = mkdtempSync(join(tmpdir(), 'tallymesh-tls-'));
   // One self-signed certificate for 127.0.0.1 serves as CA, server and client certificate.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  key = readFileSync(join(dir, 'key.pem'), 'utf8');
+  const files = selfSignedCert(dir);
+  cert = readFileSync(files.certFile, 'utf8');
+  key = readFileSync(files.keyFile, 'utf8');
 });
 afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -45,7 +36,7 @@ function get(url: string, withClientCert: boolean): Promise<{ status: number; bo
   });
 }
 
-describe.skipIf(!hasOpenssl)('a daemon with TLS', () => {
+describe.skipIf(!HAS_OPENSSL)('a daemon with TLS', () => {
   it('serves the API over https and replicates over wss; with a CA, clients need a certificate too', async () => {
     const tls = () => ({ cert, key, ca: cert });
     const a = await startTestDaemon('a', { tls: tls() });

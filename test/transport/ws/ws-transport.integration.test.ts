@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { HAS_OPENSSL } from '../../helpers/tls.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -246,7 +247,6 @@ describe('WebSocket transport against a misbehaving peer', () => {
 // ---- TLS: a throwaway CA and a server certificate for 127.0.0.1, made with the system openssl ----
 
 // Skipped (not failed) only when no openssl binary exists on this machine.
-const HAS_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 let tlsMaterial: ClusterTls | null = null;
 
 function clusterTls(): ClusterTls {
