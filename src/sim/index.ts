@@ -1,7 +1,7 @@
 /**
  * `tallymesh/sim`: a whole cluster in one process on the simulated network,
- * with virtual time, partitions, loss, duplication, reordering, clock skew and
- * restarts, all drawn from a seed. This is what `tallymesh simulate` runs.
+ * with virtual time, cuts, loss, duplication, reordering, clock skew, crashes,
+ * restarts, joins, leaves, resets and limit changes, all drawn from a seed. This is what `tallymesh simulate` runs.
  *
  * @example
  * import { randomScenario, runSimulation } from 'tallymesh/sim';
@@ -10,8 +10,9 @@
  *
  * @module
  */
-export { randomScenario, runSimulation } from './simulation.js';
+export { MIN_SCENARIO, randomScenario, runSimulation } from './simulation.js';
+export { honestNodes } from './honest-clocks.js';
 export { parseDuration } from '../validate.js';
-export type { SimPartition, SimulationOptions, SimulationReport, SimulationView } from './simulation.js';
+export type { SimCrash, SimLimitChange, SimNodeEvent, SimPartition, SimulationOptions, SimulationReport, SimulationView } from './simulation.js';
 export type { Mismatch, NodeView } from './accuracy.js';
-export type { TruthHits, TruthLog } from './truth-log.js';
+export type { TruthHit, TruthHits, TruthLimitChange, TruthLog } from './truth-log.js';

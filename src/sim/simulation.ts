@@ -1,8 +1,10 @@
 /**
  * A whole cluster in one process on the simulated network: seeded load,
- * partitions, loss, duplication, reordering, clock offsets and restarts on
- * virtual time, checked against the load generator's own log of every
- * admitted hit. Same options, same seed: same report, bit for bit.
+ * cuts, loss, duplication, reordering, clock offsets, crashes, restarts,
+ * joins, leaves, resets and limit changes on virtual time, checked against
+ * the load generator's own log of every admitted hit; at the end a probe
+ * asks one node that has heard everything to admit up to the limit. Same
+ * options, same seed: same report, bit for bit.
  *
  * src/sim/ may import: src/mesh, src/limiter, transport/, crdt/, src/errors.ts
  * and src/validate.ts.
@@ -15,63 +17,48 @@ import { createMesh, type Mesh } from '../mesh/mesh.js';
 import type { Limiter } from '../limiter/limiter.js';
 import { handedOver, mismatches as findMismatches, overCounted, type Mismatch, type NodeView } from './accuracy.js';
 import { TruthLog } from './truth-log.js';
+import { honestNodes } from './honest-clocks.js';
+import type { SimPartition, SimulationOptions } from './scenario.js';
+
+export type { SimCrash, SimLimitChange, SimNodeEvent, SimPartition, SimulationOptions } from './scenario.js';
+export { randomScenario, MIN_SCENARIO } from './scenario.js';
 
 /**
- * What {@link SimulationOptions.inspect} sees: the live nodes and the load
- * generator's log, read-only. A test oracle checks the nodes against the log
- * here without trusting the report.
+ * What {@link SimulationOptions.inspect} sees: the live nodes, the load
+ * generator's log and the scenario's facts, read-only. A test oracle checks
+ * the nodes against the log here without trusting the report.
  */
 export interface SimulationView {
-  /** `load` after every step of load (and of a drain before a restart), `settle` after every quiet step, `end` once before the nodes close. */
-  phase: 'load' | 'settle' | 'end';
+  /**
+   * `load` after every step of load (and of a drain), `ending` just before a
+   * node crashes or closes (`ending` names it), `settle` after every quiet
+   * step, `probe` after every step of the probe, `end` once before the nodes
+   * close.
+   */
+  phase: 'load' | 'ending' | 'settle' | 'probe' | 'end';
   /** Virtual ms since the start. */
   elapsedMs: number;
+  /** Virtual time now (the clock the log's `at` uses); a node's own clock reads this plus its offset. */
+  nowMs: number;
   nodes: readonly NodeView[];
   truth: TruthLog;
-  /** Every key the load draws from. */
+  /** Every key the load has asked for so far. */
   keys: readonly string[];
-}
-
-/** A partition: frames between the groups are dropped from `at` until `heal` (virtual ms from start). */
-export interface SimPartition {
-  at: number;
-  heal: number;
-  a: string[];
-  b: string[];
-  /** Only a → b is cut. */
-  oneWay?: boolean;
-}
-
-/** Options of {@link runSimulation}. */
-export interface SimulationOptions {
-  seed: number;
-  /** Node count (node ids n1, n2, ...). */
-  nodes: number;
-  /** Virtual ms of load. */
-  durationMs: number;
-  /** Offered decisions per second, cluster-wide. */
-  rate: number;
-  keys: number;
-  limit: number;
+  /** Each node's clock offset (ms ahead of virtual time). */
+  offsetsMs: ReadonlyMap<string, number>;
+  /** Nodes whose clocks every other such node accepts, directly or through relays (see `honest-clocks.ts`). */
+  honest: ReadonlySet<string>;
+  maxClockOffsetMs: number;
   windowMs: number;
-  buckets?: number;
-  gossipIntervalMs?: number;
-  digestIntervalMs?: number;
-  loss?: number;
-  duplicate?: number;
-  reorder?: number;
-  /** Each node's clock offset is drawn from [−skewMs, skewMs]. */
-  skewMs?: number;
-  partitions?: SimPartition[];
-  /** Graceful restarts: the node is drained, stopped once peers hold its counts, and started with a new incarnation. */
-  restarts?: Array<{ at: number; node: string }>;
-  /** Probability per ms of a key reset somewhere. */
-  resetRate?: number;
-  /** Quiet virtual ms after the load before the final check (default 3 digest intervals + 3 buckets). */
-  settleMs?: number;
-  onProgress?: (fraction: number) => void;
-  /** Called with the nodes and the truth log after every step; must not change them. For test oracles. */
-  inspect?: (view: SimulationView) => void;
+  buckets: number;
+  /** Whether frames from `from` to `to` are dropped now. */
+  isCut(from: string, to: string): boolean;
+  /** Replica ids started so far (every incarnation of every node). */
+  replicasStarted: number;
+  /** The node about to end, in phase `ending`. */
+  ending?: string;
+  /** The probe, once it started: its key, the node asked for the burst, and when its first hit was admitted. */
+  probe?: { key: string; node: string; firstAt: number };
 }
 
 /** What a simulation found. */
@@ -83,7 +70,9 @@ export interface SimulationReport {
   denied: number;
   resets: number;
   restarts: number;
-  /** After heal and quiescence every node's cell sums equal the truth for every live bucket. */
+  crashes: number;
+  limitChanges: number;
+  /** After heal and quiescence every node with an accepted clock holds, per live bucket, exactly the truth's cell sums. */
   exact: boolean;
   mismatches: Mismatch[];
   /** A node was seen holding more than the truth for some bucket. */
@@ -92,16 +81,22 @@ export interface SimulationReport {
   hlcMonotonic: boolean;
   /** Most admitted (load generator's log) in any window of windowMs for one key, over the limit. */
   maxAdmittedRatio: number;
+  /** The probe: hits admitted on its key (all nodes, then the burst), against the limit the burst node held. */
+  probe: { admitted: number; limit: number } | null;
   convergence: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
   /**
-   * Virtual ms from the end of the load — when every cut is healed and faults
-   * stop — until every node holds exactly the truth (null without partitions).
+   * Virtual ms from the end of the load — when every healing cut is healed
+   * and faults stop — until every node holds exactly the truth (null without
+   * cuts).
    */
   healConvergedMs: number | null;
 }
 
 const STEP_MS = 5;
 const LIMITER = 'sim';
+const PROBE_KEY = 'probe';
+/** Redial backoff of the simulated nodes: a healed link is back within half a second. */
+const BACKOFF = { initialMs: 50, maxMs: 500 };
 
 interface SimNode {
   id: string;
@@ -114,10 +109,14 @@ interface SimNode {
 /** Runs one seeded simulation to completion. */
 export async function runSimulation(o: SimulationOptions): Promise<SimulationReport> {
   const prng = createPrng(o.seed);
-  const net = createSimNetwork({ seed: prng.uint32(), loss: o.loss ?? 0, duplicate: o.duplicate ?? 0, reorder: o.reorder ?? 0 });
+  // The checks' own stream, so that sampling never changes the run.
+  const checkRng = createPrng(o.seed ^ 0xc0ffee);
+  const net = createSimNetwork({ seed: prng.uint32(), latencyMs: o.latencyMs, loss: o.loss ?? 0, duplicate: o.duplicate ?? 0, reorder: o.reorder ?? 0 });
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const skew = o.skewMs ?? 0;
-  const offsets = new Map(ids.map((id) => [id, skew === 0 ? 0 : Math.round((prng.next() * 2 - 1) * skew)]));
+  const offsets = new Map(ids.map((id, i) => [id, o.offsetsMs?.[i] ?? (skew === 0 ? 0 : Math.round((prng.next() * 2 - 1) * skew))]));
+  const maxClockOffsetMs = o.maxClockOffsetMs ?? 500;
+  const honest = honestNodes(offsets, maxClockOffsetMs);
   const gossip = o.gossipIntervalMs ?? 20;
   const digestMs = o.digestIntervalMs ?? 250;
   const truth = new TruthLog(o.windowMs, o.limit);
@@ -125,54 +124,70 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   let incarnations = 0;
 
   const start = async (id: string): Promise<SimNode> => {
-    const { transport, scheduler } = net.addNode(id, { secret: 'simulation-secret', clockOffsetMs: offsets.get(id), incarnation: `i${++incarnations}` });
+    const incarnation = `i${++incarnations}`;
+    const { transport, scheduler } = net.addNode(id, { secret: 'simulation-secret', clockOffsetMs: offsets.get(id), incarnation, backoff: BACKOFF });
     const mesh = await createMesh({
       nodeId: id,
       transport,
       scheduler,
-      incarnation: `i${incarnations}`,
+      incarnation,
       secret: 'simulation-secret',
       peers: ids.filter((p) => p !== id).map((p) => `sim:${p}`),
       gossipIntervalMs: gossip,
       digestIntervalMs: digestMs,
+      maxClockOffsetMs,
       suspectAfterMs: Math.max(200, 10 * gossip),
       joinTimeoutMs: 500,
     });
     const limiter = mesh.limiter({ name: LIMITER, limit: o.limit, windowMs: o.windowMs, buckets: o.buckets });
     const node = { id, mesh, limiter, draining: false, lastHlc: 0 };
     nodes.set(id, node);
+    truth.started(limiter.replicaId, net.now());
     return node;
   };
-  for (const id of ids) await start(id);
+  const late = new Map((o.joins ?? []).map((j) => [j.node, j.at]));
+  for (const id of ids) if (!late.has(id)) await start(id);
+  const first = nodes.values().next().value as SimNode;
+  const buckets = first.limiter.buckets;
 
-  const report = { offered: 0, admitted: 0, denied: 0, resets: 0, restarts: 0, overCounted: false, hlcMonotonic: true };
+  const report = { offered: 0, admitted: 0, denied: 0, resets: 0, restarts: 0, crashes: 0, limitChanges: 0, overCounted: false, hlcMonotonic: true };
   const latencies: number[] = [];
   const pending: Array<{ replica: string; key: string; bucket: number; count: number; at: number }> = [];
   const partitions = [...(o.partitions ?? [])];
-  const restarts = [...(o.restarts ?? [])].sort((x, y) => x.at - y.at);
+  // Node events in time order: joins, crashes (and the starts that follow them), restarts, leaves, limit changes.
+  type Event = { at: number; kind: 'join' | 'crash' | 'back' | 'restart' | 'leave'; node: string; downMs?: number } | { at: number; kind: 'limit'; node: string; limit: number };
+  const events: Event[] = [
+    ...(o.joins ?? []).map((e) => ({ at: e.at, kind: 'join' as const, node: e.node })),
+    ...(o.crashes ?? []).map((e) => ({ at: e.at, kind: 'crash' as const, node: e.node, downMs: e.downMs })),
+    ...(o.restarts ?? []).map((e) => ({ at: e.at, kind: 'restart' as const, node: e.node })),
+    ...(o.leaves ?? []).map((e) => ({ at: e.at, kind: 'leave' as const, node: e.node })),
+    ...(o.limitChanges ?? []).map((e) => ({ at: e.at, kind: 'limit' as const, node: e.node, limit: e.limit })),
+  ];
+  const byTime = (x: Event, y: Event) => x.at - y.at || x.node.localeCompare(y.node);
+  events.sort(byTime);
+  const left = new Set<string>();
   const t0 = net.now();
-  const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
+  const keysSeen: string[] = [];
+  const keySet = new Set<string>();
   let credit = 0;
   let lastHeal: number | null = null;
+  let probe: SimulationView['probe'];
 
   for (let elapsed = 0; elapsed < o.durationMs; elapsed += STEP_MS) {
     for (const p of partitions) {
       if (p.at >= elapsed && p.at < elapsed + STEP_MS) cut(net, p, true);
-      if (p.heal >= elapsed && p.heal < elapsed + STEP_MS) {
+      if (p.heal !== null && p.heal >= elapsed && p.heal < elapsed + STEP_MS) {
         cut(net, p, false);
         lastHeal = net.now() - t0;
       }
     }
-    while (restarts.length > 0 && restarts[0].at <= elapsed) {
-      const { node } = restarts.shift() as { node: string };
-      await restart(node);
-    }
+    while (events.length > 0 && events[0].at <= elapsed) await handle(events.shift() as Event);
     credit += (o.rate * STEP_MS) / 1000;
     const live = [...nodes.values()].filter((n) => !n.draining);
-    for (; credit >= 1 && live.length > 0; credit--) load(live, prng);
-    if (o.resetRate !== undefined && prng.next() < o.resetRate * STEP_MS) {
+    for (; credit >= 1 && live.length > 0; credit--) load(live, prng, elapsed);
+    if (o.resetRate !== undefined && o.resetRate > 0 && live.length > 0 && prng.next() < o.resetRate * STEP_MS && keysSeen.length > 0) {
       const n = prng.pick(live);
-      const key = prng.pick(keys);
+      const key = prng.pick(keysSeen);
       n.limiter.reset(key);
       // The floors the reset set, read from the issuer at once: what it had observed.
       truth.reset(key, n.limiter.replicaId, n.limiter.replica.cellsOf(key), net.now());
@@ -182,22 +197,25 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     observe('load');
     o.onProgress?.(elapsed / o.durationMs);
   }
-  // Heal everything and let the cluster settle.
+  // Heal every healing cut, stop the faults, start who is still down, and let the cluster settle.
   net.heal();
+  for (const p of partitions) if (p.heal === null) cut(net, p, true);
   net.setFaults({ loss: 0, duplicate: 0, reorder: 0 });
   if (lastHeal === null && partitions.length > 0) lastHeal = net.now() - t0;
-  const bucketMs = nodes.values().next().value!.limiter.windowMs / nodes.values().next().value!.limiter.buckets;
-  const settle = o.settleMs ?? 3 * digestMs + 3 * bucketMs + 10 * gossip;
+  for (const e of events.filter((x) => x.kind === 'back' || x.kind === 'join')) await handle(e);
+  const bucketMs = o.windowMs / buckets;
+  const settle = o.settleMs ?? 3 * digestMs + 3 * bucketMs + 10 * gossip + BACKOFF.maxMs + 200;
   let healConvergedMs: number | null = null;
   const healStart = net.now();
   for (let waited = 0; waited < settle; waited += STEP_MS) {
     net.advance(STEP_MS);
     observe('settle');
-    if (healConvergedMs === null && pending.length === 0 && findMismatches(truth, nodes.values(), 1).length === 0) {
+    if (healConvergedMs === null && pending.length === 0 && findMismatches(truth, honestViews(), 1).length === 0) {
       healConvergedMs = net.now() - healStart;
     }
   }
-  const mismatches = findMismatches(truth, nodes.values(), 20);
+  const mismatches = findMismatches(truth, honestViews(), 20);
+  const probed = o.probe === false ? null : runProbe();
   o.inspect?.(view('end'));
   for (const n of nodes.values()) await n.mesh.close();
   latencies.sort((x, y) => x - y);
@@ -209,31 +227,106 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     exact: mismatches.length === 0,
     mismatches,
     maxAdmittedRatio: truth.maxAdmittedRatio(),
+    probe: probed,
     convergence: { samples: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: latencies.at(-1) ?? 0 },
     healConvergedMs: lastHeal === null ? null : healConvergedMs,
   };
 
-  function load(live: SimNode[], rng: Prng): void {
+  function honestViews(): SimNode[] {
+    return [...nodes.values()].filter((n) => honest.has(n.id));
+  }
+
+  function keyAt(elapsed: number, i: number): string {
+    return o.keyChurnMs === undefined ? `k${i}` : `k${Math.floor(elapsed / o.keyChurnMs)}.${i}`;
+  }
+
+  function load(live: SimNode[], rng: Prng, elapsed: number): void {
     const n = rng.pick(live);
-    const key = keys[rng.int(keys.length)];
-    const cost = rng.next() < 0.9 ? 1 : 1 + rng.int(Math.min(3, o.limit));
-    report.offered++;
-    const d = n.limiter.consume(key, cost);
-    if (!d.allowed) {
-      report.denied++;
-      return;
-    }
-    report.admitted++;
-    const bucket = n.limiter.replica.currentBucket();
-    truth.admit(n.limiter.replicaId, key, bucket, cost, net.now());
+    const key = keyAt(elapsed, rng.int(o.keys));
+    const cost = rng.next() < 0.9 ? 1 : 1 + rng.int(Math.min(3, n.limiter.limit));
+    decide(n, key, cost);
     if (pending.length < 256 && rng.next() < 0.05) {
+      const bucket = n.limiter.replica.currentBucket();
       const cell = n.limiter.replica.cellsOf(key).find((c) => c.bucket === bucket && c.replica === n.limiter.replicaId);
       if (cell !== undefined) pending.push({ replica: n.limiter.replicaId, key, bucket, count: cell.count, at: net.now() });
     }
   }
 
-  function view(phase: SimulationView['phase']): SimulationView {
-    return { phase, elapsedMs: net.now() - t0, nodes: [...nodes.values()], truth, keys };
+  /** One decision on `n`, logged as the load generator saw it. */
+  function decide(n: SimNode, key: string, cost: number): boolean {
+    if (!keySet.has(key)) {
+      keySet.add(key);
+      keysSeen.push(key);
+    }
+    report.offered++;
+    truth.offered(key, net.now());
+    const d = n.limiter.consume(key, cost);
+    if (!d.allowed) {
+      report.denied++;
+      return false;
+    }
+    report.admitted++;
+    truth.admit(n.limiter.replicaId, key, n.limiter.replica.currentBucket(), cost, net.now(), n.id);
+    return true;
+  }
+
+  async function handle(e: Event): Promise<void> {
+    switch (e.kind) {
+      case 'join':
+      case 'back':
+        if (!nodes.has(e.node) && !left.has(e.node)) await start(e.node);
+        return;
+      case 'crash': {
+        const node = nodes.get(e.node);
+        if (node === undefined) return;
+        o.inspect?.(view('ending', e.node));
+        // A crash: no drain, no close; the process and everything it held are gone.
+        net.crash(e.node);
+        nodes.delete(e.node);
+        truth.ended(node.limiter.replicaId, net.now(), 'crash');
+        report.crashes++;
+        events.push({ at: e.at + (e.downMs ?? 0), kind: 'back', node: e.node });
+        events.sort(byTime);
+        return;
+      }
+      case 'restart':
+        if (await stop(e.node, 'restart')) {
+          await start(e.node);
+          report.restarts++;
+        }
+        return;
+      case 'leave':
+        if (await stop(e.node, 'leave')) left.add(e.node);
+        return;
+      case 'limit': {
+        const node = nodes.get(e.node);
+        if (node === undefined) return;
+        node.limiter.setLimit(e.limit);
+        truth.limitChange(e.node, e.limit, net.now());
+        report.limitChanges++;
+        return;
+      }
+    }
+  }
+
+  function view(phase: SimulationView['phase'], ending?: string): SimulationView {
+    return {
+      phase,
+      elapsedMs: net.now() - t0,
+      nowMs: net.now(),
+      nodes: [...nodes.values()],
+      truth,
+      keys: keysSeen,
+      offsetsMs: offsets,
+      honest,
+      maxClockOffsetMs,
+      windowMs: o.windowMs,
+      buckets,
+      isCut: (from, to) => net.isCut(from, to),
+      replicasStarted: incarnations,
+      ending,
+      probe,
+    };
   }
 
   /** After each step: HLC monotonicity, the over-count bound, convergence samples, then the inspector. */
@@ -243,16 +336,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       if (h < n.lastHlc) report.hlcMonotonic = false;
       n.lastHlc = h;
     }
-    if (overCounted(truth, nodes.values(), keys, prng)) report.overCounted = true;
+    if (keysSeen.length > 0 && overCounted(truth, nodes.values(), keysSeen, checkRng)) report.overCounted = true;
     for (let i = pending.length - 1; i >= 0; i--) {
       const s = pending[i];
       let all = true;
       for (const n of nodes.values()) {
+        if (!honest.has(n.id)) continue;
         if (s.bucket < n.limiter.replica.currentBucket() - n.limiter.buckets) continue; // expired there
         const c = n.limiter.replica.cellsOf(s.key).find((x) => x.bucket === s.bucket && x.replica === s.replica);
         // Converged on n: it holds the hit (visible or hidden by a reset: counts only grow).
-        const ok = c !== undefined && c.count >= s.count;
-        if (!ok) all = false;
+        if (c === undefined || c.count < s.count) all = false;
       }
       if (all) {
         latencies.push(net.now() - s.at);
@@ -262,11 +355,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     o.inspect?.(view(phase));
   }
 
-  async function restart(id: string): Promise<void> {
+  /** Stops `id` like an operator would; false when it was not running. */
+  async function stop(id: string, how: 'restart' | 'leave'): Promise<boolean> {
     const node = nodes.get(id);
-    if (node === undefined) return;
-    // Drain like an operator would: no new traffic, then stop once the
-    // survivors hold every cell this incarnation counted (or 5 s passed).
+    if (node === undefined) return false;
+    // Drain: no new traffic, then stop once the survivors hold every cell
+    // this incarnation counted (or 5 s passed).
     node.draining = true;
     const others = () => [...nodes.values()].filter((n) => n !== node);
     for (let waited = 0; waited < 5000; waited += STEP_MS) {
@@ -274,11 +368,54 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       observe('load');
       if (handedOver(node, others())) break;
     }
+    o.inspect?.(view('ending', id));
     await node.mesh.close();
     net.crash(id);
     nodes.delete(id);
-    await start(id);
-    report.restarts++;
+    truth.ended(node.limiter.replicaId, net.now(), how);
+    return true;
+  }
+
+  /**
+   * The probe: honest nodes — those cut off from the burst node first —
+   * admit up to half the limit on a fresh key; after as many gossip
+   * intervals as a relay through a bridge needs (twenty, and the latency;
+   * earlier once every node holds them), one node is asked for twice the
+   * limit at once. Having heard everything, it must admit exactly up to its
+   * limit; the oracle checks the log.
+   */
+  function runProbe(): { admitted: number; limit: number } | null {
+    const voters = honestViews();
+    if (voters.length === 0) return null;
+    const lasting = partitions.find((p) => p.heal === null);
+    const side = lasting === undefined ? [] : voters.filter((n) => lasting.a.includes(n.id));
+    const burst = side.length > 0 ? side[checkRng.int(side.length)] : voters[checkRng.int(voters.length)];
+    const limit = burst.limiter.limit;
+    const cutOff = (n: SimNode) => net.isCut(n.id, burst.id) || net.isCut(burst.id, n.id);
+    const order = [...voters.filter(cutOff), ...voters.filter((n) => !cutOff(n))];
+    let budget = Math.floor(limit / 2);
+    const each = Math.max(1, Math.floor(limit / (2 * voters.length)));
+    probe = { key: PROBE_KEY, node: burst.id, firstAt: net.now() };
+    let admitted = 0;
+    for (const n of order) {
+      for (let i = 0; i < each && budget > 0; i++, budget--) if (decide(n, PROBE_KEY, 1)) admitted++;
+    }
+    const counted = new Map<string, number>();
+    for (const n of voters) counted.set(n.limiter.replicaId, truth.hitsOf(PROBE_KEY, n.limiter.replicaId).length);
+    const heard = (n: SimNode) => {
+      const sums = new Map<string, number>();
+      for (const c of n.limiter.replica.cellsOf(PROBE_KEY)) sums.set(c.replica, (sums.get(c.replica) ?? 0) + c.count);
+      return [...counted].every(([replica, hits]) => (sums.get(replica) ?? 0) >= hits);
+    };
+    const hearMs = 20 * gossip + 4 * (o.latencyMs?.[1] ?? 5);
+    for (let waited = 0; waited < hearMs && !voters.every(heard); waited += STEP_MS) {
+      net.advance(STEP_MS);
+      observe('probe');
+    }
+    for (let i = 0; i < 2 * limit + 3; i++) if (decide(burst, PROBE_KEY, 1)) admitted++;
+    net.advance(STEP_MS);
+    observe('probe');
+    return { admitted, limit };
   }
 }
 
@@ -293,40 +430,4 @@ function cut(net: SimNetwork, p: SimPartition, on: boolean): void {
       }
     }
   }
-}
-
-/** A random scenario for seed `seed`: 3–7 nodes, load, healing partitions, faults, skew, restarts, resets. */
-export function randomScenario(seed: number, overrides: Partial<SimulationOptions> = {}): SimulationOptions {
-  const r = createPrng(seed ^ 0x5eed);
-  const nodes = 3 + r.int(5);
-  const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-  const durationMs = 2000 + r.int(2000);
-  const windowMs = 2000 + 1000 * r.int(3);
-  const partitions: SimPartition[] = [];
-  for (let i = r.int(3); i > 0; i--) {
-    const at = r.int(durationMs - 500);
-    const shuffled = [...ids].sort(() => r.next() - 0.5);
-    const split = 1 + r.int(nodes - 1);
-    // Partitions shorter than half a window.
-    partitions.push({ at, heal: at + 100 + r.int(Math.min(windowMs / 2, durationMs - at)), a: shuffled.slice(0, split), b: shuffled.slice(split), oneWay: r.next() < 0.25 });
-  }
-  const restarts = r.next() < 0.3 ? [{ at: r.int(durationMs), node: r.pick(ids) }] : [];
-  return {
-    seed,
-    nodes,
-    durationMs,
-    rate: 200 + r.int(800),
-    keys: 1 + r.int(20),
-    limit: 20 + r.int(200),
-    windowMs,
-    buckets: 10,
-    loss: r.next() < 0.5 ? r.next() * 0.05 : 0,
-    duplicate: r.next() < 0.5 ? r.next() * 0.05 : 0,
-    reorder: r.next() < 0.5 ? r.next() * 0.2 : 0,
-    skewMs: r.int(200),
-    partitions,
-    restarts,
-    resetRate: r.next() < 0.3 ? 0.0005 : 0,
-    ...overrides,
-  };
 }

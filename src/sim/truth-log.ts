@@ -27,6 +27,20 @@ export interface TruthFloor {
   readonly admitted: number;
 }
 
+/** One admitted hit as the load generator saw it: its own virtual time, the node that admitted it (whose clock offset the harness set). */
+export interface TruthHit {
+  readonly at: number;
+  readonly cost: number;
+  readonly node: string;
+}
+
+/** A runtime limit change as the load generator issued it. */
+export interface TruthLimitChange {
+  readonly at: number;
+  readonly node: string;
+  readonly limit: number;
+}
+
 /** A reset as the load generator saw it. */
 export interface TruthReset {
   readonly key: string;
@@ -55,19 +69,89 @@ export class TruthLog {
   #resets: TruthReset[] = [];
   /** key → [true time, cost] in admission order */
   #admissions = new Map<string, Array<[number, number]>>();
+  /** key → replica → hits in admission order */
+  #hitLog = new Map<string, Map<string, TruthHit[]>>();
+  /** key → virtual time of the latest decision asked on it (admitted or not) */
+  #lastOffered = new Map<string, number>();
+  #limitChanges: TruthLimitChange[] = [];
+  /** replica → virtual time its incarnation ended (crash, restart or leave) */
+  #ended = new Map<string, { at: number; how: 'crash' | 'restart' | 'leave' }>();
+  /** replica → virtual time its incarnation started */
+  #started = new Map<string, number>();
 
   constructor(
     readonly windowMs: number,
     readonly limit: number,
   ) {}
 
-  /** Records a hit of `cost` admitted by `replica` into `bucket`. */
-  admit(replica: string, key: string, bucket: number, cost: number, at: number): void {
+  /**
+   * Records a hit of `cost` admitted by `replica` (on `node`) at virtual time
+   * `at`. `bucket` is the bucket the node reported, kept for the report's
+   * per-bucket comparison only; the test oracle places hits from `at` itself.
+   */
+  admit(replica: string, key: string, bucket: number, cost: number, at: number, node = replica.split('#')[0]): void {
     const cells = cellsOf(this.#hits, key, bucket);
     cells.set(replica, (cells.get(replica) ?? 0) + cost);
     let list = this.#admissions.get(key);
     if (list === undefined) this.#admissions.set(key, (list = []));
     list.push([at, cost]);
+    let byReplica = this.#hitLog.get(key);
+    if (byReplica === undefined) this.#hitLog.set(key, (byReplica = new Map()));
+    let hits = byReplica.get(replica);
+    if (hits === undefined) byReplica.set(replica, (hits = []));
+    hits.push({ at, cost, node });
+  }
+
+  /** Records that a decision was asked on `key` at `at` (admitted or not). */
+  offered(key: string, at: number): void {
+    this.#lastOffered.set(key, at);
+  }
+
+  /** Keys asked for at or after virtual time `since`. */
+  offeredSince(since: number): number {
+    let n = 0;
+    for (const at of this.#lastOffered.values()) if (at >= since) n++;
+    return n;
+  }
+
+  /** Every hit `replica` admitted on `key`, in admission order, with the harness's own times. */
+  hitsOf(key: string, replica: string): readonly TruthHit[] {
+    return this.#hitLog.get(key)?.get(replica) ?? [];
+  }
+
+  /** Replica ids that admitted hits on `key`. */
+  replicasOf(key: string): IterableIterator<string> {
+    return (this.#hitLog.get(key) ?? new Map<string, TruthHit[]>()).keys();
+  }
+
+  /** Records a runtime limit change issued on `node`. */
+  limitChange(node: string, limit: number, at: number): void {
+    this.#limitChanges.push({ at, node, limit });
+  }
+
+  /** Every runtime limit change, in issue order. */
+  limitChanges(): readonly TruthLimitChange[] {
+    return this.#limitChanges;
+  }
+
+  /** Records that `replica`'s incarnation started at `at`. */
+  started(replica: string, at: number): void {
+    this.#started.set(replica, at);
+  }
+
+  /** When `replica`'s incarnation started (Infinity: never). */
+  startOf(replica: string): number {
+    return this.#started.get(replica) ?? Infinity;
+  }
+
+  /** Records that `replica`'s incarnation ended at `at`. */
+  ended(replica: string, at: number, how: 'crash' | 'restart' | 'leave'): void {
+    this.#ended.set(replica, { at, how });
+  }
+
+  /** When and how `replica`'s incarnation ended (undefined: it is running). */
+  endOf(replica: string): { at: number; how: 'crash' | 'restart' | 'leave' } | undefined {
+    return this.#ended.get(replica);
   }
 
   /** Records a reset of `key` by `issuer` and the floors it set (read from the issuer right after it). */
