@@ -90,6 +90,7 @@ export class DaemonMetrics {
   #respCommands: Counter<'command'>;
   #respErrors: Counter<'code'>;
   #respClosed: Counter<'reason'>;
+  #replication: Counter<'event'>;
 
   constructor(mesh: Mesh, sources: MetricsSources) {
     this.#mesh = mesh;
@@ -136,6 +137,12 @@ export class DaemonMetrics {
       name: 'tallymesh_resp_closed_total',
       help: 'RESP connections closed by the daemon, by reason (quit, protocol, http, too-many-connections, shutdown).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.#replication = new Counter({
+      name: 'tallymesh_replication_events_total',
+      help: 'Replication counters of /v1/cluster (replication), by event: DELTA frames, snapshot chunks, digests, repairs, SYNCs, cells merged, skew rejections, log overflows, frames unsent at shutdown.',
+      labelNames: ['event'],
       registers,
     });
     collectDefaultMetrics({ register: this.registry });
@@ -205,6 +212,12 @@ export class DaemonMetrics {
       held += l.keys;
     }
     this.#heldKeys.set(held);
+    for (const [name, n] of Object.entries(cluster.replication)) {
+      if (name === 'repairsAnswered') continue; // the deprecated sum of two others
+      const event = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      this.#replication.inc({ event }, 0); // every event present from the first scrape, so alerts can use rate()
+      this.#advance(this.#replication, `replication:${event}`, { event }, n);
+    }
 
     // Per-peer gauges are rebuilt so a forgotten peer's series disappear.
     this.#peers.reset();

@@ -7,6 +7,11 @@
  * one side cannot reach. This file owns the digests (which buckets they
  * cover, how they compare), the rounds and the shard pushes.
  *
+ * When most of a limiter's shards differ twice in a row, the node asks the
+ * peer for a whole snapshot (SYNC, at most one per peer every 8 digest
+ * intervals) rather than for most shards one by one, and still pushes its
+ * own differing shards.
+ *
  * Each digest also carries the sender's limit register when a runtime change
  * set it, and the receiver joins it (LWW): a limit change that every other
  * path lost (a dropped DELTA, a retained log thrown away for a snapshot, a
@@ -31,6 +36,12 @@ import { limitToWire, MAX_KEYS_PER_FRAME, mergeLimitFrom, splitBatches, toBatch 
 
 /** Key shards per limiter digest: 256 × 4 bytes per limiter per digest interval. */
 export const DIGEST_SHARDS = 256;
+
+/** Past this many shards differing twice in a row, a node asks the peer for a snapshot (SYNC) instead of a repair. */
+export const SYNC_SHARDS = DIGEST_SHARDS / 2;
+
+/** At most one SYNC per peer per this many digest intervals (a snapshot of a large window takes several). */
+const SYNC_EVERY_DIGESTS = 8;
 
 /**
  * Slots one gossip tick walks for one peer's repairs (a hash each), of which
@@ -115,6 +126,7 @@ export class AntiEntropy {
       return;
     }
     const wants: RepairBody['wants'] = [];
+    let sync = false;
     const seen = new Set<string>();
     for (const d of digests) {
       const limiter = this.#ctx.limiters.get(d.name);
@@ -141,7 +153,18 @@ export class AntiEntropy {
       // Push ours and pull theirs: one round trip repairs both directions.
       this.#owe(peer, d.name, differing);
       this.#ctx.counters.repairPushesStarted++;
-      wants.push({ name: d.name, from: d.from, to: d.to, shards: differing });
+      // Most of the window differs (we missed a peer's snapshot, or held
+      // little when we joined): one snapshot pulls it all in one stream,
+      // instead of asking for most shards again every round.
+      if (differing.length > SYNC_SHARDS) sync = true;
+      else wants.push({ name: d.name, from: d.from, to: d.to, shards: differing });
+    }
+    const now = scheduler.now();
+    if (sync && now - peer.syncSentAt >= SYNC_EVERY_DIGESTS * options.digestIntervalMs) {
+      if (this.#ctx.send(peer, { type: FrameType.SYNC, hlc: 0, body: {} })) {
+        peer.syncSentAt = now;
+        this.#ctx.counters.syncsSent++;
+      }
     }
     if (wants.length > 0) this.#ctx.send(peer, { type: FrameType.REPAIR, hlc: 0, body: { wants } });
   }

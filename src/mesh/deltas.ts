@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { wallOf } from '../../crdt/hlc.js';
 import { FrameType, type WindowBatch } from '../../transport/codec/frame.js';
 import { BATCH_CELL_FLOOR, BATCH_CELL_REPLICA, BATCH_CELL_STRIDE } from '../../crdt/cell-batch.js';
 import type { Peer } from './peer.js';
@@ -138,9 +137,14 @@ export class DeltaGossip {
     return variant;
   }
 
-  /** Merges a DELTA frame from `peer` sent at HLC `hlc`, and updates its smoothed replication lag. */
-  receive(peer: Peer, hlc: number, batches: WindowBatch[], now: number): void {
-    peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - wallOf(hlc)) * LAG_SMOOTHING;
+  /**
+   * Merges a DELTA frame from `peer`, sent when the sender's own clock read
+   * `sentMs` (the frame's physical clock, not its HLC: an HLC may carry a
+   * faster third node's time through a relay, which is no delay of this
+   * link), and updates its smoothed replication lag.
+   */
+  receive(peer: Peer, sentMs: number, batches: WindowBatch[], now: number): void {
+    peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - sentMs) * LAG_SMOOTHING;
     mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted);
   }
 

@@ -44,6 +44,8 @@ export class Peer {
   clockOffsetMs = 0;
   /** Smoothed delay between a change on the peer and its arrival here (ms). */
   replicationLagMs = 0;
+  /** When this node last asked the peer for a snapshot (SYNC); −∞: never. */
+  syncSentAt = Number.NEGATIVE_INFINITY;
   /**
    * Deltas the peer may not have: everything sent in the current and the
    * previous retention period (one `suspectAfterMs` each), plus everything

@@ -49,6 +49,8 @@ export interface ReplicationStats {
   repairRequestsAnswered: number;
   /** Shard pushes this node started itself, after two digest rounds in a row differed from a peer's. */
   repairPushesStarted: number;
+  /** SYNC frames sent: snapshots asked of a peer whose digest differed in most shards twice in a row. */
+  syncsSent: number;
   /**
    * `repairRequestsAnswered + repairPushesStarted`.
    * @deprecated Counts pushes this node started too, not only answers; use
@@ -76,6 +78,7 @@ export function newReplicationCounters(): ReplicationCounters {
     digestsSent: 0,
     repairRequestsAnswered: 0,
     repairPushesStarted: 0,
+    syncsSent: 0,
     cellsMerged: 0,
     skewRejections: 0,
     logOverflows: 0,

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Hlc } from '../../crdt/hlc.js';
+import { wallOf, type Hlc } from '../../crdt/hlc.js';
 import { FrameType, type Frame } from '../../transport/codec/frame.js';
 import type { Scheduler } from '../../transport/scheduler.js';
 import type { PeerInfo, RejectReason, Transport } from '../../transport/transport.js';
@@ -217,7 +217,7 @@ export class Replicator {
     }
     switch (frame.type) {
       case FrameType.DELTA:
-        this.#deltas.receive(peer, frame.hlc, frame.body.batches, now);
+        this.#deltas.receive(peer, frame.physicalMs ?? wallOf(frame.hlc), frame.body.batches, now);
         break;
       case FrameType.SNAPSHOT:
         // Not relayed: a joiner would send the whole window on to every peer at once.

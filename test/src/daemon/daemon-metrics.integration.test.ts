@@ -72,6 +72,13 @@ describe('/metrics', () => {
     }
     expect(sampleValue(m, 'tallymesh_peer_clock_offset_seconds', { peer: 'b' })).toEqual(expect.any(Number));
     expect(sampleValue(m, 'tallymesh_peer_replication_lag_seconds', { peer: 'b' })).toBeGreaterThanOrEqual(0);
+    // The replication counters of /v1/cluster, one series per counter, equal to what /v1/cluster says.
+    const { replication } = (await getJson(`${a.url}/v1/cluster`)).body;
+    expect(sampleValue(m, 'tallymesh_replication_events_total', { event: 'cells_merged' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(m, 'tallymesh_replication_events_total', { event: 'cells_merged' })).toBeLessThanOrEqual(replication.cellsMerged);
+    for (const event of ['delta_frames', 'snapshot_chunks', 'digests_sent', 'repair_requests_answered', 'repair_pushes_started', 'syncs_sent', 'skew_rejections', 'log_overflows', 'frames_unsent']) {
+      expect(sampleValue(m, 'tallymesh_replication_events_total', { event }), event).toEqual(expect.any(Number));
+    }
   });
 
   it('counts refused peer connections by reason and logs them once per interval', async () => {
