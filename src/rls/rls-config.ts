@@ -88,10 +88,10 @@ function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkFields(raw: Record<string, unknown>, known: string[], where: string, what: string): void {
+function checkFields(raw: Record<string, unknown>, known: string[], where: string, what: string, sep = '.'): void {
   for (const k of Object.keys(raw)) {
-    if (k === 'replaces') fail(`${where}.${k}`, 'is not supported by tallymesh (give the more specific descriptor its own limit instead)');
-    if (!known.includes(k)) fail(`${where}.${k}`, `is not a ${what} field (known: ${known.join(', ')})`);
+    if (k === 'replaces') fail(`${where}${sep}${k}`, 'is not supported by tallymesh (give the more specific descriptor its own limit instead)');
+    if (!known.includes(k)) fail(`${where}${sep}${k}`, `is not a ${what} field (known: ${known.join(', ')})`);
   }
 }
 
@@ -182,7 +182,7 @@ export function parseRlsDocuments(yamlText: string, source: string): RlsDomain[]
     const data: unknown = doc.toJS();
     if (data === null || data === undefined) return; // an empty document, e.g. after a trailing ---
     if (!isMapping(data)) fail(origin, `must be a mapping with domain and descriptors, got ${describeConfigValue(data)}`);
-    checkFields(data, DOMAIN_FIELDS, `${origin}:`, 'domain');
+    checkFields(data, DOMAIN_FIELDS, origin, 'domain', ': ');
     domains.push({
       domain: text(data.domain, `${origin}: domain`),
       descriptors: parseLevel(data.descriptors, `${origin}: descriptors`, 1),
