@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRlsDocuments, readRlsConfig } from '../../../src/rls/rls-config.js';
+import { EDGE_EXAMPLE } from './readme-examples.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tallymesh-rls-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,15 +26,7 @@ function configError(fn: () => unknown): string {
   throw new Error('expected a config error');
 }
 
-const TWO_DOMAINS = `
-domain: edge
-descriptors:
-  - key: remote_address
-    rate_limit: {unit: second, requests_per_unit: 10}
-  - key: remote_address
-    value: 50.0.0.5
-    rate_limit: {unit: second, requests_per_unit: 0}
----
+const TWO_DOMAINS = `${EDGE_EXAMPLE}---
 domain: messaging
 descriptors:
   - key: message_type

@@ -9,22 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { parseRlsDocuments } from '../../../src/rls/rls-config.js';
 import { matchDescriptor, type RlsEntry } from '../../../src/rls/rls-match.js';
 import { fcParams } from '../../helpers/fc.js';
+import { EDGE_EXAMPLE, MESSAGING_EXAMPLE } from './readme-examples.js';
 
 const domain = (yaml: string) => parseRlsDocuments(yaml, 'test.yaml')[0].descriptors;
 const entries = (...pairs: Array<[string, string]>): RlsEntry[] => pairs.map(([key, value]) => ({ key, value }));
 
 describe('matchDescriptor', () => {
-  const messaging = domain(`
-domain: messaging
-descriptors:
-  - key: message_type
-    value: marketing
-    descriptors:
-      - key: to_number
-        rate_limit: {unit: day, requests_per_unit: 5}
-  - key: to_number
-    rate_limit: {unit: day, requests_per_unit: 100}
-`);
+  const messaging = domain(MESSAGING_EXAMPLE);
 
   it('matches a nested descriptor whatever the value of a key without one', () => {
     expect(matchDescriptor(messaging, entries(['message_type', 'marketing'], ['to_number', '2061111111']))?.rateLimit?.requestsPerUnit).toBe(5);
@@ -39,15 +30,7 @@ descriptors:
   });
 
   it('prefers the value-specific descriptor to the key’s default', () => {
-    const edge = domain(`
-domain: edge
-descriptors:
-  - key: remote_address
-    rate_limit: {unit: second, requests_per_unit: 10}
-  - key: remote_address
-    value: 50.0.0.5
-    rate_limit: {unit: second, requests_per_unit: 0}
-`);
+    const edge = domain(EDGE_EXAMPLE);
     expect(matchDescriptor(edge, entries(['remote_address', '50.0.0.1']))?.rateLimit?.requestsPerUnit).toBe(10);
     expect(matchDescriptor(edge, entries(['remote_address', '50.0.0.5']))?.rateLimit?.requestsPerUnit).toBe(0);
   });

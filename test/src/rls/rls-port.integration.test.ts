@@ -11,6 +11,7 @@ import { parseRlsDocuments } from '../../../src/rls/rls-config.js';
 import { descriptorKey, limiterName } from '../../../src/rls/rls-service.js';
 import { closeAll, getJson, startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { descriptor, RlsClient, type Descriptor, type Request } from '../../helpers/rls-client.js';
+import { MESSAGING_EXAMPLE } from './readme-examples.js';
 
 const CONFIG = `
 domain: edge
@@ -32,17 +33,7 @@ descriptors:
         rate_limit: {unit: minute, requests_per_unit: 2}
       - key: user
         rate_limit: {unit: minute, requests_per_unit: 3, name: per-user}
----
-domain: messaging
-descriptors:
-  - key: message_type
-    value: marketing
-    descriptors:
-      - key: to_number
-        rate_limit: {unit: day, requests_per_unit: 5}
-  - key: to_number
-    rate_limit: {unit: day, requests_per_unit: 100}
-`;
+---${MESSAGING_EXAMPLE}`;
 const rlsConfig = { domains: parseRlsDocuments(CONFIG, 'test.yaml'), files: ['test.yaml'] };
 const TOKEN = 'rls-test-token-0123456789';
 
