@@ -89,15 +89,15 @@ export class DaemonMetrics {
   #streamsClosed: Counter<'reason'>;
   #eventsDropped: Counter<'reason'>;
   #browserRefused: Counter<'reason' | 'endpoint'>;
-  #respConnections: Gauge;
-  #respCommands: Counter<'command'>;
-  #respErrors: Counter<'code'>;
-  #respClosed: Counter<'reason'>;
   #rlsConnections: Gauge;
   #rlsRefused: Counter;
   #rlsRequests: Counter<'code'>;
   #rlsDescriptors: Counter<'result'>;
   #rlsHealthChecks: Counter;
+  #respConnections: Gauge;
+  #respCommands: Counter<'command'>;
+  #respErrors: Counter<'code'>;
+  #respClosed: Counter<'reason'>;
 
   constructor(mesh: Mesh, sources: MetricsSources) {
     this.#mesh = mesh;
@@ -137,15 +137,6 @@ export class DaemonMetrics {
       labelNames: ['reason', 'endpoint'],
       registers,
     });
-    this.#respConnections = new Gauge({ name: 'tallymesh_resp_connections', help: 'Open connections on the RESP (Redis protocol) port.', registers });
-    this.#respCommands = new Counter({ name: 'tallymesh_resp_commands_total', help: 'RESP commands run, by command (lower-case; unknown for any other).', labelNames: ['command'], registers });
-    this.#respErrors = new Counter({ name: 'tallymesh_resp_errors_total', help: 'RESP error replies and protocol errors, by registry code.', labelNames: ['code'], registers });
-    this.#respClosed = new Counter({
-      name: 'tallymesh_resp_closed_total',
-      help: 'RESP connections closed by the daemon, by reason (quit, protocol, http, too-many-connections, shutdown).',
-      labelNames: ['reason'],
-      registers,
-    });
     this.#rlsConnections = new Gauge({ name: 'tallymesh_rls_connections', help: 'Open connections on the RLS (Envoy rate limit service, gRPC) port.', registers });
     this.#rlsRefused = new Counter({ name: 'tallymesh_rls_refused_connections_total', help: 'RLS connections closed at accept: the port was at its connection bound or shutting down.', registers });
     this.#rlsRequests = new Counter({
@@ -161,6 +152,15 @@ export class DaemonMetrics {
       registers,
     });
     this.#rlsHealthChecks = new Counter({ name: 'tallymesh_rls_health_checks_total', help: 'gRPC health checks answered on the RLS port.', registers });
+    this.#respConnections = new Gauge({ name: 'tallymesh_resp_connections', help: 'Open connections on the RESP (Redis protocol) port.', registers });
+    this.#respCommands = new Counter({ name: 'tallymesh_resp_commands_total', help: 'RESP commands run, by command (lower-case; unknown for any other).', labelNames: ['command'], registers });
+    this.#respErrors = new Counter({ name: 'tallymesh_resp_errors_total', help: 'RESP error replies and protocol errors, by registry code.', labelNames: ['code'], registers });
+    this.#respClosed = new Counter({
+      name: 'tallymesh_resp_closed_total',
+      help: 'RESP connections closed by the daemon, by reason (quit, protocol, http, too-many-connections, shutdown).',
+      labelNames: ['reason'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
     // Refusals of the replicator (throttled requests, bad registers) are reported too, but counted from the per-peer counts at scrape.
     mesh.on('reject', (e: Extract<ReplicatorEvent, { type: 'reject' }>) => {
