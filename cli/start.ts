@@ -48,6 +48,8 @@ export function registerStart(program: Command): void {
     .option('--tls-key <path>', 'PEM private key of --tls-cert')
     .option('--tls-ca <path>', 'PEM CA: peers must present a certificate it signed (mutual TLS)')
     .option('--resp-port <port>', 'serve the Redis protocol (TM.CONSUME, TM.PEEK, TM.RESET) on this port, bound on --host; 0 picks one (env TALLYMESH_RESP_PORT)')
+    .option('--rls-port <port>', "serve Envoy's rate limit service (gRPC) on this port, bound on --host; 0 picks one; needs --rls-config (env TALLYMESH_RLS_PORT)")
+    .option('--rls-config <path>', 'envoyproxy/ratelimit YAML: a file (one domain per --- document) or a directory of .yaml files (env TALLYMESH_RLS_CONFIG)')
     .option('--check', 'validate the configuration, print it with secrets redacted, and exit')
     .addHelpText(
       'after',
@@ -126,6 +128,7 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
   }
   console.log(`tallymesh listening on ${daemon.url}`);
   if (daemon.respPort !== undefined) console.log(`tallymesh resp listening on port ${daemon.respPort}`);
+  if (daemon.rlsPort !== undefined) console.log(`tallymesh rls listening on port ${daemon.rlsPort}`);
   if (pending !== undefined) void stop(daemon, pending);
 }
 

@@ -98,6 +98,12 @@ export const codes = {
   TALLYMESH_ERR_RESP_NOPROTO: define('TALLYMESH_ERR_RESP_NOPROTO', Error, 'Protocol version %s is not supported (2 or 3)', 400),
   TALLYMESH_ERR_RESP_DB: define('TALLYMESH_ERR_RESP_DB', Error, 'Only database 0 exists, got %s', 400),
   TALLYMESH_ERR_RESP_TOO_MANY_CONNECTIONS: define('TALLYMESH_ERR_RESP_TOO_MANY_CONNECTIONS', Error, 'Too many RESP connections (at most %s); retry later', 503),
+  // Envoy's rate limit service (docs/envoy.md). Sent as the gRPC status message `<code>: <message>`; the status only classifies.
+  TALLYMESH_ERR_RLS_INVALID_REQUEST: define('TALLYMESH_ERR_RLS_INVALID_REQUEST', Error, 'Invalid rate limit request: %s', 400),
+  TALLYMESH_ERR_RLS_TOO_LARGE: define('TALLYMESH_ERR_RLS_TOO_LARGE', RangeError, 'Rate limit request past a bound: %s', 413),
+  TALLYMESH_ERR_RLS_TOO_MANY_OVERRIDES: define('TALLYMESH_ERR_RLS_TOO_MANY_OVERRIDES', RangeError, 'Too many limit overrides: this node serves at most %s distinct (domain, unit, requests_per_unit) from requests; refused %s', 429),
+  TALLYMESH_ERR_RLS_UNAUTHENTICATED: define('TALLYMESH_ERR_RLS_UNAUTHENTICATED', Error, 'Missing or wrong bearer token: send metadata "authorization: Bearer <token>"', 401),
+  TALLYMESH_ERR_RLS_SERVICE_UNKNOWN: define('TALLYMESH_ERR_RLS_SERVICE_UNKNOWN', Error, 'No service named "%s" on this port', 404),
   // Peer frames refused. The transport throws these as `FrameError` (whose
   // `reason` is the metric label and the close reason on the wire) and closes
   // that peer's link; never answered over HTTP, so the status only classifies.

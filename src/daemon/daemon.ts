@@ -30,6 +30,8 @@ import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Re
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
 import { DEFAULT_RESP_BOUNDS, RespServer, tokenCheck, type RespBounds } from '../resp/index.js';
+import type { RlsBounds, RlsRequestBounds } from '../rls/index.js';
+import { startRlsPort } from './rls-port.js';
 
 // The port's bounds for slow and idle clients, shared with a library mesh's port (defined in src/mesh/server-bounds.ts).
 export { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../mesh/port/server-bounds.js';
@@ -44,6 +46,8 @@ export interface Daemon {
   readonly address: string;
   /** The bound port of the Redis protocol front end, when `respPort` is set. */
   readonly respPort?: number;
+  /** The bound port of Envoy's rate limit service, when `rlsPort` is set. */
+  readonly rlsPort?: number;
   /**
    * Graceful shutdown: stops accepting connections and admitting hits, hands
    * the last deltas to the peers (and says goodbye) behind whatever was
@@ -62,6 +66,8 @@ export interface DaemonOptions {
   stream?: Partial<StreamBounds>;
   /** Bounds of the RESP port: connections, arguments, pipeline, output buffer (defaults in docs/resp.md). */
   resp?: Partial<RespBounds>;
+  /** Bounds of the RLS port and its requests: connections, message size, streams, descriptors, entries, overrides (defaults in docs/envoy.md). */
+  rls?: Partial<RlsBounds & RlsRequestBounds>;
 }
 
 /** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
@@ -72,6 +78,8 @@ function checkDaemonConfig(config: DaemonConfig): void {
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
+  if (config.rlsPort !== undefined) integerOption('rlsPort', config.rlsPort, 0, 65535);
+  if (config.rlsPort !== undefined && config.rlsConfig === undefined) throw new codes.TALLYMESH_ERR_OPTION_TYPE('rlsConfig', 'a rate limit configuration when rlsPort is set', 'undefined');
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -225,6 +233,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     // Read at scrape time, when the endpoints created below exist.
     clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
     resp: () => resp?.stats,
+    rls: () => (rls === undefined ? undefined : { ...rls.server.stats, results: rls.service.results }),
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,
@@ -258,7 +267,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       events,
       authorize,
       maxKeys: config.maxKeys,
-      ports: (): Record<string, number> => (respPort === undefined ? { http: bound.port } : { http: bound.port, resp: respPort }),
+      ports: (): Record<string, number> => ({ http: bound.port, ...(respPort === undefined ? {} : { resp: respPort }), ...(rls === undefined ? {} : { rls: rls.port }) }),
       overflows,
       seeds: config.peers,
       logger,
@@ -274,6 +283,17 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     if (path === STREAM_PATH) stream.handleUpgrade(req, socket, head);
     else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
   });
+
+  // A port that fails to bind stops everything started so far.
+  const abortStart = async (err: unknown): Promise<never> => {
+    decider.stop();
+    events.close();
+    stream.terminate();
+    resp?.terminate();
+    server.closeAllConnections();
+    await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
+    throw err;
+  };
 
   // The Redis protocol front end: same host, token, TLS and decision path as the API.
   let resp: RespServer | undefined;
@@ -309,17 +329,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
         if (reason === 'http' || reason === 'protocol') logger.debug({ event: 'resp-closed', reason, remoteAddress }, `RESP connection closed (${reason})`);
       },
     });
-    try {
-      respPort = await resp.listen(config.respPort, config.host);
-    } catch (err) {
-      decider.stop();
-      events.close();
-      stream.terminate();
-      server.closeAllConnections();
-      await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
-      throw err;
-    }
+    respPort = await resp.listen(config.respPort, config.host).catch(abortStart);
     logger.info({ event: 'listening-resp', host: config.host, port: respPort }, `RESP listening on ${formatAddress(config.host, respPort)}`);
+  }
+
+  // Envoy's rate limit service (src/rls/): same host, token, TLS and decision path as the API.
+  let rls: Awaited<ReturnType<typeof startRlsPort>> | undefined;
+  if (config.rlsPort !== undefined && config.rlsConfig !== undefined) {
+    const rlsConfig = { ...config, rlsPort: config.rlsPort, rlsConfig: config.rlsConfig };
+    rls = await startRlsPort({ config: rlsConfig, mesh, decider, metrics, logger, serving: () => mesh.ready && !shuttingDown, bounds: options.rls }).catch(abortStart);
   }
 
   const url = baseUrl(tls !== undefined, config.host, bound.port);
@@ -349,7 +367,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
     });
-    const orderly = Promise.all([mesh.close(), stream.close(), resp?.close()]).then(
+    const orderly = Promise.all([mesh.close(), stream.close(), resp?.close(), rls?.server.close()]).then(
       () => 'done' as const,
       (err: unknown) => {
         logger.error({ event: 'shutdown-error', err }, 'error while closing');
@@ -362,6 +380,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     // Whatever is still open now (slow stream clients, keep-alive requests) is cut.
     stream.terminate();
     resp?.terminate();
+    rls?.server.terminate();
     server.closeAllConnections();
     logger.info({ event: 'closed', reason }, 'closed');
   };
@@ -371,6 +390,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     url,
     address: mesh.address(),
     respPort,
+    rlsPort: rls?.port,
     close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
   };
 }

@@ -19,6 +19,7 @@ import type { Mesh, PeerStatus } from '../mesh/mesh.js';
 import type { RefusalReason } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import type { RespStats } from '../resp/index.js';
+import type { DescriptorResult, RlsStats } from '../rls/index.js';
 
 /** One request in this many has its latency measured (two clock reads and a histogram update). */
 export const LATENCY_SAMPLE_EVERY = 8;
@@ -27,7 +28,7 @@ export const LATENCY_SAMPLE_EVERY = 8;
 export type BrowserEndpoint = 'http' | 'stream' | 'mesh' | 'other';
 
 /** Which front door a measured request came through. */
-export type DecisionApi = 'http' | 'http-batch' | 'stream' | 'resp';
+export type DecisionApi = 'http' | 'http-batch' | 'stream' | 'resp' | 'rls';
 
 const PEER_STATES: ReadonlyArray<PeerStatus['state']> = ['syncing', 'live', 'suspect', 'skewed', 'down'];
 
@@ -51,6 +52,8 @@ export interface MetricsSources {
   clients: () => { stream: number; events: number };
   /** The RESP port's counters, when it runs. */
   resp?: () => RespStats | undefined;
+  /** The RLS port's counters and its descriptors' results, when it runs. */
+  rls?: () => (RlsStats & { results: Map<DescriptorResult, number> }) | undefined;
 }
 
 /**
@@ -86,6 +89,11 @@ export class DaemonMetrics {
   #streamsClosed: Counter<'reason'>;
   #eventsDropped: Counter<'reason'>;
   #browserRefused: Counter<'reason' | 'endpoint'>;
+  #rlsConnections: Gauge;
+  #rlsRefused: Counter;
+  #rlsRequests: Counter<'code'>;
+  #rlsDescriptors: Counter<'result'>;
+  #rlsHealthChecks: Counter;
   #respConnections: Gauge;
   #respCommands: Counter<'command'>;
   #respErrors: Counter<'code'>;
@@ -130,6 +138,21 @@ export class DaemonMetrics {
       labelNames: ['reason', 'endpoint'],
       registers,
     });
+    this.#rlsConnections = new Gauge({ name: 'tallymesh_rls_connections', help: 'Open connections on the RLS (Envoy rate limit service, gRPC) port.', registers });
+    this.#rlsRefused = new Counter({ name: 'tallymesh_rls_refused_connections_total', help: 'RLS connections closed at accept: the port was at its connection bound or shutting down.', registers });
+    this.#rlsRequests = new Counter({
+      name: 'tallymesh_rls_requests_total',
+      help: 'ShouldRateLimit calls, by outcome: the overall code (OK, OVER_LIMIT) or the gRPC status of a refused call (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAUTHENTICATED, UNAVAILABLE, INTERNAL).',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#rlsDescriptors = new Counter({
+      name: 'tallymesh_rls_descriptors_total',
+      help: 'RLS descriptors decided, by result (ok, over_limit, shadow_over_limit, unlimited, no_match, unknown_domain).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#rlsHealthChecks = new Counter({ name: 'tallymesh_rls_health_checks_total', help: 'gRPC health checks answered on the RLS port.', registers });
     this.#respConnections = new Gauge({ name: 'tallymesh_resp_connections', help: 'Open connections on the RESP (Redis protocol) port.', registers });
     this.#respCommands = new Counter({ name: 'tallymesh_resp_commands_total', help: 'RESP commands run, by command (lower-case; unknown for any other).', labelNames: ['command'], registers });
     this.#respErrors = new Counter({ name: 'tallymesh_resp_errors_total', help: 'RESP error replies and protocol errors, by registry code.', labelNames: ['code'], registers });
@@ -248,6 +271,14 @@ export class DaemonMetrics {
       for (const [command, n] of resp.commands) this.#advance(this.#respCommands, `resp-command:${command}`, { command }, n);
       for (const [code, n] of resp.errors) this.#advance(this.#respErrors, `resp-error:${code}`, { code }, n);
       for (const [reason, n] of resp.closed) this.#advance(this.#respClosed, `resp-closed:${reason}`, { reason }, n);
+    }
+    const rls = this.#sources.rls?.();
+    if (rls !== undefined) {
+      this.#rlsConnections.set(rls.connections);
+      this.#advance(this.#rlsRefused, 'rls-refused', {}, rls.refusedConnections);
+      this.#advance(this.#rlsHealthChecks, 'rls-health', {}, rls.healthChecks);
+      for (const [code, n] of rls.requests) this.#advance(this.#rlsRequests, `rls-request:${code}`, { code }, n);
+      for (const [result, n] of rls.results) this.#advance(this.#rlsDescriptors, `rls-descriptor:${result}`, { result }, n);
     }
   }
 

@@ -81,6 +81,13 @@ const RULES: Rule[] = [
     says: 'src/resp imports only types of src/limiter, src/errors.ts and src/validate.ts; the daemon wires it',
   },
   {
+    folder: 'src/rls/',
+    owns: under('src/rls'),
+    may: [under('src/rls'), under('src/limiter'), ...leaves],
+    typesOnly: [under('src/limiter')],
+    says: 'src/rls imports only types of src/limiter, src/errors.ts and src/validate.ts; the daemon wires it',
+  },
+  {
     folder: 'src/sim/',
     owns: under('src/sim'),
     may: [under('src/sim'), under('src/mesh'), under('src/limiter'), under('transport'), under('crdt'), ...leaves],

@@ -108,6 +108,24 @@ describe('the packed package in consumer projects', () => {
     expect(out.remaining).toEqual([95, 95]);
   });
 
+  // The RLS port loads its .proto files from beside its modules: both builds must ship them.
+  it.each([
+    { build: 'ESM', project: () => esm, args: ['--input-type=module', '-e'], load: "const { loadConfig, startDaemon } = await import('tallymesh/daemon');" },
+    { build: 'CommonJS', project: () => cjs, args: ['-e'], load: "const { loadConfig, startDaemon } = require('tallymesh/daemon');" },
+  ])('$build: the daemon serves the Envoy rate limit service from the installed package’s .proto files', async ({ project, args, load }) => {
+    const rlsFile = join(project(), 'ratelimit.yaml');
+    await writeFile(rlsFile, 'domain: edge\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: second, requests_per_unit: 10}\n');
+    const code = `(async () => {
+      ${load}
+      const { config } = loadConfig({ flags: { port: '0', logLevel: 'silent', limiter: ['name=api,limit=1,window=1s'], rlsPort: '0', rlsConfig: ${JSON.stringify(rlsFile)} } });
+      const daemon = await startDaemon(config);
+      const port = daemon.rlsPort;
+      await daemon.close();
+      console.log(JSON.stringify({ port: typeof port }));
+    })();`;
+    expect(await node<{ port: string }>(project(), [...args, code])).toEqual({ port: 'number' });
+  });
+
   it('the bin runs from the installed package', async () => {
     const { stdout } = await run(join(esm, 'node_modules', '.bin', 'tallymesh'), ['--version'], esm);
     expect(stdout.trim()).toBe(pkg.version);

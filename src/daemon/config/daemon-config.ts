@@ -7,6 +7,7 @@
  */
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import type { MeshTlsOptions } from '../../mesh/mesh-options.js';
+import type { RlsConfig } from '../../rls/index.js';
 
 /**
  * The log levels a daemon accepts (pino's, plus `silent`): the one list the
@@ -68,4 +69,8 @@ export interface DaemonConfig {
   tls?: MeshTlsOptions;
   /** Port of the Redis protocol front end (docs/resp.md), bound on `host` with the API's token and TLS; absent = off; 0 picks one. */
   respPort?: number;
+  /** Port of Envoy's rate limit service over gRPC (docs/envoy.md), bound on `host` with the API's token and TLS; absent = off; 0 picks one. Needs `rlsConfig`. */
+  rlsPort?: number;
+  /** The rate limit configuration in envoyproxy/ratelimit's format (`--rls-config`), read and validated by the loader. */
+  rlsConfig?: RlsConfig;
 }

@@ -1,16 +1,17 @@
 /**
  * The files a daemon configuration points at: the cluster secret, the API
- * token (either may also come inline from the environment) and the TLS
- * certificate, key and CA. Each read failure is a config error naming the
+ * token (either may also come inline from the environment), the TLS
+ * certificate, key and CA, and the rate limit service's configuration. Each read failure is a config error naming the
  * setting that gave the path.
  *
  * @module
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { configError, showValue } from './parse.js';
+import { configError, parseInteger, showValue } from './parse.js';
 import type { DaemonConfig } from './daemon-config.js';
 import { MIN_SECRET_LENGTH } from '../../mesh/mesh-options.js';
+import { readRlsConfig } from '../../rls/index.js';
 
 /** Where a setting's value came from. */
 export type ConfigOrigin = 'default' | 'file' | 'env' | 'flag';
@@ -81,4 +82,18 @@ export function readTls(merged: Layer): DaemonConfig['tls'] {
   const tls: NonNullable<DaemonConfig['tls']> = { cert: read(cert), key: read(key) };
   if (ca !== undefined) tls.ca = read(ca);
   return tls;
+}
+
+/** Reads `rls.port` and `rls.config` (the envoyproxy/ratelimit YAML file or directory); both, or neither. */
+export function readRls(merged: Layer): Pick<DaemonConfig, 'rlsPort' | 'rlsConfig'> {
+  const port = merged.get('rls.port');
+  const file = merged.get('rls.config');
+  if (port === undefined && file === undefined) return {};
+  if (port === undefined || file === undefined) {
+    const given = (port ?? file) as Entry;
+    return configError(given.field, port === undefined ? 'needs a port to serve it on too (--rls-port, rls.port)' : 'needs the rate limit configuration too (--rls-config, rls.config)');
+  }
+  const rlsPort = parseInteger(port.value, port.field, 0, 65535);
+  if (typeof file.value !== 'string' || file.value.trim() === '') return configError(file.field, `must be a file or directory path, got ${showValue(file.value)}`);
+  return { rlsPort, rlsConfig: readRlsConfig(resolve(file.dir, file.value.trim()), file.field) };
 }

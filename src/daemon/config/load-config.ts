@@ -29,7 +29,7 @@ import {
   parseName,
   showValue,
 } from './parse.js';
-import { readSecret, readTls, TLS_KEYS, type ConfigOrigin, type Entry, type Layer } from './files.js';
+import { readRls, readSecret, readTls, TLS_KEYS, type ConfigOrigin, type Entry, type Layer } from './files.js';
 import { LOG_LEVELS, type DaemonConfig } from './daemon-config.js';
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import { isLoopback } from '../../mesh/mesh-options.js';
@@ -58,6 +58,8 @@ export interface ConfigFlags {
   tlsKey?: string;
   tlsCa?: string;
   respPort?: string | number;
+  rlsPort?: string | number;
+  rlsConfig?: string;
 }
 
 export type { ConfigOrigin };
@@ -113,6 +115,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tls.keyFile', flag: 'tlsKey', env: 'TALLYMESH_TLS_KEY_FILE' },
   { key: 'tls.caFile', flag: 'tlsCa', env: 'TALLYMESH_TLS_CA_FILE' },
   { key: 'resp.port', flag: 'respPort', env: 'TALLYMESH_RESP_PORT' },
+  { key: 'rls.port', flag: 'rlsPort', env: 'TALLYMESH_RLS_PORT' },
+  { key: 'rls.config', flag: 'rlsConfig', env: 'TALLYMESH_RLS_CONFIG' },
 ];
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
@@ -179,6 +183,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   const respPort = merged.get('resp.port');
   if (respPort !== undefined) config.respPort = parseInteger(respPort.value, respPort.field, 0, 65535);
+  Object.assign(config, readRls(merged));
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -249,11 +254,12 @@ function fileLayer(path: string, field: string): Layer {
         if (!TLS_KEYS.includes(sub)) configError(`tls.${sub}`, `is not a TLS setting (known: ${TLS_KEYS.join(', ')})`);
         if (v !== null && v !== undefined) layer.set(`tls.${sub}`, { value: v, field: `tls.${sub}`, origin: 'file', dir });
       }
-    } else if (key === 'resp') {
-      if (typeof value !== 'object' || Array.isArray(value)) configError('resp', `must be a mapping with port, got ${showValue(value)}`);
+    } else if (key === 'resp' || key === 'rls') {
+      const subs = key === 'resp' ? ['port'] : ['port', 'config'];
+      if (typeof value !== 'object' || Array.isArray(value)) configError(key, `must be a mapping with ${subs.join(', ')}, got ${showValue(value)}`);
       for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
-        if (sub !== 'port') configError(`resp.${sub}`, 'is not a RESP setting (known: port)');
-        if (v !== null && v !== undefined) layer.set(`resp.${sub}`, { value: v, field: `resp.${sub}`, origin: 'file', dir });
+        if (!subs.includes(sub)) configError(`${key}.${sub}`, `is not a ${key.toUpperCase()} setting (known: ${subs.join(', ')})`);
+        if (v !== null && v !== undefined) layer.set(`${key}.${sub}`, { value: v, field: `${key}.${sub}`, origin: 'file', dir });
       }
     } else if (key === 'limiters') {
       if (!Array.isArray(value)) configError('limiters', `must be a list of limiters, got ${showValue(value)}`);

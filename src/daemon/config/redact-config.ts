@@ -28,5 +28,7 @@ export function redactConfig(config: DaemonConfig): Record<string, unknown> {
     secret: redactSecret(config.secret),
     apiToken: redactSecret(config.apiToken),
     tls: config.tls === undefined ? '(off)' : { cert: '(pem)', key: '(pem)', ca: config.tls.ca === undefined ? '(none)' : '(pem)' },
+    // The descriptor trees can be large: the files and domains say which configuration runs.
+    ...(config.rlsConfig === undefined ? {} : { rlsConfig: { files: config.rlsConfig.files, domains: config.rlsConfig.domains.map((d) => d.domain) } }),
   };
 }
