@@ -11,6 +11,7 @@
  * @module
  */
 import { createPrng, type Prng } from '../../transport/sim/prng.js';
+import type { SimulationView } from './view.js';
 
 /** A cut: frames between the groups are dropped from `at` until `heal` (virtual ms from start; `null`: never heals). */
 export interface SimPartition {
@@ -86,7 +87,7 @@ export interface SimulationOptions {
   probe?: boolean;
   onProgress?: (fraction: number) => void;
   /** Called with the nodes and the truth log after every step; must not change them. For test oracles. */
-  inspect?: (view: import('./simulation.js').SimulationView) => void;
+  inspect?: (view: SimulationView) => void;
 }
 
 /** The smallest scenario {@link randomScenario} draws: nodes, windows of virtual time, keys over the run. */
