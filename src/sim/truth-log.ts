@@ -176,6 +176,11 @@ export class TruthLog {
     return this.#hits.keys();
   }
 
+  /** Buckets (as the admitting nodes reported them) `key` has hits in. */
+  bucketsOf(key: string): IterableIterator<number> {
+    return (this.#hits.get(key) ?? new Map<number, Map<string, number>>()).keys();
+  }
+
   /** The log of `key` in `bucket`: hits per admitting replica. */
   hitsIn(key: string, bucket: number): readonly TruthHits[] {
     const cells = this.#hits.get(key)?.get(bucket);
