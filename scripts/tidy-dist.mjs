@@ -6,12 +6,16 @@
  *   dist/), a CommonJS output outside the folders the CommonJS build compiles,
  *   and source maps (the build emits none);
  * - writes dist/cjs/package.json (`"type": "commonjs"`), which makes Node and
- *   TypeScript read dist/cjs/ as CommonJS inside this `"type": "module"` package.
+ *   TypeScript read dist/cjs/ as CommonJS inside this `"type": "module"` package;
+ * - copies the static files tsc does not touch (the dashboard's HTML, CSS,
+ *   JavaScript and vendored uPlot, src/daemon/ui/static/) beside the compiled
+ *   module that serves them, in both builds; a copy whose original is gone is
+ *   removed like any stale output.
  *
  * Outputs that are still emitted stay for tsc to overwrite: a build never
  * empties dist/ under a process running from it.
  */
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +26,8 @@ const CJS_DIR = 'cjs';
 /** Top-level source folders the CommonJS build compiles (see tsconfig.cjs.json). */
 const CJS_SOURCES = new Set(['crdt', 'transport', 'src']);
 const CJS_MANIFEST = `${CJS_DIR}/package.json`;
+/** Folders of static files, copied as they are into dist/ and dist/cjs/ (their server is in both builds). */
+const STATIC_DIRS = ['src/daemon/ui/static'];
 
 /**
  * The source a dist/ file was compiled from (`src/a.ts` for `src/a.js`,
@@ -33,6 +39,8 @@ function sourceOf(rel) {
     parts.shift();
     if (!CJS_SOURCES.has(parts[0])) return null;
   }
+  const path = parts.join('/');
+  if (STATIC_DIRS.some((dir) => path.startsWith(`${dir}/`))) return path;
   const m = /^(.*)\.(?:d\.ts|js)$/.exec(parts.join('/'));
   return m === null ? null : `${m[1]}.ts`;
 }
@@ -64,4 +72,7 @@ function prune(dir, rel) {
 if (existsSync(DIST)) prune(DIST, '');
 mkdirSync(join(DIST, CJS_DIR), { recursive: true });
 writeFileSync(join(DIST, CJS_MANIFEST), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+for (const dir of STATIC_DIRS) {
+  for (const build of ['', `${CJS_DIR}/`]) cpSync(join(ROOT, dir), join(DIST, `${build}${dir}`), { recursive: true });
+}
 if (removed > 0) console.log(`tidy-dist: removed ${removed} stale file(s) from dist/`);

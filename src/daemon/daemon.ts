@@ -17,7 +17,8 @@ import { Decider } from './decider.js';
 import { codes } from '../errors.js';
 import { EventHub } from './events-api.js';
 import { createHttpApi, pathOf } from './http-api.js';
-import { bearerCheck } from './http-auth.js';
+import { startAdminListener, type AdminListener } from './admin-listener.js';
+import { createDashboard } from './ui/dashboard.js';
 import { createLimiter } from '../limiter/limiter.js';
 import { keyHasher } from './key-hash.js';
 import { createDaemonLogger, DaemonLog } from './logger.js';
@@ -44,6 +45,8 @@ export interface Daemon {
   readonly address: string;
   /** The bound port of the Redis protocol front end, when `respPort` is set. */
   readonly respPort?: number;
+  /** Base URL of the admin listener (probes, metrics, dashboard; plain HTTP), when `adminPort` is set. */
+  readonly adminUrl?: string;
   /**
    * Graceful shutdown: stops accepting connections and admitting hits, hands
    * the last deltas to the peers (and says goodbye) behind whatever was
@@ -72,6 +75,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
+  if (config.adminPort !== undefined) integerOption('adminPort', config.adminPort, 0, 65535);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -218,7 +222,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   const log = new DaemonLog(logger, hashKey);
   log.watch(mesh);
   let shuttingDown = false;
-  const authorize = bearerCheck(config.apiToken);
+  const dashboard = createDashboard({ apiToken: config.apiToken, port: bound.port, secure: tls !== undefined, logger });
+  const authorize = dashboard.authorize;
   const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
     ready: () => mesh.ready && !shuttingDown,
@@ -250,23 +255,25 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
   };
 
-  api = createHttpApi(
-    {
-      mesh,
-      decider,
-      metrics,
-      events,
-      authorize,
-      maxKeys: config.maxKeys,
-      ports: (): Record<string, number> => (respPort === undefined ? { http: bound.port } : { http: bound.port, resp: respPort }),
-      overflows,
-      seeds: config.peers,
-      logger,
-      hosts,
-      onRefused: (req, refusal) => reportRefusal('http', req, refusal),
-    },
-    () => shuttingDown,
-  );
+  const apiOptions = {
+    mesh,
+    decider,
+    metrics,
+    events,
+    authorize,
+    maxKeys: config.maxKeys,
+    ports: (): Record<string, number> => ({
+      http: bound.port,
+      ...(respPort === undefined ? {} : { resp: respPort }),
+      ...(admin === undefined ? {} : { admin: admin.port }),
+    }),
+    overflows,
+    seeds: config.peers,
+    logger,
+    hosts,
+    onRefused: (req: http.IncomingMessage, refusal: Refusal) => reportRefusal('http', req, refusal),
+  };
+  api = createHttpApi({ ...apiOptions, ui: dashboard.mainRoutes }, () => shuttingDown);
   for (const run of waiting.splice(0)) run();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = pathOf(req.url);
@@ -274,6 +281,38 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     if (path === STREAM_PATH) stream.handleUpgrade(req, socket, head);
     else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
   });
+
+  // Startup failed past this point: release what started, then rethrow.
+  const abandon = async (err: unknown): Promise<never> => {
+    decider.stop();
+    events.close();
+    stream.terminate();
+    admin?.terminate();
+    admin?.stopAccepting();
+    server.closeAllConnections();
+    await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
+    throw err;
+  };
+
+  // The plain admin listener: probes, metrics, cluster, events and the dashboard, without TLS or token.
+  let admin: AdminListener | undefined;
+  if (config.adminPort !== undefined) {
+    const adminHost = config.adminHost ?? config.host;
+    const adminHosts = new HostAllowlist({ host: adminHost, advertise: config.advertise, allowedHosts: config.allowedHosts });
+    try {
+      admin = await startAdminListener({
+        host: adminHost,
+        port: config.adminPort,
+        api: createHttpApi({ ...apiOptions, authorize: () => true, hosts: adminHosts }, () => shuttingDown),
+        ui: dashboard.adminRoutes,
+        hosts: adminHosts,
+        onRefused: (req, refusal) => reportRefusal('http', req, refusal),
+      });
+    } catch (err) {
+      return abandon(err);
+    }
+    logger.info({ event: 'listening-admin', url: admin?.url }, `admin listener on ${admin?.url} (probes, metrics, cluster, events, dashboard)`);
+  }
 
   // The Redis protocol front end: same host, token, TLS and decision path as the API.
   let resp: RespServer | undefined;
@@ -312,12 +351,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     try {
       respPort = await resp.listen(config.respPort, config.host);
     } catch (err) {
-      decider.stop();
-      events.close();
-      stream.terminate();
-      server.closeAllConnections();
-      await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
-      throw err;
+      return abandon(err);
     }
     logger.info({ event: 'listening-resp', host: config.host, port: respPort }, `RESP listening on ${formatAddress(config.host, respPort)}`);
   }
@@ -363,6 +397,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     stream.terminate();
     resp?.terminate();
     server.closeAllConnections();
+    // Last: probes keep their answer (503, shutting down) until the end.
+    admin?.stopAccepting();
+    admin?.terminate();
     logger.info({ event: 'closed', reason }, 'closed');
   };
   let closing: Promise<void> | undefined;
@@ -371,6 +408,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     url,
     address: mesh.address(),
     respPort,
+    adminUrl: admin?.url,
     close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
   };
 }

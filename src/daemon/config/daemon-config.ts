@@ -68,4 +68,11 @@ export interface DaemonConfig {
   tls?: MeshTlsOptions;
   /** Port of the Redis protocol front end (docs/resp.md), bound on `host` with the API's token and TLS; absent = off; 0 picks one. */
   respPort?: number;
+  /**
+   * Port of the plain admin listener (src/daemon/admin-listener.ts): probes, `/metrics`, `/v1/cluster`,
+   * `/v1/events` and the dashboard, without TLS or token, never the decision endpoints; absent = off; 0 picks one.
+   */
+  adminPort?: number;
+  /** Interface the admin listener binds (default: `host`). */
+  adminHost?: string;
 }

@@ -58,6 +58,8 @@ export interface ConfigFlags {
   tlsKey?: string;
   tlsCa?: string;
   respPort?: string | number;
+  adminPort?: string | number;
+  adminHost?: string;
 }
 
 export type { ConfigOrigin };
@@ -113,6 +115,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tls.keyFile', flag: 'tlsKey', env: 'TALLYMESH_TLS_KEY_FILE' },
   { key: 'tls.caFile', flag: 'tlsCa', env: 'TALLYMESH_TLS_CA_FILE' },
   { key: 'resp.port', flag: 'respPort', env: 'TALLYMESH_RESP_PORT' },
+  { key: 'admin.port', flag: 'adminPort', env: 'TALLYMESH_ADMIN_PORT' },
+  { key: 'admin.host', flag: 'adminHost', env: 'TALLYMESH_ADMIN_HOST' },
 ];
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
@@ -179,6 +183,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   const respPort = merged.get('resp.port');
   if (respPort !== undefined) config.respPort = parseInteger(respPort.value, respPort.field, 0, 65535);
+  const adminPort = merged.get('admin.port');
+  if (adminPort !== undefined) config.adminPort = parseInteger(adminPort.value, adminPort.field, 0, 65535);
+  const adminHost = merged.get('admin.host');
+  if (adminHost !== undefined) {
+    if (adminPort === undefined) configError(adminHost.field, 'needs an admin port too (--admin-port or admin.port)');
+    config.adminHost = parseHost(adminHost.value, adminHost.field);
+  }
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -198,6 +209,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   if (apiToken !== '' && tls === undefined && !isLoopback(host)) {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);
+  }
+  if (config.adminPort !== undefined && apiToken !== '' && !isLoopback(config.adminHost ?? host)) {
+    warnings.push(`the admin listener on ${config.adminHost ?? host} serves /metrics, /v1/cluster, /v1/events and /ui without the API token: keep its port off untrusted networks`);
   }
   return { config, file, origins, warnings };
 }
@@ -254,6 +268,12 @@ function fileLayer(path: string, field: string): Layer {
       for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
         if (sub !== 'port') configError(`resp.${sub}`, 'is not a RESP setting (known: port)');
         if (v !== null && v !== undefined) layer.set(`resp.${sub}`, { value: v, field: `resp.${sub}`, origin: 'file', dir });
+      }
+    } else if (key === 'admin') {
+      if (typeof value !== 'object' || Array.isArray(value)) configError('admin', `must be a mapping with port and host, got ${showValue(value)}`);
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
+        if (sub !== 'port' && sub !== 'host') configError(`admin.${sub}`, 'is not an admin listener setting (known: port, host)');
+        if (v !== null && v !== undefined) layer.set(`admin.${sub}`, { value: v, field: `admin.${sub}`, origin: 'file', dir });
       }
     } else if (key === 'limiters') {
       if (!Array.isArray(value)) configError('limiters', `must be a list of limiters, got ${showValue(value)}`);

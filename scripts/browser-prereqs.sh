@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what the dashboard's browser test (test/cli/dashboard.browser.integration.test.ts)
+# needs from Debian when it is missing:
+#   chromium — Debian's headless-capable Chromium, driven by playwright-core
+#              (which downloads no browser of its own: it is given this one's path).
+# Idempotent: apt runs only when chromium is absent, and `apt-get update` only
+# when the package lists do not know the package or the install fails without
+# fresh lists. Installing needs root and apt-get.
+#
+# Prints the browser's path on stdout when it is there.
+#
+# Exit status: 0 when chromium is there (or was just installed); 3 when it is
+# missing and cannot be installed here (no apt-get, not root, or
+# TALLYMESH_BROWSER_INSTALL=0): the test then skips, saying why, except under
+# CI=true where it fails. Any other status is a failed install.
+#
+#   scripts/browser-prereqs.sh            install what is missing
+#   scripts/browser-prereqs.sh --dry-run  say what would be done, change nothing
+set -euo pipefail
+
+dry_run=0
+case "${1:-}" in
+  '') ;;
+  --dry-run) dry_run=1 ;;
+  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+esac
+
+say() { echo "browser-prereqs: $*" >&2; }
+run() {
+  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
+}
+# Debian names the binary chromium; other distributions chromium-browser.
+find_browser() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
+
+browser=$(find_browser)
+if [ -n "$browser" ]; then
+  say "ok: chromium already installed ($browser)"
+  echo "$browser"
+  exit 0
+fi
+
+if [ "${TALLYMESH_BROWSER_INSTALL:-1}" = 0 ]; then
+  say "missing chromium; TALLYMESH_BROWSER_INSTALL=0, so not installing"
+  exit 3
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  say "missing chromium and no apt-get here: install it with your package manager"
+  exit 3
+fi
+if [ "$(id -u)" != 0 ]; then
+  say "missing chromium and not root: run as root or: sudo apt-get install -y chromium"
+  exit 3
+fi
+
+say "installing chromium from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+install() { run apt-get install -y -qq --no-install-recommends chromium >&2; }
+# A fresh machine (or container) has empty package lists: update first.
+if ! apt-cache show chromium >/dev/null 2>&1; then
+  run apt-get update -qq >&2
+  install
+elif ! install; then
+  # Stale lists point at files the mirror no longer has: update and retry once.
+  run apt-get update -qq >&2
+  install
+fi
+
+if [ "$dry_run" = 1 ]; then
+  say "dry run: nothing changed"
+  exit 0
+fi
+browser=$(find_browser)
+[ -n "$browser" ] || { say "chromium still not on PATH after the install"; exit 1; }
+say "ok: installed chromium ($browser)"
+echo "$browser"
