@@ -83,7 +83,9 @@ export function describeTlsFailure(err: NodeJS.ErrnoException, sentCert: boolean
   if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || (!sentCert && /ALERT_HANDSHAKE_FAILURE|ECONNRESET/.test(code))) {
     return 'the daemon requires a client certificate (mutual TLS: its tls.caFile is set): pass --tls-cert and --tls-key, signed by that CA';
   }
-  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR|CERTIFICATE_UNKNOWN)/.test(code)) {
+  // With TLS 1.3 the client's handshake ends before the server checks the certificate: the refusal
+  // arrives as an alert, or, when the server closes first, as a reset of the connection.
+  if (/ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR|CERTIFICATE_UNKNOWN)/.test(code) || (sentCert && code === 'ECONNRESET')) {
     return `the daemon refused the client certificate (${code}): it must be signed by the CA in the daemon's tls.caFile`;
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') return 'the daemon does not speak TLS on this port: use an http:// URL';
