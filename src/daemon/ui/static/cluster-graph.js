@@ -1,17 +1,18 @@
 // The cluster as this node sees it (GET /v1/cluster): this node in the
-// middle, each peer around it, the link between them coloured by its state
-// and labelled with the replication lag and the peer's clock offset.
+// middle, each peer around it, the link between them coloured by its state;
+// under each peer its link state, the replication lag and its clock offset.
 import { formatMs, oneOf, svg } from './dom.js';
 
 const WIDTH = 420;
 const HEIGHT = 300;
 const STATES = ['live', 'syncing', 'suspect', 'skewed', 'down'];
 
-function nodeGroup(id, title, x, y, className) {
+function nodeGroup(id, title, x, y, className, details = []) {
   return svg('g', { className: `node ${className}`, attrs: { 'data-node-id': id, transform: `translate(${x} ${y})` } }, [
     svg('title', { text: title }),
     svg('circle', { attrs: { r: 22 } }),
     svg('text', { className: 'node-label', text: id, attrs: { y: 38, 'text-anchor': 'middle' } }),
+    ...details.map((line, i) => svg('text', { className: 'node-detail', text: line, attrs: { y: 53 + 13 * i, 'text-anchor': 'middle' } })),
   ]);
 }
 
@@ -23,26 +24,26 @@ function nodeGroup(id, title, x, y, className) {
 export function renderClusterGraph(container, cluster) {
   const cx = WIDTH / 2;
   const cy = HEIGHT / 2 - 10;
-  const radius = Math.min(WIDTH, HEIGHT) / 2 - 50;
+  const rx = WIDTH / 2 - 60;
+  const ry = HEIGHT / 2 - 70;
   const peers = Array.isArray(cluster.peers) ? cluster.peers : [];
   const links = [];
   const nodes = [];
   peers.forEach((p, i) => {
-    const angle = (2 * Math.PI * i) / Math.max(1, peers.length) - Math.PI / 2;
-    const x = cx + radius * Math.cos(angle);
-    const y = cy + radius * Math.sin(angle);
+    // Turned by half a step, so no peer sits straight above or below this node, where its label would cross a link.
+    const step = (2 * Math.PI) / Math.max(1, peers.length);
+    const angle = step * i - Math.PI / 2 + step / 2;
+    const x = cx + rx * Math.cos(angle);
+    const y = cy + ry * Math.sin(angle);
     const state = oneOf(p.state, STATES, 'unknown');
     links.push(
       svg('g', { className: `link link-${state}`, attrs: { 'data-peer': p.nodeId, 'data-state': state } }, [
+        svg('title', { text: `link to ${p.nodeId}: ${state}` }),
         svg('line', { attrs: { x1: cx, y1: cy, x2: x, y2: y } }),
-        svg('text', {
-          className: 'link-label',
-          text: `${state} · lag ${formatMs(p.replicationLagMs)} · clock ${p.clockOffsetMs >= 0 ? '+' : ''}${formatMs(p.clockOffsetMs)}`,
-          attrs: { x: (cx + x) / 2, y: (cy + y) / 2 - 6, 'text-anchor': 'middle' },
-        }),
       ]),
     );
-    nodes.push(nodeGroup(p.nodeId, `${p.nodeId} at ${p.address}: ${state}${p.reachable ? '' : ', unreachable'}`, x, y, `peer state-${state}`));
+    const details = [`${state}${p.reachable ? '' : ', unreachable'}`, `lag ${formatMs(p.replicationLagMs)}`, `clock ${p.clockOffsetMs > 0 ? '+' : ''}${formatMs(p.clockOffsetMs)}`];
+    nodes.push(nodeGroup(p.nodeId, `${p.nodeId} at ${p.address}`, x, y, `peer state-${state}`, details));
   });
   const self = cluster.node;
   nodes.push(nodeGroup(self.nodeId, `${self.nodeId} at ${self.address} (this node)`, cx, cy, `self ${self.ready ? 'state-live' : 'state-syncing'}`));
