@@ -26,9 +26,8 @@ case "${1:-}" in
 esac
 
 say() { echo "browser-prereqs: $*" >&2; }
-run() {
-  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
-}
+# shellcheck source=lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
 # Debian names the binary chromium; other distributions chromium-browser.
 find_browser() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
 
@@ -39,31 +38,7 @@ if [ -n "$browser" ]; then
   exit 0
 fi
 
-if [ "${TALLYMESH_BROWSER_INSTALL:-1}" = 0 ]; then
-  say "missing chromium; TALLYMESH_BROWSER_INSTALL=0, so not installing"
-  exit 3
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "missing chromium and no apt-get here: install it with your package manager"
-  exit 3
-fi
-if [ "$(id -u)" != 0 ]; then
-  say "missing chromium and not root: run as root or: sudo apt-get install -y chromium"
-  exit 3
-fi
-
-say "installing chromium from Debian's packages"
-export DEBIAN_FRONTEND=noninteractive
-install() { run apt-get install -y -qq --no-install-recommends chromium >&2; }
-# A fresh machine (or container) has empty package lists: update first.
-if ! apt-cache show chromium >/dev/null 2>&1; then
-  run apt-get update -qq >&2
-  install
-elif ! install; then
-  # Stale lists point at files the mirror no longer has: update and retry once.
-  run apt-get update -qq >&2
-  install
-fi
+apt_install_missing TALLYMESH_BROWSER_INSTALL chromium
 
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing changed"
