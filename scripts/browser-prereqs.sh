@@ -18,16 +18,10 @@
 #   scripts/browser-prereqs.sh --dry-run  say what would be done, change nothing
 set -euo pipefail
 
-dry_run=0
-case "${1:-}" in
-  '') ;;
-  --dry-run) dry_run=1 ;;
-  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
-esac
-
 say() { echo "browser-prereqs: $*" >&2; }
 # shellcheck source=lib/apt-install.sh
 . "$(dirname "$0")/lib/apt-install.sh"
+apt_read_args "$@"
 # Debian names the binary chromium; other distributions chromium-browser.
 find_browser() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
 

@@ -1,6 +1,8 @@
 # Sourced by scripts/*-prereqs.sh: installs missing Debian packages, or says
-# why it cannot. The caller defines say() (its own prefix on stderr) and may
-# set dry_run=1 (then every command is printed instead of run).
+# why it cannot. The caller defines say() (its own prefix on stderr).
+#
+#   apt_read_args "$@"      sets dry_run from the script's arguments: none, or
+#                           --dry-run (then every command is printed, not run)
 #
 #   apt_install_missing OPT_OUT_VARIABLE PACKAGE...
 #
@@ -9,6 +11,15 @@
 # not know a package, or an install fails without fresh lists (stale lists
 # point at files the mirror no longer has). Any other failure is the caller's
 # `set -e` failure.
+
+apt_read_args() {
+  dry_run=0
+  case "${1:-}" in
+    '') ;;
+    --dry-run) dry_run=1 ;;
+    *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+  esac
+}
 
 apt_run() {
   if [ "${dry_run:-0}" = 1 ]; then say "would run: $*"; else "$@"; fi
