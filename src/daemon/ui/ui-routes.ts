@@ -1,7 +1,9 @@
 /**
  * `GET /ui`: the dashboard's pages and files, and on the main port the
  * token-for-cookie exchange (`POST /ui/session`, `DELETE /ui/session`; see
- * ui-session.ts). What the dashboard shows is in docs/dashboard.md.
+ * ui-session.ts). `GET /ui/session` tells the page whether it must ask for
+ * the token, so it never has to provoke a 401 to find out. What the
+ * dashboard shows is in docs/dashboard.md.
  *
  * The files carry no data, so they are served without a token; the data the
  * page then reads (`/v1/cluster`, `/v1/events`, `/readyz`) is authorized as
@@ -79,13 +81,19 @@ function sendError(res: http.ServerResponse, err: TallymeshError, headers: Recor
  */
 export function createUiRoutes(o: UiRoutesOptions): UiRoutes {
   const session = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.method === 'GET') {
+      const tokenRequired = o.tokenRequired === true;
+      const text = JSON.stringify({ tokenRequired, session: tokenRequired && o.session?.valid(req.headers.cookie) === true });
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' });
+      return void res.end(text);
+    }
     if (o.session === undefined) return sendError(res, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, UI_SESSION_PATH));
     if (req.method === 'DELETE') {
       res.writeHead(204, { ...SECURITY_HEADERS, 'set-cookie': o.session.clear(), 'cache-control': 'no-store' });
       return void res.end();
     }
     if (req.method !== 'POST') {
-      return sendError(res, new codes.TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED(req.method, UI_SESSION_PATH), { allow: 'POST, DELETE' });
+      return sendError(res, new codes.TALLYMESH_ERR_HTTP_METHOD_NOT_ALLOWED(req.method, UI_SESSION_PATH), { allow: 'GET, POST, DELETE' });
     }
     // The token travels as a bearer token, as with every other request; no body is read.
     if (o.tokenRequired === true && o.authorize?.(req) !== true) {

@@ -141,6 +141,9 @@ describe('the dashboard routes', () => {
     // A cross-site page cannot log a browser in (login CSRF): the browser guard refuses the write.
     const crossSite = await raw(`${d.url}/ui/session`, { method: 'POST', headers: { ...auth, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
     expect(crossSite.status).toBe(403);
+    // The page asks whether it needs to log in.
+    expect(JSON.parse((await raw(`${d.url}/ui/session`)).body)).toEqual({ tokenRequired: true, session: false });
+    expect(JSON.parse((await raw(`${d.url}/ui/session`, { headers: { cookie } })).body)).toEqual({ tokenRequired: true, session: true });
     // Logging out clears the cookie.
     const out = await raw(`${d.url}/ui/session`, { method: 'DELETE' });
     expect([out.status, out.headers['set-cookie']?.[0]]).toEqual([204, `tallymesh_ui_${new URL(d.url).port}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict`]);
@@ -151,5 +154,6 @@ describe('the dashboard routes', () => {
     const open = await raw(`${d.url}/ui/session`, { method: 'POST' });
     expect([open.status, open.headers['set-cookie']]).toEqual([204, undefined]);
     expect((await raw(`${d.adminUrl}/ui/session`, { method: 'POST', headers: auth })).status).toBe(404);
+    expect(JSON.parse((await raw(`${d.adminUrl}/ui/session`)).body)).toEqual({ tokenRequired: false, session: false });
   });
 });

@@ -131,8 +131,10 @@ function start() {
 async function boot() {
   $('login-form').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
-  const first = await getJson('/v1/cluster');
-  if (first.status === 401) return showLogin();
+  // Does this port want the token, and does this browser hold a session? (Asked, rather than provoking a 401.)
+  const { body } = await getJson('/ui/session');
+  if (body?.tokenRequired === true && body.session !== true) return showLogin();
+  $('logout').hidden = body?.session !== true;
   start();
 }
 
