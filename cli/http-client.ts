@@ -1,7 +1,8 @@
 /**
  * The small HTTP client `consume`, `status` and `demo` use to talk to a
- * daemon: JSON in and out, a bearer token, a timeout, and errors that say
- * what failed (connection, status code, the daemon's error body).
+ * daemon: JSON in and out, a bearer token, a client certificate and CA for
+ * https (cli/client-tls.ts), a timeout, and errors that say what failed
+ * (connection, TLS handshake, status code, the daemon's error body).
  *
  * @module
  */
