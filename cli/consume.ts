@@ -8,9 +8,10 @@
 import type { Command } from 'commander';
 import { CliExit, EXIT, intFlag } from './exit.js';
 import { formatMillis } from './format-table.js';
+import { addTlsFlags, readClientTls, type TlsFlags } from './client-tls.js';
 import { apiUrl, defaultUrl, describeError, readToken, requestJson } from './http-client.js';
 
-interface ConsumeFlags {
+interface ConsumeFlags extends TlsFlags {
   url: string;
   limiter: string;
   key: string;
@@ -31,7 +32,7 @@ interface DecisionBody {
 
 /** Registers the `consume` command. */
 export function registerConsume(program: Command): void {
-  program
+  const command = program
     .command('consume')
     .description('Ask a running daemon for one decision; exit 0 allowed, 1 denied, 2 error')
     .option('--url <url>', 'daemon base URL (env TALLYMESH_URL)', defaultUrl())
@@ -40,7 +41,8 @@ export function registerConsume(program: Command): void {
     .option('--cost <n>', 'hits this request costs', intFlag('--cost', 1, 1e12), 1)
     .option('--token-file <path>', 'file holding the API bearer token (env TALLYMESH_API_TOKEN)')
     .option('--timeout <ms>', 'give up after this many ms', intFlag('--timeout', 1, 600_000), 5000)
-    .option('--json', 'print the decision as JSON')
+    .option('--json', 'print the decision as JSON');
+  addTlsFlags(command)
     .addHelpText(
       'after',
       `
@@ -53,7 +55,9 @@ Examples:
     )
     .action(async (flags: ConsumeFlags) => {
       const token = readToken(flags.tokenFile);
-      const res = await requestJson(apiUrl(flags.url, '/v1/consume'), {
+      const url = apiUrl(flags.url, '/v1/consume');
+      const res = await requestJson(url, {
+        tls: readClientTls(flags, url),
         method: 'POST',
         body: { limiter: flags.limiter, key: flags.key, cost: flags.cost },
         token,

@@ -110,6 +110,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
       ...ids.map((id, i) => `  ${id}  ${urls[i]}   (peers on ${urls[i].replace(/^http/, 'ws')}/v1/mesh)`),
       `limiter "${LIMITER}": ${formatCount(limit)} hits per ${formatMillis(windowMs)} per key; load: ${formatCount(flags.rate)} decisions/s over ${keys.length} keys for ${flags.seconds} s, in HTTP batches`,
       `try meanwhile:  tallymesh status --url ${urls[0]}    curl -s ${urls[1] ?? urls[0]}/metrics | head`,
+      `dashboard:      ${urls[0]}/ui/`,
       '',
     ].join('\n'),
   );

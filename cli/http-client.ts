@@ -1,11 +1,16 @@
 /**
  * The small HTTP client `consume`, `status` and `demo` use to talk to a
- * daemon: JSON in and out, a bearer token, a timeout, and errors that say
- * what failed (connection, status code, the daemon's error body).
+ * daemon: JSON in and out, a bearer token, a client certificate and CA for
+ * https (cli/client-tls.ts), a timeout, and errors that say what failed
+ * (connection, TLS handshake, status code, the daemon's error body).
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { ClientError } from './client-error.js';
+import { describeTlsFailure, type ClientTls } from './client-tls.js';
 
 /** What a daemon answered. */
 export interface JsonResponse {
@@ -13,10 +18,7 @@ export interface JsonResponse {
   body: unknown;
 }
 
-/** A request that failed before an answer arrived, or an answer that is not JSON. */
-export class ClientError extends Error {
-  override readonly name = 'ClientError';
-}
+export { ClientError };
 
 /** Options of {@link requestJson}. */
 export interface RequestOptions {
@@ -24,6 +26,8 @@ export interface RequestOptions {
   body?: unknown;
   token?: string;
   timeoutMs?: number;
+  /** Client certificate and CA for https (cli/client-tls.ts). */
+  tls?: ClientTls;
 }
 
 /**
@@ -32,26 +36,40 @@ export interface RequestOptions {
  */
 export async function requestJson(url: string, options: RequestOptions = {}): Promise<JsonResponse> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token !== undefined && options.token !== '') headers.authorization = `Bearer ${options.token}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: options.method ?? 'GET',
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-    });
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${options.timeoutMs ?? 5000} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw new ClientError(`cannot reach ${url}: ${why}`, { cause: err });
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
   }
-  const text = await res.text();
+  if (options.token !== undefined && options.token !== '') headers.authorization = `Bearer ${options.token}`;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  // node:http(s) rather than fetch: fetch cannot present a client certificate, and names every TLS failure UND_ERR_SOCKET.
+  const secure = url.startsWith('https:');
+  const tls = options.tls ?? {};
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage): void => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (s: string) => (text += s));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    };
+    const common = { method: options.method ?? 'GET', headers, agent: false as const, timeout: timeoutMs };
+    const req = secure ? https.request(url, { ...common, cert: tls.cert, key: tls.key, ca: tls.ca }, onResponse) : http.request(url, common, onResponse);
+    const deadline = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
+      const why =
+        err.code === 'TIMEOUT' ? `no answer within ${timeoutMs} ms` : ((secure ? describeTlsFailure(err, tls.cert !== undefined) : undefined) ?? err.code ?? err.message);
+      reject(new ClientError(`cannot reach ${url}: ${why}`, { cause: err }));
+    });
+    req.end(body);
+  });
   try {
-    return { status: res.status, body: JSON.parse(text) as unknown };
+    return { status, body: JSON.parse(text) as unknown };
   } catch {
-    throw new ClientError(`${url} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`);
+    throw new ClientError(`${url} answered HTTP ${status} with a body that is not JSON: ${text.slice(0, 120)}`);
   }
 }
 

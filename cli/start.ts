@@ -50,6 +50,8 @@ export function registerStart(program: Command): void {
     .option('--resp-port <port>', 'serve the Redis protocol (TM.CONSUME, TM.PEEK, TM.RESET) on this port, bound on --host; 0 picks one (env TALLYMESH_RESP_PORT)')
     .option('--rls-port <port>', "serve Envoy's rate limit service (gRPC) on this port, bound on --host; 0 picks one; needs --rls-config (env TALLYMESH_RLS_PORT)")
     .option('--rls-config <path>', 'envoyproxy/ratelimit YAML: a file (one domain per --- document) or a directory of .yaml files (env TALLYMESH_RLS_CONFIG)')
+    .option('--admin-port <port>', 'plain HTTP listener for probes, /metrics, /v1/cluster, /v1/events and /ui, without TLS or token; 0 picks one (env TALLYMESH_ADMIN_PORT)')
+    .option('--admin-host <host>', 'interface the admin listener binds (default: --host; env TALLYMESH_ADMIN_HOST)')
     .option('--check', 'validate the configuration, print it with secrets redacted, and exit')
     .addHelpText(
       'after',
@@ -129,6 +131,7 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
   console.log(`tallymesh listening on ${daemon.url}`);
   if (daemon.respPort !== undefined) console.log(`tallymesh resp listening on port ${daemon.respPort}`);
   if (daemon.rlsPort !== undefined) console.log(`tallymesh rls listening on port ${daemon.rlsPort}`);
+  if (daemon.adminUrl !== undefined) console.log(`tallymesh admin listening on ${daemon.adminUrl}`);
   if (pending !== undefined) void stop(daemon, pending);
 }
 
@@ -137,8 +140,11 @@ function startFailure(tm: DaemonEntry, err: unknown, config: DaemonConfig, logge
   const code = (err as NodeJS.ErrnoException)?.code;
   if (tm.isTallymeshError(err) && /^TALLYMESH_ERR_(CONFIG|OPTION)_/.test(err.code)) return new CliExit(EXIT.USAGE, err.message);
   logger.error({ err }, 'start failed');
-  if (code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: the address is in use`);
-  if (code === 'EACCES') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: permission denied`);
-  if (code === 'EADDRNOTAVAIL') return new CliExit(EXIT.FAILED, `cannot listen on ${config.host}:${config.port}: no such address on this machine`);
+  // The listen error names the address that failed: the main port, the admin or the RESP listener.
+  const e = err as { address?: string; port?: number };
+  const where = `${e.address ?? config.host}:${e.port ?? config.port}`;
+  if (code === 'EADDRINUSE') return new CliExit(EXIT.FAILED, `cannot listen on ${where}: the address is in use`);
+  if (code === 'EACCES') return new CliExit(EXIT.FAILED, `cannot listen on ${where}: permission denied`);
+  if (code === 'EADDRNOTAVAIL') return new CliExit(EXIT.FAILED, `cannot listen on ${where}: no such address on this machine`);
   return new CliExit(EXIT.FAILED, `cannot start: ${(err as Error)?.message ?? String(err)}`);
 }

@@ -8,9 +8,10 @@ import type { Command } from 'commander';
 import type { ClusterStatus } from '../src/daemon/index.js';
 import { CliExit, EXIT, intFlag } from './exit.js';
 import { formatBytes, formatCount, formatDuration, formatMillis, formatOffset, formatTable } from './format-table.js';
+import { addTlsFlags, readClientTls, type TlsFlags } from './client-tls.js';
 import { apiUrl, defaultUrl, describeError, readToken, requestJson } from './http-client.js';
 
-interface StatusFlags {
+interface StatusFlags extends TlsFlags {
   url: string;
   tokenFile?: string;
   timeout: number;
@@ -77,23 +78,26 @@ export function formatCluster(c: ClusterStatus): string {
 
 /** Registers the `status` command. */
 export function registerStatus(program: Command): void {
-  program
+  const command = program
     .command('status')
     .description("Print a running daemon's view of the cluster: peers, clock offset, replication lag, limiters")
     .option('--url <url>', 'daemon base URL (env TALLYMESH_URL)', defaultUrl())
     .option('--token-file <path>', 'file holding the API bearer token (env TALLYMESH_API_TOKEN)')
     .option('--timeout <ms>', 'give up after this many ms', intFlag('--timeout', 1, 600_000), 5000)
-    .option('--json', 'print /v1/cluster as JSON')
+    .option('--json', 'print /v1/cluster as JSON');
+  addTlsFlags(command)
     .addHelpText(
       'after',
       `
 Examples:
   $ tallymesh status
   $ tallymesh status --url http://10.0.0.5:7070 --token-file /etc/tallymesh/api-token
+  $ tallymesh status --url https://10.0.0.5:7070 --tls-ca ca.pem --tls-cert client.pem --tls-key client-key.pem
   $ tallymesh status --json | jq '.peers[] | select(.reachable | not)'`,
     )
     .action(async (flags: StatusFlags) => {
-      const res = await requestJson(apiUrl(flags.url, '/v1/cluster'), { token: readToken(flags.tokenFile), timeoutMs: flags.timeout });
+      const url = apiUrl(flags.url, '/v1/cluster');
+      const res = await requestJson(url, { token: readToken(flags.tokenFile), timeoutMs: flags.timeout, tls: readClientTls(flags, url) });
       if (res.status !== 200) throw new CliExit(EXIT.USAGE, `status: ${describeError(res)}`);
       console.log(flags.json === true ? JSON.stringify(res.body, null, 2) : formatCluster(res.body as ClusterStatus));
     });

@@ -7,14 +7,17 @@
  *   and source maps (the build emits none);
  * - writes dist/cjs/package.json (`"type": "commonjs"`), which makes Node and
  *   TypeScript read dist/cjs/ as CommonJS inside this `"type": "module"` package;
- * - copies the `.proto` files of the Envoy rate limit service (src/rls/proto/)
- *   beside the modules that load them, in both builds (tsc copies no assets).
+ * - copies the folders of files tsc does not touch beside the compiled
+ *   modules that load them, in both builds: the `.proto` files of Envoy's
+ *   rate limit service (src/rls/proto/) and the dashboard's HTML, CSS,
+ *   JavaScript and vendored uPlot (src/daemon/ui/static/); a copy whose
+ *   original is gone is removed like any stale output.
  *
  * Outputs that are still emitted stay for tsc to overwrite: a build never
  * empties dist/ under a process running from it.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,9 +27,8 @@ const CJS_DIR = 'cjs';
 /** Top-level source folders the CommonJS build compiles (see tsconfig.cjs.json). */
 const CJS_SOURCES = new Set(['crdt', 'transport', 'src']);
 const CJS_MANIFEST = `${CJS_DIR}/package.json`;
-/** Assets copied as they are into both builds: their dist/ path mirrors the source path. */
-const ASSET_DIRS = ['src/rls/proto'];
-const ASSET_RE = /\.proto$/;
+/** Folders of static files, copied as they are into dist/ and dist/cjs/ (their loaders are in both builds). */
+const STATIC_DIRS = ['src/rls/proto', 'src/daemon/ui/static'];
 
 /**
  * The source a dist/ file was compiled from (`src/a.ts` for `src/a.js`,
@@ -38,9 +40,9 @@ function sourceOf(rel) {
     parts.shift();
     if (!CJS_SOURCES.has(parts[0])) return null;
   }
-  const rel2 = parts.join('/');
-  if (ASSET_RE.test(rel2)) return rel2;
-  const m = /^(.*)\.(?:d\.ts|js)$/.exec(rel2);
+  const path = parts.join('/');
+  if (STATIC_DIRS.some((dir) => path.startsWith(`${dir}/`))) return path;
+  const m = /^(.*)\.(?:d\.ts|js)$/.exec(path);
   return m === null ? null : `${m[1]}.ts`;
 }
 
@@ -71,16 +73,7 @@ function prune(dir, rel) {
 if (existsSync(DIST)) prune(DIST, '');
 mkdirSync(join(DIST, CJS_DIR), { recursive: true });
 writeFileSync(join(DIST, CJS_MANIFEST), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
-/** Every asset file under `dir` (relative to the repository root). */
-function assets(dir) {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
-    .filter((f) => ASSET_RE.test(f))
-    .map((f) => `${dir}/${f.split('\\').join('/')}`);
-}
-for (const asset of ASSET_DIRS.flatMap(assets)) {
-  for (const target of [join(DIST, asset), join(DIST, CJS_DIR, asset)]) {
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(join(ROOT, asset), target);
-  }
+for (const dir of STATIC_DIRS) {
+  for (const build of ['', `${CJS_DIR}/`]) cpSync(join(ROOT, dir), join(DIST, `${build}${dir}`), { recursive: true });
 }
 if (removed > 0) console.log(`tidy-dist: removed ${removed} stale file(s) from dist/`);

@@ -17,7 +17,8 @@ import { Decider } from './decider.js';
 import { codes } from '../errors.js';
 import { EventHub } from './events-api.js';
 import { createHttpApi, pathOf } from './http-api.js';
-import { bearerCheck } from './http-auth.js';
+import { startAdminListener, type AdminListener } from './admin-listener.js';
+import { createDashboard } from './ui/dashboard.js';
 import { createLimiter } from '../limiter/limiter.js';
 import { keyHasher } from './key-hash.js';
 import { createDaemonLogger, DaemonLog } from './logger.js';
@@ -48,6 +49,8 @@ export interface Daemon {
   readonly respPort?: number;
   /** The bound port of Envoy's rate limit service, when `rlsPort` is set. */
   readonly rlsPort?: number;
+  /** Base URL of the admin listener (probes, metrics, dashboard; plain HTTP), when `adminPort` is set. */
+  readonly adminUrl?: string;
   /**
    * Graceful shutdown: stops accepting connections and admitting hits, hands
    * the last deltas to the peers (and says goodbye) behind whatever was
@@ -80,6 +83,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
   if (config.rlsPort !== undefined) integerOption('rlsPort', config.rlsPort, 0, 65535);
   if (config.rlsPort !== undefined && config.rlsConfig === undefined) throw new codes.TALLYMESH_ERR_OPTION_TYPE('rlsConfig', 'a rate limit configuration when rlsPort is set', 'undefined');
+  if (config.adminPort !== undefined) integerOption('adminPort', config.adminPort, 0, 65535);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -226,7 +230,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   const log = new DaemonLog(logger, hashKey);
   log.watch(mesh);
   let shuttingDown = false;
-  const authorize = bearerCheck(config.apiToken);
+  const dashboard = createDashboard({ apiToken: config.apiToken, port: bound.port, secure: tls !== undefined, logger });
+  const authorize = dashboard.authorize;
   const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
     ready: () => mesh.ready && !shuttingDown,
@@ -259,23 +264,26 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
   };
 
-  api = createHttpApi(
-    {
-      mesh,
-      decider,
-      metrics,
-      events,
-      authorize,
-      maxKeys: config.maxKeys,
-      ports: (): Record<string, number> => ({ http: bound.port, ...(respPort === undefined ? {} : { resp: respPort }), ...(rls === undefined ? {} : { rls: rls.port }) }),
-      overflows,
-      seeds: config.peers,
-      logger,
-      hosts,
-      onRefused: (req, refusal) => reportRefusal('http', req, refusal),
-    },
-    () => shuttingDown,
-  );
+  const apiOptions = {
+    mesh,
+    decider,
+    metrics,
+    events,
+    authorize,
+    maxKeys: config.maxKeys,
+    ports: (): Record<string, number> => ({
+      http: bound.port,
+      ...(respPort === undefined ? {} : { resp: respPort }),
+      ...(rls === undefined ? {} : { rls: rls.port }),
+      ...(admin === undefined ? {} : { admin: admin.port }),
+    }),
+    overflows,
+    seeds: config.peers,
+    logger,
+    hosts,
+    onRefused: (req: http.IncomingMessage, refusal: Refusal) => reportRefusal('http', req, refusal),
+  };
+  api = createHttpApi({ ...apiOptions, ui: dashboard.mainRoutes }, () => shuttingDown);
   for (const run of waiting.splice(0)) run();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = pathOf(req.url);
@@ -284,16 +292,38 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
   });
 
-  // A port that fails to bind stops everything started so far.
+  // A port that fails to bind stops everything started so far, then rethrows.
   const abortStart = async (err: unknown): Promise<never> => {
     decider.stop();
     events.close();
     stream.terminate();
     resp?.terminate();
+    admin?.terminate();
+    admin?.stopAccepting();
     server.closeAllConnections();
     await Promise.all([mesh.close(), new Promise<void>((resolve) => server.close(() => resolve()))]);
     throw err;
   };
+
+  // The plain admin listener: probes, metrics, cluster, events and the dashboard, without TLS or token.
+  let admin: AdminListener | undefined;
+  if (config.adminPort !== undefined) {
+    const adminHost = config.adminHost ?? config.host;
+    const adminHosts = new HostAllowlist({ host: adminHost, advertise: config.advertise, allowedHosts: config.allowedHosts });
+    try {
+      admin = await startAdminListener({
+        host: adminHost,
+        port: config.adminPort,
+        api: createHttpApi({ ...apiOptions, authorize: () => true, hosts: adminHosts }, () => shuttingDown),
+        ui: dashboard.adminRoutes,
+        hosts: adminHosts,
+        onRefused: (req, refusal) => reportRefusal('http', req, refusal),
+      });
+    } catch (err) {
+      return abortStart(err);
+    }
+    logger.info({ event: 'listening-admin', url: admin?.url }, `admin listener on ${admin?.url} (probes, metrics, cluster, events, dashboard)`);
+  }
 
   // The Redis protocol front end: same host, token, TLS and decision path as the API.
   let resp: RespServer | undefined;
@@ -382,6 +412,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     resp?.terminate();
     rls?.server.terminate();
     server.closeAllConnections();
+    // Last: probes keep their answer (503, shutting down) until the end.
+    admin?.stopAccepting();
+    admin?.terminate();
     logger.info({ event: 'closed', reason }, 'closed');
   };
   let closing: Promise<void> | undefined;
@@ -391,6 +424,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     address: mesh.address(),
     respPort,
     rlsPort: rls?.port,
+    adminUrl: admin?.url,
     close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
   };
 }

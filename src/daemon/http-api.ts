@@ -24,6 +24,7 @@ import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/por
 import type { DaemonMetrics } from './metrics.js';
 import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';
+import type { UiRoutes } from './ui/ui-routes.js';
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -45,6 +46,8 @@ export interface HttpApiOptions {
   hosts: HostAllowlist;
   /** Told of every request the browser guard refuses (for the metric and the log). */
   onRefused?: (req: http.IncomingMessage, refusal: Refusal) => void;
+  /** The dashboard (`/ui`): its files need no token; the data it reads is authorized as usual. */
+  ui?: UiRoutes;
 }
 
 /** Route names, used as the `route` metric label. */
@@ -222,6 +225,7 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       writeJson(res, r.ready ? 200 : 503, r);
       return;
     }
+    if (o.ui?.handles(path) === true) return o.ui.serve(req, res, path);
     const label = routeLabel(path);
     if (!o.authorize(req)) return fail(req, res, label, new codes.TALLYMESH_ERR_HTTP_UNAUTHORIZED());
     if (closing()) return fail(req, res, label, new codes.TALLYMESH_ERR_MESH_CLOSED());

@@ -337,6 +337,28 @@ describe('rules the daemon config shares with the library', () => {
     expect(configError(() => load({ yaml: 'resp:\n  host: x\n', flags: { limiter: [API] } })).message).toMatch(/resp\.host: is not a RESP setting/);
   });
 
+  it('reads the admin listener from admin.port/admin.host, TALLYMESH_ADMIN_*, --admin-port/--admin-host, and leaves it off by default', () => {
+    expect(load({ flags: { limiter: [API] } }).config.adminPort).toBeUndefined();
+    const fromFile = load({ yaml: `admin:\n  port: 9090\n  host: 0.0.0.0\nlimiters:\n  - {name: api, limit: 100, window: 60s}\n` }).config;
+    expect([fromFile.adminPort, fromFile.adminHost]).toEqual([9090, '0.0.0.0']);
+    expect(load({ yaml: 'admin:\n  port: 9090\n', env: { TALLYMESH_ADMIN_PORT: '9091' }, flags: { limiter: [API] } }).config.adminPort).toBe(9091);
+    expect(load({ env: { TALLYMESH_ADMIN_PORT: '9091' }, flags: { limiter: [API], adminPort: '0' } }).config.adminPort).toBe(0);
+    // Without --admin-host the listener binds --host (the daemon's default): the config keeps it unset.
+    expect(load({ flags: { limiter: [API], adminPort: '0' } }).config.adminHost).toBeUndefined();
+    expect(configError(() => load({ flags: { limiter: [API], adminPort: '70000' } })).message).toMatch(/--admin-port: must be an integer from 0 to 65535/);
+    expect(configError(() => load({ flags: { limiter: [API], adminHost: '127.0.0.1' } })).message).toMatch(/--admin-host: needs an admin port too/);
+    expect(configError(() => load({ flags: { limiter: [API], adminPort: '1', adminHost: 'a b' } })).message).toMatch(/--admin-host: must be a host name/);
+    expect(configError(() => load({ yaml: 'admin:\n  tls: x\n', flags: { limiter: [API] } })).message).toMatch(/admin\.tls: is not an admin listener setting/);
+    expect(configError(() => load({ yaml: 'admin: 9090\n', flags: { limiter: [API] } })).message).toMatch(/admin: must be a mapping/);
+  });
+
+  it('warns when the admin listener serves a token-protected node on a non-loopback interface', () => {
+    const token = 'an-api-token-of-some-length';
+    expect(load({ env: { TALLYMESH_API_TOKEN: token }, flags: { limiter: [API], adminPort: '0' } }).warnings).toEqual([]);
+    const warned = load({ env: { TALLYMESH_API_TOKEN: token }, flags: { limiter: [API], adminPort: '0', adminHost: '0.0.0.0' } }).warnings;
+    expect(warned).toEqual([expect.stringMatching(/admin listener on 0\.0\.0\.0 serves \/metrics.*without the API token/)]);
+  });
+
   it('takes its log levels from the one list the config type is made of', () => {
     for (const logLevel of LOG_LEVELS) expect(load({ flags: { logLevel, limiter: [API] } }).config.logLevel).toBe(logLevel);
   });

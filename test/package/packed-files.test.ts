@@ -65,6 +65,15 @@ describe('the packed file list', () => {
     expect(files).toContain('dist/cjs/package.json');
   });
 
+  it('has the dashboard files (the page, its modules, the vendored uPlot and its license) beside both builds of their server', () => {
+    for (const build of ['dist/src/', 'dist/cjs/src/']) {
+      expect(files).toContain(`${build}daemon/ui/ui-assets.js`);
+      for (const name of ['index.html', 'app.js', 'dashboard.css', 'favicon.svg', 'vendor/uPlot.iife.min.js', 'vendor/uPlot.min.css', 'vendor/uPlot.LICENSE.txt']) {
+        expect(files).toContain(`${build}daemon/ui/static/${name}`);
+      }
+    }
+  });
+
   it('has no source maps, TypeScript sources, benchmarks or tests', () => {
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);

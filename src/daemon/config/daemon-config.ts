@@ -73,4 +73,11 @@ export interface DaemonConfig {
   rlsPort?: number;
   /** The rate limit configuration in envoyproxy/ratelimit's format (`--rls-config`), read and validated by the loader. */
   rlsConfig?: RlsConfig;
+  /**
+   * Port of the plain admin listener (src/daemon/admin-listener.ts): probes, `/metrics`, `/v1/cluster`,
+   * `/v1/events` and the dashboard, without TLS or token, never the decision endpoints; absent = off; 0 picks one.
+   */
+  adminPort?: number;
+  /** Interface the admin listener binds (default: `host`). */
+  adminHost?: string;
 }

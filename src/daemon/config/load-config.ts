@@ -60,6 +60,8 @@ export interface ConfigFlags {
   respPort?: string | number;
   rlsPort?: string | number;
   rlsConfig?: string;
+  adminPort?: string | number;
+  adminHost?: string;
 }
 
 export type { ConfigOrigin };
@@ -117,6 +119,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'resp.port', flag: 'respPort', env: 'TALLYMESH_RESP_PORT' },
   { key: 'rls.port', flag: 'rlsPort', env: 'TALLYMESH_RLS_PORT' },
   { key: 'rls.config', flag: 'rlsConfig', env: 'TALLYMESH_RLS_CONFIG' },
+  { key: 'admin.port', flag: 'adminPort', env: 'TALLYMESH_ADMIN_PORT' },
+  { key: 'admin.host', flag: 'adminHost', env: 'TALLYMESH_ADMIN_HOST' },
 ];
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
@@ -184,6 +188,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const respPort = merged.get('resp.port');
   if (respPort !== undefined) config.respPort = parseInteger(respPort.value, respPort.field, 0, 65535);
   Object.assign(config, readRls(merged));
+  const adminPort = merged.get('admin.port');
+  if (adminPort !== undefined) config.adminPort = parseInteger(adminPort.value, adminPort.field, 0, 65535);
+  const adminHost = merged.get('admin.host');
+  if (adminHost !== undefined) {
+    if (adminPort === undefined) configError(adminHost.field, 'needs an admin port too (--admin-port or admin.port)');
+    config.adminHost = parseHost(adminHost.value, adminHost.field);
+  }
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -203,6 +214,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   if (apiToken !== '' && tls === undefined && !isLoopback(host)) {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);
+  }
+  if (config.adminPort !== undefined && apiToken !== '' && !isLoopback(config.adminHost ?? host)) {
+    warnings.push(`the admin listener on ${config.adminHost ?? host} serves /metrics, /v1/cluster, /v1/events and /ui without the API token: keep its port off untrusted networks`);
   }
   return { config, file, origins, warnings };
 }
@@ -260,6 +274,12 @@ function fileLayer(path: string, field: string): Layer {
       for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
         if (!subs.includes(sub)) configError(`${key}.${sub}`, `is not a ${key.toUpperCase()} setting (known: ${subs.join(', ')})`);
         if (v !== null && v !== undefined) layer.set(`${key}.${sub}`, { value: v, field: `${key}.${sub}`, origin: 'file', dir });
+      }
+    } else if (key === 'admin') {
+      if (typeof value !== 'object' || Array.isArray(value)) configError('admin', `must be a mapping with port and host, got ${showValue(value)}`);
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
+        if (sub !== 'port' && sub !== 'host') configError(`admin.${sub}`, 'is not an admin listener setting (known: port, host)');
+        if (v !== null && v !== undefined) layer.set(`admin.${sub}`, { value: v, field: `admin.${sub}`, origin: 'file', dir });
       }
     } else if (key === 'limiters') {
       if (!Array.isArray(value)) configError('limiters', `must be a list of limiters, got ${showValue(value)}`);
