@@ -292,6 +292,11 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     else refuseUpgrade(socket, new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path));
   });
 
+  // The extra listeners, started below (declared first: a failed start releases whichever exist).
+  let admin: AdminListener | undefined;
+  let resp: RespServer | undefined;
+  let respPort: number | undefined;
+  let rls: Awaited<ReturnType<typeof startRlsPort>> | undefined;
   // A port that fails to bind stops everything started so far, then rethrows.
   const abortStart = async (err: unknown): Promise<never> => {
     decider.stop();
@@ -306,7 +311,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   };
 
   // The plain admin listener: probes, metrics, cluster, events and the dashboard, without TLS or token.
-  let admin: AdminListener | undefined;
   if (config.adminPort !== undefined) {
     const adminHost = config.adminHost ?? config.host;
     const adminHosts = new HostAllowlist({ host: adminHost, advertise: config.advertise, allowedHosts: config.allowedHosts });
@@ -326,8 +330,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   }
 
   // The Redis protocol front end: same host, token, TLS and decision path as the API.
-  let resp: RespServer | undefined;
-  let respPort: number | undefined;
   if (config.respPort !== undefined) {
     const checkToken = tokenCheck(config.apiToken);
     resp = new RespServer({
@@ -364,7 +366,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   }
 
   // Envoy's rate limit service (src/rls/): same host, token, TLS and decision path as the API.
-  let rls: Awaited<ReturnType<typeof startRlsPort>> | undefined;
   if (config.rlsPort !== undefined && config.rlsConfig !== undefined) {
     const rlsConfig = { ...config, rlsPort: config.rlsPort, rlsConfig: config.rlsConfig };
     rls = await startRlsPort({ config: rlsConfig, mesh, decider, metrics, logger, serving: () => mesh.ready && !shuttingDown, bounds: options.rls }).catch(abortStart);
