@@ -1,10 +1,12 @@
 /**
  * The fault suite's results: one row per fault in `bench/results/faults.json`
  * (the same result-file shape as every benchmark), `docs/reliability.md`
- * rendered from that file, and `docs/benchmarks.md` regenerated from every
- * result file as `npm run bench:docs` does — never typed by hand.
+ * rendered from that file (with the last long soak's summary from
+ * `bench/results/soak.json`, written by `npm run soak`), and
+ * `docs/benchmarks.md` regenerated from every result file as
+ * `npm run bench:docs` does — never typed by hand.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { collectMachineInfo, formatMachine, type MachineInfo } from '../../bench/lib/machine.js';
 import { writeBenchmarksDoc } from '../../bench/lib/render-docs.js';
@@ -78,6 +80,15 @@ export interface FaultsFile {
 
 export const RESULTS_PATH = join(REPO_ROOT, 'bench', 'results', 'faults.json');
 export const DOC_PATH = join(REPO_ROOT, 'docs', 'reliability.md');
+export const SOAK_PATH = join(REPO_ROOT, 'bench', 'results', 'soak.json');
+
+/** What the reliability page shows of `bench/results/soak.json` (see bench/soak.ts). */
+interface SoakFile {
+  description: string;
+  machine: MachineInfo;
+  results: Array<Record<string, number | string>>;
+  targets: TargetVerdict[];
+}
 
 const DESCRIPTION =
   'Five real daemons (`tallymesh start`), one per network namespace on a bridge (198.18.0.0/24), under keep-alive HTTP load from the root namespace. ' +
@@ -99,8 +110,38 @@ export function buildFaultsFile(rows: FaultRow[], injector: string, complete: bo
 const fmtMs = (ms: number): string => (ms < 0 ? 'never' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** Renders `docs/reliability.md` from a results file. */
-export function renderReliability(file: FaultsFile): string {
+/** The soak's summary for the reliability page: its run, each daemon's memory and lag, the end state, its targets. */
+function renderSoak(soak: SoakFile): string[] {
+  const row = (name: string) => soak.results.find((r) => r.name === name) ?? {};
+  const steady = row('steady');
+  const convergence = row('convergence');
+  const out = ['## Long run (soak)', ''];
+  out.push(`${soak.description}`);
+  out.push('');
+  out.push(`Machine: ${formatMachine(soak.machine)}.`);
+  out.push('');
+  out.push(`${steady.minutes} min at ${steady.achievedPerSec} decisions/s (target ${steady.targetPerSec}/s): ${steady.decisions} decisions, ${steady.errors} errors, client p99 ${steady.clientP99Ms} ms. At the end every daemon ${convergence.exact === 'yes' ? 'held exactly' : 'did NOT hold exactly'} the admitted hits of the ${convergence.keys} keys checked (${convergence.lost} lost, ${convergence.overcount} over-counted, converged in ${convergence.convergenceMs} ms).`);
+  out.push('');
+  out.push('| daemon | RSS after warm-up | RSS at the end | RSS max | growth | event-loop lag p99 (mean / max) |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const r of soak.results.filter((x) => String(x.name).startsWith('daemon-'))) {
+    out.push(`| ${String(r.name).slice('daemon-'.length)} | ${r.rssAfterWarmupMb} MiB | ${r.rssEndMb} MiB | ${r.rssMaxMb} MiB | ${r.rssGrowthPct} % | ${r.lagP99MeanMs} / ${r.lagP99MaxMs} ms |`);
+  }
+  out.push('');
+  for (const t of soak.targets) out.push(`- ${t.description}: ${t.actual === null ? 'missing' : t.actual} (${t.met ? 'met' : 'NOT met'})`);
+  out.push('');
+  out.push('Reproduce: `npm run soak -- --minutes 10` (not in CI; writes bench/results/soak.json).');
+  out.push('');
+  return out;
+}
+
+/** The soak results file, when one was written. */
+export function readSoak(path = SOAK_PATH): SoakFile | null {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SoakFile) : null;
+}
+
+/** Renders `docs/reliability.md` from a results file (and the soak's, when there is one). */
+export function renderReliability(file: FaultsFile, soak: SoakFile | null = readSoak()): string {
   const rows = file.results;
   const out: string[] = [];
   out.push('# Reliability under faults');
@@ -154,6 +195,7 @@ export function renderReliability(file: FaultsFile): string {
   }
   out.push('Reproduce: `sudo npm run test:faults` on Linux (needs root for network namespaces; installs `faketime` and `iptables` from Debian when missing).');
   out.push('');
+  if (soak !== null) out.push(...renderSoak(soak));
   return out.join('\n');
 }
 
