@@ -25,6 +25,8 @@ import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
 import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
+import { DnsDiscovery, ownAddressCheck } from './dns-discovery.js';
+import { registerMemoryMetrics } from './memory-metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
@@ -203,8 +205,25 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     (req, refusal) => reportRefusal(upgradeEndpoint(pathOf(req.url)), req, refusal),
   );
   let mesh: Mesh;
+  // Set once the mesh runs: discovery dials through it (its first lookup happens before).
+  let joined: Mesh | undefined;
+  // DNS discovery (--peers-dns): the first answer joins the seeds, so readiness waits for those nodes too.
+  const discovery =
+    config.peersDns === undefined
+      ? undefined
+      : new DnsDiscovery({
+          names: config.peersDns,
+          intervalMs: config.dnsIntervalMs ?? 5000,
+          server: config.dnsServer,
+          isSelf: ownAddressCheck({ host: config.host, port: bound.port, advertise: config.advertise }),
+          pinned: config.peers,
+          dial: (address) => joined?.dial(address),
+          forget: (address) => joined?.forget(address),
+          logger,
+        });
+  const discovered = (await discovery?.lookup()) ?? [];
   try {
-    mesh = await createMesh({ ...meshOptions(config), port: bound.port, server });
+    mesh = await createMesh({ ...meshOptions(config), peers: [...new Set([...config.peers, ...discovered])], port: bound.port, server });
     // maxKeys is node-wide: a limiter without its own bound may use all of it
     // (the limiter's default of 1,000,000 would cap a larger --max-keys).
     for (const l of config.limiters) mesh.limiter({ maxKeys: config.maxKeys, ...l });
@@ -214,6 +233,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     throw err;
   }
 
+  joined = mesh;
   const hashKey = keyHasher(config.secret);
   const log = new DaemonLog(logger, hashKey);
   log.watch(mesh);
@@ -233,6 +253,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     onDropped: (reason, n) => metrics.eventsDropped(reason, n),
   });
   events.watch(mesh);
+  registerMemoryMetrics(metrics.registry, config.memory);
+  discovery?.registerMetrics(metrics.registry);
   // An overflow is loud everywhere an operator looks: the metric (read from the
   // limiter's stats at scrape), a sampled log line, an SSE event, and /readyz.
   const overflows = new OverflowWatch();
@@ -261,6 +283,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       ports: (): Record<string, number> => (respPort === undefined ? { http: bound.port } : { http: bound.port, resp: respPort }),
       overflows,
       seeds: config.peers,
+      discovery: discovery === undefined ? undefined : () => discovery.status(),
+      memory: config.memory,
       logger,
       hosts,
       onRefused: (req, refusal) => reportRefusal('http', req, refusal),
@@ -332,6 +356,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   const shutdown = async (reason: string): Promise<void> => {
     shuttingDown = true;
     logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
+    discovery?.stop();
     // Order matters: no hit is admitted after this line, so the flush inside
     // mesh.close() below carries every admitted hit to the peers.
     decider.stop();
@@ -365,6 +390,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     server.closeAllConnections();
     logger.info({ event: 'closed', reason }, 'closed');
   };
+  discovery?.start();
   let closing: Promise<void> | undefined;
   return {
     mesh,

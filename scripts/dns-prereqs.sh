@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what the DNS discovery test (test/cli/dns-discovery.integration.test.ts)
+# needs from Debian when it is missing:
+#   dnsmasq — a real DNS server the test runs on a free loopback port, answering
+#             A/AAAA records from a hosts file it rewrites (and SIGHUPs) as nodes
+#             come and go, like a Kubernetes headless Service.
+# Idempotent: apt runs only when dnsmasq is absent, and `apt-get update` only
+# when the package lists do not know it or the install fails without fresh lists.
+# Installing needs root and apt-get. It installs dnsmasq-base (the binary
+# alone), not dnsmasq, whose system service would bind port 53.
+#
+# Exit status: 0 when dnsmasq is there (or was just installed); 3 when it is
+# missing and cannot be installed here (no apt-get, not root, or
+# TALLYMESH_TEST_INSTALL=0): the test then skips, saying why (under CI=true it
+# fails instead). Any other status is a failed install.
+#
+#   scripts/dns-prereqs.sh            install what is missing
+#   scripts/dns-prereqs.sh --dry-run  say what would be done, change nothing
+set -euo pipefail
+
+dry_run=0
+case "${1:-}" in
+  '') ;;
+  --dry-run) dry_run=1 ;;
+  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+esac
+
+say() { echo "dns-prereqs: $*" >&2; }
+run() {
+  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
+}
+find_dnsmasq() { command -v dnsmasq 2>/dev/null || { [ -x /usr/sbin/dnsmasq ] && echo /usr/sbin/dnsmasq; } || true; }
+
+if [ -n "$(find_dnsmasq)" ]; then
+  say "ok: dnsmasq already installed ($(find_dnsmasq))"
+  exit 0
+fi
+if [ "${TALLYMESH_TEST_INSTALL:-1}" = 0 ]; then
+  say "missing dnsmasq; TALLYMESH_TEST_INSTALL=0, so not installing"
+  exit 3
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  say "missing dnsmasq and no apt-get here: install it with your package manager"
+  exit 3
+fi
+if [ "$(id -u)" != 0 ]; then
+  say "missing dnsmasq and not root: run as root or: sudo apt-get install -y dnsmasq-base"
+  exit 3
+fi
+
+# dnsmasq-base is the binary alone: no system service that would bind port 53.
+say "installing dnsmasq-base from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+install() { run apt-get install -y -qq --no-install-recommends dnsmasq-base >&2; }
+# A fresh machine (or container) has empty package lists: update first.
+if ! apt-cache show dnsmasq-base >/dev/null 2>&1; then
+  run apt-get update -qq >&2
+  install
+elif ! install; then
+  # Stale lists point at files the mirror no longer has: update and retry once.
+  run apt-get update -qq >&2
+  install
+fi
+
+if [ "$dry_run" = 1 ]; then
+  say "dry run: nothing changed"
+  exit 0
+fi
+[ -n "$(find_dnsmasq)" ] || { say "dnsmasq still not found after the install"; exit 1; }
+say "ok: installed dnsmasq ($(find_dnsmasq))"
