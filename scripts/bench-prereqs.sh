@@ -24,9 +24,8 @@ case "${1:-}" in
 esac
 
 say() { echo "bench-prereqs: $*" >&2; }
-run() {
-  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
-}
+# shellcheck source=lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -36,31 +35,9 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-if [ "${TALLYMESH_BENCH_INSTALL:-1}" = 0 ]; then
-  say "missing ${missing[*]}; TALLYMESH_BENCH_INSTALL=0, so not installing"
-  exit 3
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "missing ${missing[*]} and no apt-get here: install it with your package manager"
-  exit 3
-fi
-if [ "$(id -u)" != 0 ]; then
-  say "missing ${missing[*]} and not root: run as root or: sudo apt-get install -y ${missing[*]}"
-  exit 3
-fi
-
-say "installing ${missing[*]} from Debian's packages"
-export DEBIAN_FRONTEND=noninteractive
-install() { run apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
-# A fresh machine (or container) has empty package lists: update first.
-if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
-  run apt-get update -qq >&2
-  install
-elif ! install; then
-  # Stale lists point at files the mirror no longer has: update and retry once.
-  run apt-get update -qq >&2
-  install
-fi
+status=0
+apt_install TALLYMESH_BENCH_INSTALL "${missing[@]}" || status=$?
+[ "$status" = 0 ] || exit "$status"
 
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing changed"

@@ -26,41 +26,19 @@ case "${1:-}" in
 esac
 
 say() { echo "dns-prereqs: $*" >&2; }
-run() {
-  if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
-}
+# shellcheck source=lib/apt-install.sh
+. "$(dirname "$0")/lib/apt-install.sh"
 find_dnsmasq() { command -v dnsmasq 2>/dev/null || { [ -x /usr/sbin/dnsmasq ] && echo /usr/sbin/dnsmasq; } || true; }
 
 if [ -n "$(find_dnsmasq)" ]; then
   say "ok: dnsmasq already installed ($(find_dnsmasq))"
   exit 0
 fi
-if [ "${TALLYMESH_TEST_INSTALL:-1}" = 0 ]; then
-  say "missing dnsmasq; TALLYMESH_TEST_INSTALL=0, so not installing"
-  exit 3
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "missing dnsmasq and no apt-get here: install it with your package manager"
-  exit 3
-fi
-if [ "$(id -u)" != 0 ]; then
-  say "missing dnsmasq and not root: run as root or: sudo apt-get install -y dnsmasq-base"
-  exit 3
-fi
 
 # dnsmasq-base is the binary alone: no system service that would bind port 53.
-say "installing dnsmasq-base from Debian's packages"
-export DEBIAN_FRONTEND=noninteractive
-install() { run apt-get install -y -qq --no-install-recommends dnsmasq-base >&2; }
-# A fresh machine (or container) has empty package lists: update first.
-if ! apt-cache show dnsmasq-base >/dev/null 2>&1; then
-  run apt-get update -qq >&2
-  install
-elif ! install; then
-  # Stale lists point at files the mirror no longer has: update and retry once.
-  run apt-get update -qq >&2
-  install
-fi
+status=0
+apt_install TALLYMESH_TEST_INSTALL dnsmasq-base || status=$?
+[ "$status" = 0 ] || exit "$status"
 
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing changed"
