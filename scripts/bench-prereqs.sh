@@ -16,16 +16,9 @@
 #   scripts/bench-prereqs.sh --dry-run  say what would be done, change nothing
 set -euo pipefail
 
-dry_run=0
-case "${1:-}" in
-  '') ;;
-  --dry-run) dry_run=1 ;;
-  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
-esac
-
-say() { echo "bench-prereqs: $*" >&2; }
 # shellcheck source=lib/apt-install.sh
 . "$(dirname "$0")/lib/apt-install.sh"
+prereqs_init bench-prereqs "$@"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)

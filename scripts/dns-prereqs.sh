@@ -18,16 +18,9 @@
 #   scripts/dns-prereqs.sh --dry-run  say what would be done, change nothing
 set -euo pipefail
 
-dry_run=0
-case "${1:-}" in
-  '') ;;
-  --dry-run) dry_run=1 ;;
-  *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
-esac
-
-say() { echo "dns-prereqs: $*" >&2; }
 # shellcheck source=lib/apt-install.sh
 . "$(dirname "$0")/lib/apt-install.sh"
+prereqs_init dns-prereqs "$@"
 find_dnsmasq() { command -v dnsmasq 2>/dev/null || { [ -x /usr/sbin/dnsmasq ] && echo /usr/sbin/dnsmasq; } || true; }
 
 if [ -n "$(find_dnsmasq)" ]; then

@@ -1,6 +1,11 @@
-# Sourced by the *-prereqs.sh scripts: installs Debian packages that are
-# missing, the same way for each. Expects the caller to define `say` (its
-# message prefix) and `dry_run` (1: say what would run, change nothing).
+# Sourced by the *-prereqs.sh scripts: their command line and installing
+# Debian packages that are missing, the same way for each.
+#
+#   prereqs_init <name> "$@"
+#
+# Reads the script's arguments (none, or --dry-run: say what would run,
+# change nothing; anything else exits 2) into `dry_run`, and defines `say`,
+# which prefixes messages with <name>.
 #
 #   apt_install <opt-out variable> <package>...
 #
@@ -9,6 +14,19 @@
 # apt-get, or this is not root. Any other status is a failed install.
 # `apt-get update` runs only when the package lists do not know a package, or
 # when the install fails without fresh lists.
+
+prereqs_init() {
+  prereqs_name=$1
+  shift
+  dry_run=0
+  case "${1:-}" in
+    '') ;;
+    --dry-run) dry_run=1 ;;
+    *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+  esac
+}
+
+say() { echo "$prereqs_name: $*" >&2; }
 
 apt_run() {
   if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
