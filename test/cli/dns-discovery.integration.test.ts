@@ -197,6 +197,28 @@ if ('missing' in dnsmasq) {
       await dns.start();
       await eventually(async () => (await cluster(a)).discovery!.dns.sources[0].lastError === null, 15_000, 'lookups succeed again');
     });
+
+    it('takes at most 256 addresses from a name that lists more, and dials AAAA records in brackets', async () => {
+      // A misconfigured (or hostile) zone: 300 A records under one name; and a second name with an AAAA record.
+      const flood = Array.from({ length: 300 }, (_, i) => `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+      await dns.reload({ 'flood.test': flood, 'v6.test': ['::1'] });
+      const d = await startCli([
+        '--id', 'f', '--host', '127.0.0.14', '--port', String(port), '--secret-file', secretFile,
+        '--peers-dns', `flood.test:${port},v6.test:${port}`, '--dns-server', dns.address, '--dns-interval', '1s', '--join-timeout', '500ms',
+        '--log-level', 'warn', '--limiter', 'name=api,limit=100,window=60s',
+      ]);
+      try {
+        const view = (await cluster(d)).discovery!.dns;
+        expect(view.sources.map((x) => x.name)).toEqual(['flood.test', 'v6.test']);
+        expect(view.sources[0].addresses).toHaveLength(256);
+        // The IPv6 literal in brackets, so that its port is unambiguous.
+        expect(view.sources[1].addresses).toEqual([`[::1]:${port}`]);
+        expect(view.dialing).toHaveLength(257);
+        expect(view.dialing).toContain(`[::1]:${port}`);
+      } finally {
+        d.proc.kill();
+      }
+    });
   });
 }
 
