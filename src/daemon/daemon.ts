@@ -25,7 +25,7 @@ import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
 import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
-import { DnsDiscovery, ownAddressCheck } from './dns-discovery.js';
+import { checkDiscoveryOptions, DEFAULT_DNS_INTERVAL_MS, DnsDiscovery, ownAddressCheck } from './dns-discovery.js';
 import { registerMemoryMetrics } from './memory-metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
@@ -74,6 +74,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
+  checkDiscoveryOptions(config);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -213,7 +214,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       ? undefined
       : new DnsDiscovery({
           names: config.peersDns,
-          intervalMs: config.dnsIntervalMs ?? 5000,
+          intervalMs: config.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS,
           server: config.dnsServer,
           isSelf: ownAddressCheck({ host: config.host, port: bound.port, advertise: config.advertise }),
           pinned: config.peers,

@@ -21,7 +21,8 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { formatAddress } from '../validate.js';
+import { codes } from '../errors.js';
+import { formatAddress, integerOption, isAddress } from '../validate.js';
 import { LogSampler } from './log-sampler.js';
 
 /** Default interval between two lookups of every name. */
@@ -77,6 +78,31 @@ export interface DnsDiscoveryOptions {
   /** Stop redialing an address (the mesh's `forget`). */
   forget: (address: string) => void;
   logger: Logger;
+}
+
+/** Shortest interval between two lookups of every name: faster would only load the DNS server. */
+export const MIN_DNS_INTERVAL_MS = 100;
+
+/**
+ * Checks the discovery fields of a daemon configuration given to
+ * `startDaemon` directly (the config loader checks them with field names).
+ *
+ * @throws TALLYMESH_ERR_OPTION_TYPE or TALLYMESH_ERR_OPTION_RANGE naming the field.
+ * @example checkDiscoveryOptions({ peersDns: ['tallymesh.svc:7070'], dnsIntervalMs: 5000 });
+ */
+export function checkDiscoveryOptions(o: { peersDns?: unknown; dnsIntervalMs?: unknown; dnsServer?: unknown }): void {
+  if (o.peersDns !== undefined) {
+    if (!Array.isArray(o.peersDns)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('peersDns', 'an array of "name:port" strings', typeof o.peersDns);
+    for (const entry of o.peersDns) {
+      if (typeof entry !== 'string' || !isAddress(entry)) throw new codes.TALLYMESH_ERR_OPTION_RANGE('peersDns', '"name:port" entries', JSON.stringify(entry));
+    }
+  }
+  if (o.dnsIntervalMs !== undefined) integerOption('dnsIntervalMs', o.dnsIntervalMs, MIN_DNS_INTERVAL_MS, 3_600_000);
+  if (o.dnsServer !== undefined) {
+    const s = typeof o.dnsServer === 'string' ? o.dnsServer : '';
+    const host = s.slice(0, Math.max(0, s.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1');
+    if (!isAddress(s) || isIP(host) === 0) throw new codes.TALLYMESH_ERR_OPTION_RANGE('dnsServer', '"ip:port" (IPv6 in brackets)', JSON.stringify(o.dnsServer));
+  }
 }
 
 /** Splits `name:port` (a bracketed IPv6 literal allowed) into its parts. */

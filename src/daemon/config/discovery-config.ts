@@ -10,10 +10,7 @@ import { isIP } from 'node:net';
 import { configError, parseAddress, parseDuration, parseList, showValue } from './parse.js';
 import type { Layer } from './files.js';
 import type { DaemonConfig } from './daemon-config.js';
-import { DEFAULT_DNS_INTERVAL_MS } from '../dns-discovery.js';
-
-/** Shortest interval between lookups: faster would only load the DNS server. */
-const MIN_DNS_INTERVAL_MS = 100;
+import { DEFAULT_DNS_INTERVAL_MS, MIN_DNS_INTERVAL_MS } from '../dns-discovery.js';
 
 /** Reads and validates `peersDns`, `dnsInterval` and `dnsServer` from the merged layers. */
 export function readDiscovery(merged: Layer): Pick<DaemonConfig, 'peersDns' | 'dnsIntervalMs' | 'dnsServer'> {
