@@ -222,9 +222,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
           forget: (address) => joined?.forget(address),
           logger,
         });
-  const discovered = (await discovery?.lookup()) ?? [];
+  const seeds = [...new Set([...config.peers, ...((await discovery?.lookup()) ?? [])])];
   try {
-    mesh = await createMesh({ ...meshOptions(config), peers: [...new Set([...config.peers, ...discovered])], port: bound.port, server });
+    mesh = await createMesh({ ...meshOptions(config), peers: seeds, port: bound.port, server });
     // maxKeys is node-wide: a limiter without its own bound may use all of it
     // (the limiter's default of 1,000,000 would cap a larger --max-keys).
     for (const l of config.limiters) mesh.limiter({ maxKeys: config.maxKeys, ...l });
@@ -283,7 +283,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       maxKeys: config.maxKeys,
       ports: (): Record<string, number> => (respPort === undefined ? { http: bound.port } : { http: bound.port, resp: respPort }),
       overflows,
-      seeds: config.peers,
+      seeds,
       discovery: discovery === undefined ? undefined : () => discovery.status(),
       memory: config.memory,
       logger,

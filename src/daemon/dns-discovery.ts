@@ -111,6 +111,11 @@ function splitNamePort(entry: string): { name: string; port: number } {
   return { name: entry.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(entry.slice(colon + 1)) };
 }
 
+/** An IPv4-mapped IPv6 address (`::ffff:10.0.0.7`, an AAAA record for an IPv4 node) as the IPv4 address it maps. */
+function unmapIPv4(ip: string): string {
+  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1] ?? ip;
+}
+
 /** Error codes that mean "the name has no such records", not "the lookup failed". */
 const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA']);
 
@@ -238,8 +243,10 @@ export class DnsDiscovery {
       outcome = 'error';
       this.#failure(s, hard.reason as NodeJS.ErrnoException, 'lookup failed: keeping the addresses it had');
     } else {
-      const ips = [v4, v6].flatMap((r) => (r.status === 'fulfilled' ? r.value : [])).filter((ip) => isIP(ip) !== 0);
-      const addresses = [...new Set(ips.map((ip) => formatAddress(ip, s.port)))].sort().slice(0, MAX_ADDRESSES_PER_NAME);
+      const ips = [v4, v6].flatMap((r) => (r.status === 'fulfilled' ? r.value : [])).map(unmapIPv4);
+      // Only what the mesh accepts as a peer address: anything else would refuse the start or the dial.
+      const dialable = ips.filter((ip) => isIP(ip) !== 0).map((ip) => formatAddress(ip, s.port)).filter(isAddress);
+      const addresses = [...new Set(dialable)].sort().slice(0, MAX_ADDRESSES_PER_NAME);
       outcome = addresses.length === 0 ? 'empty' : 'ok';
       if (outcome === 'empty') {
         this.#failure(s, failed[0]?.reason as NodeJS.ErrnoException, 'no A or AAAA records: no peers from this name');

@@ -198,10 +198,11 @@ if ('missing' in dnsmasq) {
       await eventually(async () => (await cluster(a)).discovery!.dns.sources[0].lastError === null, 15_000, 'lookups succeed again');
     });
 
-    it('takes at most 256 addresses from a name that lists more, and dials AAAA records in brackets', async () => {
+    it('takes at most 256 addresses from a name that lists more, dials AAAA records in brackets, and IPv4-mapped ones as IPv4', async () => {
       // A misconfigured (or hostile) zone: 300 A records under one name; and a second name with an AAAA record.
       const flood = Array.from({ length: 300 }, (_, i) => `127.0.${2 + Math.floor(i / 250)}.${1 + (i % 250)}`);
-      await dns.reload({ 'flood.test': flood, 'v6.test': ['::1'] });
+      // An IPv4-mapped AAAA record (::ffff:a.b.c.d) is the IPv4 node it maps.
+      await dns.reload({ 'flood.test': flood, 'v6.test': ['::1', '::ffff:127.0.0.15'] });
       const d = await startCli([
         '--id', 'f', '--host', '127.0.0.14', '--port', String(port), '--secret-file', secretFile,
         '--peers-dns', `flood.test:${port},v6.test:${port}`, '--dns-server', dns.address, '--dns-interval', '1s', '--join-timeout', '500ms',
@@ -212,8 +213,8 @@ if ('missing' in dnsmasq) {
         expect(view.sources.map((x) => x.name)).toEqual(['flood.test', 'v6.test']);
         expect(view.sources[0].addresses).toHaveLength(256);
         // The IPv6 literal in brackets, so that its port is unambiguous.
-        expect(view.sources[1].addresses).toEqual([`[::1]:${port}`]);
-        expect(view.dialing).toHaveLength(257);
+        expect(view.sources[1].addresses).toEqual([`127.0.0.15:${port}`, `[::1]:${port}`]);
+        expect(view.dialing).toHaveLength(258);
         expect(view.dialing).toContain(`[::1]:${port}`);
       } finally {
         d.proc.kill();
