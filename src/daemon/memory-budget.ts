@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
  * key (a three-node cluster whose clients spread every key over the nodes),
  * the costliest row of bench/results/memory.json, rounded up.
  */
-export const RSS_BYTES_PER_KEY = 700;
+export const RSS_BYTES_PER_KEY = 800;
 /**
  * Resident bytes before the first key: an idle daemon (its code, the HTTP and
  * WebSocket stacks, V8's young generation) plus the launcher process that
@@ -73,7 +73,7 @@ export type KeysForMemory = { maxKeys: number; heapLimitMiB: number } | { tooSma
  * Sizes the key bound and the heap for `limitBytes` of memory.
  *
  * @example
- * keysForMemory(512 * 2 ** 20); // { maxKeys: 263_641, heapLimitMiB: 264 }
+ * keysForMemory(512 * 2 ** 20); // { maxKeys: 230_686, heapLimitMiB: 264 }
  */
 export function keysForMemory(limitBytes: number): KeysForMemory {
   const spare = limitBytes - RESERVE_BYTES;

@@ -170,7 +170,7 @@ describe('the key bound in the configuration', () => {
       }
       throw new Error('no error');
     };
-    expect(err(() => load({ memoryLimit: '100MiB' })).message).toMatch(/^Invalid configuration: --memory-limit: 100 MiB leaves no room for keys: a node needs 161\.3 MiB .*; give more memory, or set --max-keys$/);
+    expect(err(() => load({ memoryLimit: '100MiB' })).message).toMatch(/^Invalid configuration: --memory-limit: 100 MiB leaves no room for keys: a node needs 161\.5 MiB .*; give more memory, or set --max-keys$/);
     const file = cgroupFile('104857600');
     expect(err(() => load({}, { [CGROUP_FILE_ENV]: file })).message).toContain(`the cgroup memory limit (${file}): 100 MiB leaves no room for keys`);
     expect(err(() => load({ memoryLimit: 'plenty' })).message).toMatch(/--memory-limit: must be a byte size of at least 16MiB, like 512MiB/);
