@@ -206,8 +206,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     (req, refusal) => reportRefusal(upgradeEndpoint(pathOf(req.url)), req, refusal),
   );
   let mesh: Mesh;
-  // Set once the mesh runs: discovery dials through it (its first lookup happens before).
-  let joined: Mesh | undefined;
   // DNS discovery (--peers-dns): the first answer joins the seeds, so readiness waits for those nodes too.
   const discovery =
     config.peersDns === undefined
@@ -218,11 +216,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
           server: config.dnsServer,
           isSelf: ownAddressCheck({ host: config.host, port: bound.port, advertise: config.advertise }),
           pinned: config.peers,
-          dial: (address) => joined?.dial(address),
-          forget: (address) => joined?.forget(address),
           logger,
         });
-  const seeds = [...new Set([...config.peers, ...((await discovery?.lookup()) ?? [])])];
+  // Bounded by the join wait: a DNS server that does not answer must not hold the start (and the probes) back.
+  const seeds = [...new Set([...config.peers, ...((await discovery?.lookup(config.joinTimeoutMs ?? 2000)) ?? [])])];
   try {
     mesh = await createMesh({ ...meshOptions(config), peers: seeds, port: bound.port, server });
     // maxKeys is node-wide: a limiter without its own bound may use all of it
@@ -234,7 +231,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     throw err;
   }
 
-  joined = mesh;
+  discovery?.attach(mesh);
   const hashKey = keyHasher(config.secret);
   const log = new DaemonLog(logger, hashKey);
   log.watch(mesh);

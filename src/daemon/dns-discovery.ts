@@ -73,10 +73,6 @@ export interface DnsDiscoveryOptions {
   isSelf: (address: string) => boolean;
   /** Addresses kept whatever DNS says (the static `--peers`): never forgotten. */
   pinned: readonly string[];
-  /** Keep a link to an address (the mesh's `dial`). */
-  dial: (address: string) => void;
-  /** Stop redialing an address (the mesh's `forget`). */
-  forget: (address: string) => void;
   logger: Logger;
 }
 
@@ -103,6 +99,14 @@ export function checkDiscoveryOptions(o: { peersDns?: unknown; dnsIntervalMs?: u
     const host = s.slice(0, Math.max(0, s.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1');
     if (!isAddress(s) || isIP(host) === 0) throw new codes.TALLYMESH_ERR_OPTION_RANGE('dnsServer', '"ip:port" (IPv6 in brackets)', JSON.stringify(o.dnsServer));
   }
+}
+
+/** What discovery keeps dialing through: the mesh. */
+export interface DialTarget {
+  /** Keep a link to an address. */
+  dial(address: string): void;
+  /** Stop redialing an address. */
+  forget(address: string): void;
 }
 
 /** Splits `name:port` (a bracketed IPv6 literal allowed) into its parts. */
@@ -148,6 +152,10 @@ export class DnsDiscovery {
   #dialing = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The mesh, once it runs; before, answers are only recorded (they become its seeds). */
+  #target: DialTarget | undefined;
+  /** The lookup in flight: lookups never overlap. */
+  #inflight: Promise<void> | undefined;
   #sampler = new LogSampler(LOG_EVERY_MS);
   #lookups?: Counter<'name' | 'outcome'>;
   /** Lookups counted before {@link DnsDiscovery.registerMetrics}, by `name outcome`. */
@@ -188,14 +196,32 @@ export class DnsDiscovery {
   }
 
   /**
-   * Looks every name up once and dials what it finds; resolves with the
-   * addresses dialed. The daemon awaits this before the mesh starts, so the
-   * first answer counts as seeds for readiness (the node waits for them).
+   * Looks every name up once (or joins the lookup in flight) and dials what
+   * it finds; resolves with the addresses to dial once it is done, or after
+   * `waitMs` with what is known by then (the lookup goes on, and what it
+   * finds is dialed once {@link DnsDiscovery.attach} was called). The daemon
+   * awaits the first one, bounded by the join timeout, before the mesh
+   * starts: its answer counts as seeds for readiness, and a DNS server that
+   * does not answer delays the start by the join timeout at most.
    */
-  async lookup(): Promise<string[]> {
-    await Promise.all(this.#sources.map((s) => this.#resolve(s)));
-    this.#apply();
+  async lookup(waitMs = Infinity): Promise<string[]> {
+    this.#inflight ??= Promise.all(this.#sources.map((s) => this.#resolve(s))).then(() => {
+      this.#inflight = undefined;
+      this.#apply();
+    });
+    if (waitMs === Infinity) await this.#inflight;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#inflight, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      clearTimeout(timer);
+    }
     return [...this.#dialing];
+  }
+
+  /** From now on dials and forgets through `target`, starting with every address known so far. */
+  attach(target: DialTarget): void {
+    this.#target = target;
+    for (const a of this.#dialing) target.dial(a);
   }
 
   /** Starts the periodic lookups (the first one `intervalMs` from now). */
@@ -288,13 +314,13 @@ export class DnsDiscovery {
     for (const a of wanted) {
       if (!this.#dialing.has(a)) {
         this.#dialing.add(a);
-        this.#o.dial(a);
+        this.#target?.dial(a);
       }
     }
     for (const a of this.#dialing) {
       if (wanted.has(a)) continue;
       this.#dialing.delete(a);
-      if (!this.#o.pinned.includes(a)) this.#o.forget(a);
+      if (!this.#o.pinned.includes(a)) this.#target?.forget(a);
     }
   }
 }

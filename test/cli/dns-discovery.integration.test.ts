@@ -10,6 +10,7 @@
  * it fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +197,29 @@ if ('missing' in dnsmasq) {
 
       await dns.start();
       await eventually(async () => (await cluster(a)).discovery!.dns.sources[0].lastError === null, 15_000, 'lookups succeed again');
+    });
+
+    it('starts within the join wait when the DNS server never answers, and reports the timeout once the lookup gives up', async () => {
+      // A real UDP socket that swallows every query: a blackholed resolver.
+      const silent = createSocket('udp4');
+      await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+      silent.on('message', () => {});
+      const d = await startCli([
+        '--id', 's', '--host', '127.0.0.16', '--port', String(port), '--secret-file', secretFile,
+        '--peers-dns', `${NAME}:${port}`, '--dns-server', `127.0.0.1:${silent.address().port}`,
+        // Lookups time out after half the interval (2.5 s), tried twice: far beyond the join wait.
+        '--dns-interval', '5s', '--join-timeout', '300ms', '--limiter', 'name=api,limit=100,window=60s',
+      ]);
+      try {
+        // Listening (and answering probes) while the first lookup is still waiting for the server.
+        expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+        expect((await cluster(d)).discovery!.dns.sources[0].lookups).toBe(0);
+        await eventually(async () => (await cluster(d)).discovery!.dns.sources[0].lookups >= 1, 30_000, 'the lookup timed out');
+        expect((await cluster(d)).discovery!.dns.sources[0].lastError).toMatch(/^ETIMEOUT/);
+      } finally {
+        d.proc.kill();
+        silent.close();
+      }
     });
 
     it('takes at most 256 addresses from a name that lists more, dials AAAA records in brackets, and IPv4-mapped ones as IPv4', async () => {
