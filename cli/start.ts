@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { ConfigFlags, Daemon, DaemonConfig } from '../src/daemon/index.js';
 import { CliExit, EXIT } from './exit.js';
+import { heapLimitGiven, launchedWithHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { daemonEntry, type DaemonEntry } from './load.js';
 
 interface StartFlags extends ConfigFlags {
@@ -47,6 +48,10 @@ export function registerStart(program: Command): void {
     .option('--tls-cert <path>', 'PEM certificate: serve https and wss')
     .option('--tls-key <path>', 'PEM private key of --tls-cert')
     .option('--tls-ca <path>', 'PEM CA: peers must present a certificate it signed (mutual TLS)')
+    .option('--peers-dns <name:port,...>', 'DNS names whose A/AAAA records are peers (a Kubernetes headless Service), looked up every --dns-interval (repeatable)', collect)
+    .option('--dns-interval <duration>', 'interval between lookups of --peers-dns (default 5s)')
+    .option('--dns-server <ip:port>', 'DNS server to ask for --peers-dns instead of the system resolver')
+    .option('--memory-limit <size>', 'memory this node may use, e.g. 512MiB: sizes --max-keys when not given, and the V8 heap (default: the cgroup memory.max)')
     .option('--resp-port <port>', 'serve the Redis protocol (TM.CONSUME, TM.PEEK, TM.RESET) on this port, bound on --host; 0 picks one (env TALLYMESH_RESP_PORT)')
     .option('--rls-port <port>', "serve Envoy's rate limit service (gRPC) on this port, bound on --host; 0 picks one; needs --rls-config (env TALLYMESH_RLS_PORT)")
     .option('--rls-config <path>', 'envoyproxy/ratelimit YAML: a file (one domain per --- document) or a directory of .yaml files (env TALLYMESH_RLS_CONFIG)')
@@ -71,6 +76,12 @@ Examples:
       const { check, ...configFlags } = flags;
       const tm = await daemonEntry();
       const loaded = tm.loadConfig({ flags: configFlags });
+      // The heap limit is fixed at process start: run the daemon in a child with it (heap-limit.ts).
+      const heapMiB = loaded.config.memory?.heapLimitMiB ?? null;
+      if (check !== true && heapMiB !== null && !heapLimitGiven()) {
+        process.exitCode = await relaunchWithHeapLimit(heapMiB);
+        return;
+      }
       for (const w of loaded.warnings) console.error(`tallymesh: warning: ${w}`);
       if (check === true) {
         console.log(JSON.stringify(tm.redactConfig(loaded.config), null, 2));
@@ -120,6 +131,11 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (launchedWithHeapLimit()) {
+    // Our launcher relays signals; if it dies without one (SIGKILL), stop as if told to.
+    process.channel?.unref();
+    process.once('disconnect', () => onSignal('SIGTERM'));
+  }
 
   try {
     daemon = await tm.startDaemon(config, { logger });

@@ -16,10 +16,9 @@
 #   scripts/bench-prereqs.sh --dry-run  say what would be done, change nothing
 set -euo pipefail
 
-say() { echo "bench-prereqs: $*" >&2; }
 # shellcheck source=lib/apt-install.sh
 . "$(dirname "$0")/lib/apt-install.sh"
-apt_read_args "$@"
+prereqs_init bench-prereqs "$@"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -29,7 +28,9 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-apt_install_missing TALLYMESH_BENCH_INSTALL "${missing[@]}"
+status=0
+apt_install TALLYMESH_BENCH_INSTALL "${missing[@]}" || status=$?
+[ "$status" = 0 ] || exit "$status"
 
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing changed"

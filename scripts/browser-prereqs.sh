@@ -18,10 +18,9 @@
 #   scripts/browser-prereqs.sh --dry-run  say what would be done, change nothing
 set -euo pipefail
 
-say() { echo "browser-prereqs: $*" >&2; }
 # shellcheck source=lib/apt-install.sh
 . "$(dirname "$0")/lib/apt-install.sh"
-apt_read_args "$@"
+prereqs_init browser-prereqs "$@"
 # Debian names the binary chromium; other distributions chromium-browser.
 find_browser() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
 
@@ -32,7 +31,9 @@ if [ -n "$browser" ]; then
   exit 0
 fi
 
-apt_install_missing TALLYMESH_BROWSER_INSTALL chromium
+status=0
+apt_install TALLYMESH_BROWSER_INSTALL chromium || status=$?
+[ "$status" = 0 ] || exit "$status"
 
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing changed"

@@ -26,6 +26,8 @@ import { createMesh, type Mesh, type MeshOptions } from '../mesh/mesh.js';
 import { resolveMeshOptions } from '../mesh/mesh-options.js';
 import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
+import { checkDiscoveryOptions, DEFAULT_DNS_INTERVAL_MS, DnsDiscovery, ownAddressCheck } from './dns-discovery.js';
+import { registerMemoryMetrics } from './memory-metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
@@ -84,6 +86,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (config.rlsPort !== undefined) integerOption('rlsPort', config.rlsPort, 0, 65535);
   if (config.rlsPort !== undefined && config.rlsConfig === undefined) throw new codes.TALLYMESH_ERR_OPTION_TYPE('rlsConfig', 'a rate limit configuration when rlsPort is set', 'undefined');
   if (config.adminPort !== undefined) integerOption('adminPort', config.adminPort, 0, 65535);
+  checkDiscoveryOptions(config);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
     if (!Array.isArray(config.allowedHosts)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('allowedHosts', 'an array of host names', typeof config.allowedHosts);
@@ -215,8 +218,22 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     (req, refusal) => reportRefusal(upgradeEndpoint(pathOf(req.url)), req, refusal),
   );
   let mesh: Mesh;
+  // DNS discovery (--peers-dns): the first answer joins the seeds, so readiness waits for those nodes too.
+  const discovery =
+    config.peersDns === undefined
+      ? undefined
+      : new DnsDiscovery({
+          names: config.peersDns,
+          intervalMs: config.dnsIntervalMs ?? DEFAULT_DNS_INTERVAL_MS,
+          server: config.dnsServer,
+          isSelf: ownAddressCheck({ host: config.host, port: bound.port, advertise: config.advertise }),
+          pinned: config.peers,
+          logger,
+        });
+  // Bounded by the join wait: a DNS server that does not answer must not hold the start (and the probes) back.
+  const seeds = [...new Set([...config.peers, ...((await discovery?.lookup(config.joinTimeoutMs ?? 2000)) ?? [])])];
   try {
-    mesh = await createMesh({ ...meshOptions(config), port: bound.port, server });
+    mesh = await createMesh({ ...meshOptions(config), peers: seeds, port: bound.port, server });
     // maxKeys is node-wide: a limiter without its own bound may use all of it
     // (the limiter's default of 1,000,000 would cap a larger --max-keys).
     for (const l of config.limiters) mesh.limiter({ maxKeys: config.maxKeys, ...l });
@@ -226,6 +243,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     throw err;
   }
 
+  discovery?.attach(mesh);
   const hashKey = keyHasher(config.secret);
   const log = new DaemonLog(logger, hashKey);
   log.watch(mesh);
@@ -247,6 +265,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     onDropped: (reason, n) => metrics.eventsDropped(reason, n),
   });
   events.watch(mesh);
+  registerMemoryMetrics(metrics.registry, config.memory);
+  discovery?.registerMetrics(metrics.registry);
   // An overflow is loud everywhere an operator looks: the metric (read from the
   // limiter's stats at scrape), a sampled log line, an SSE event, and /readyz.
   const overflows = new OverflowWatch();
@@ -278,7 +298,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       ...(admin === undefined ? {} : { admin: admin.port }),
     }),
     overflows,
-    seeds: config.peers,
+    seeds,
+    discovery: discovery === undefined ? undefined : () => discovery.status(),
+    memory: config.memory,
     logger,
     hosts,
     onRefused: (req: http.IncomingMessage, refusal: Refusal) => reportRefusal('http', req, refusal),
@@ -381,6 +403,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   const shutdown = async (reason: string): Promise<void> => {
     shuttingDown = true;
     logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
+    discovery?.stop();
     // Order matters: no hit is admitted after this line, so the flush inside
     // mesh.close() below carries every admitted hit to the peers.
     decider.stop();
@@ -418,6 +441,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     admin?.terminate();
     logger.info({ event: 'closed', reason }, 'closed');
   };
+  discovery?.start();
   let closing: Promise<void> | undefined;
   return {
     mesh,

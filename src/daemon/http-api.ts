@@ -22,6 +22,8 @@ import { readJson } from './http-body.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import type { DaemonMetrics } from './metrics.js';
+import type { DnsDiscoveryStatus } from './dns-discovery.js';
+import type { MemoryBudget } from './memory-budget.js';
 import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';
 import type { UiRoutes } from './ui/ui-routes.js';
@@ -41,6 +43,10 @@ export interface HttpApiOptions {
   overflows?: OverflowWatch;
   /** Seed peers from the config (readiness explains how many were reached). */
   seeds: readonly string[];
+  /** DNS discovery's state, shown by /v1/cluster under `discovery.dns` (absent without --peers-dns). */
+  discovery?: () => DnsDiscoveryStatus;
+  /** Where the key bound came from, shown by /v1/cluster under `keys.budget`. */
+  memory?: MemoryBudget;
   logger: Logger;
   /** The names this node answers to in `Host`. */
   hosts: HostAllowlist;
@@ -184,7 +190,9 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
         if (!only('GET')) return;
         const cluster = o.mesh.cluster();
         const total = cluster.limiters.reduce((n, l) => n + l.keys, 0);
-        return send(res, label, 200, { ...cluster, keys: { total, max: o.maxKeys }, ports: o.ports() });
+        const keys = o.memory === undefined ? { total, max: o.maxKeys } : { total, max: o.maxKeys, budget: o.memory };
+        const discovery = o.discovery === undefined ? {} : { discovery: { dns: o.discovery() } };
+        return send(res, label, 200, { ...cluster, keys, ports: o.ports(), ...discovery });
       }
       case 'events':
         if (!only('GET')) return;

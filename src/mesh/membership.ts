@@ -43,6 +43,15 @@ export class Membership {
     this.#ctx.transport.connect(address);
   }
 
+  /**
+   * Stops redialing `address` (a discovery source no longer lists it). An open
+   * link stays until it drops; PEERS gossip naming the address dials it again.
+   */
+  forget(address: string): void {
+    this.known.delete(address);
+    this.#ctx.transport.forget(address);
+  }
+
   /** Dials the peers a PEERS frame names (except ourselves). */
   learn(peers: PeerAddress[]): void {
     for (const p of peers) if (p.nodeId !== this.#ctx.nodeId) this.dial(p.address);

@@ -182,6 +182,20 @@ export class Mesh extends EventEmitter {
     return this.#transport.address();
   }
 
+  /**
+   * Keeps a link to `address` from now on: dialed now, redialed after every
+   * loss until {@link Mesh.forget}. How a discovery source (the daemon's DNS
+   * lookups) adds peers after the start; our own address is ignored.
+   */
+  dial(address: string): void {
+    this.#replicator.dial(address);
+  }
+
+  /** Stops redialing `address`; an open link to it stays until it drops. */
+  forget(address: string): void {
+    this.#replicator.forget(address);
+  }
+
   /** Ships pending changes to peers now instead of at the next gossip tick (runs a tick now). */
   flush(): void {
     this.#replicator.tick();

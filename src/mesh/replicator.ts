@@ -117,6 +117,11 @@ export class Replicator {
     if (!this.#closed) this.#membership.dial(address);
   }
 
+  /** Stops redialing `address` (see `Membership.forget`). */
+  forget(address: string): void {
+    if (!this.#closed) this.#membership.forget(address);
+  }
+
   /**
    * One gossip tick: sweep a paced share of every limiter's slots, mark
    * silent peers suspect, stream snapshot chunks, ship every limiter's

@@ -8,6 +8,7 @@
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import type { MeshTlsOptions } from '../../mesh/mesh-options.js';
 import type { RlsConfig } from '../../rls/index.js';
+import type { MemoryBudget } from '../memory-budget.js';
 
 /**
  * The log levels a daemon accepts (pino's, plus `silent`): the one list the
@@ -80,4 +81,12 @@ export interface DaemonConfig {
   adminPort?: number;
   /** Interface the admin listener binds (default: `host`). */
   adminHost?: string;
+  /** DNS names (`name:port`) whose A/AAAA records are peers, looked up every `dnsIntervalMs` (see dns-discovery.ts). */
+  peersDns?: string[];
+  /** Interval between DNS lookups of `peersDns` (default 5000 ms). */
+  dnsIntervalMs?: number;
+  /** `ip:port` of the DNS server asked instead of the system's resolver. */
+  dnsServer?: string;
+  /** Where `maxKeys` came from and the memory limit it was sized for (see memory-budget.ts); absent = `maxKeys` as given. */
+  memory?: MemoryBudget;
 }

@@ -33,6 +33,8 @@ import { readRls, readSecret, readTls, TLS_KEYS, type ConfigOrigin, type Entry, 
 import { LOG_LEVELS, type DaemonConfig } from './daemon-config.js';
 import type { LimiterOptions } from '../../limiter/limiter.js';
 import { isLoopback } from '../../mesh/mesh-options.js';
+import { readDiscovery } from './discovery-config.js';
+import { memoryBudget } from './memory-config.js';
 
 /** Command-line flags of `tallymesh start`, as commander hands them over (strings; `limiter` repeatable). */
 export interface ConfigFlags {
@@ -62,6 +64,10 @@ export interface ConfigFlags {
   rlsConfig?: string;
   adminPort?: string | number;
   adminHost?: string;
+  peersDns?: string | string[];
+  dnsInterval?: string | number;
+  dnsServer?: string;
+  memoryLimit?: string | number;
 }
 
 export type { ConfigOrigin };
@@ -121,6 +127,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'rls.config', flag: 'rlsConfig', env: 'TALLYMESH_RLS_CONFIG' },
   { key: 'admin.port', flag: 'adminPort', env: 'TALLYMESH_ADMIN_PORT' },
   { key: 'admin.host', flag: 'adminHost', env: 'TALLYMESH_ADMIN_HOST' },
+  { key: 'peersDns', flag: 'peersDns', env: 'TALLYMESH_PEERS_DNS' },
+  { key: 'dnsInterval', flag: 'dnsInterval', env: 'TALLYMESH_DNS_INTERVAL' },
+  { key: 'dnsServer', flag: 'dnsServer', env: 'TALLYMESH_DNS_SERVER' },
+  { key: 'memoryLimit', flag: 'memoryLimit', env: 'TALLYMESH_MEMORY_LIMIT' },
 ];
 
 /** Environment variables read besides {@link SETTINGS}: inline secrets, the config path, and the clients' URL. */
@@ -159,7 +169,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   };
   const host = get('host', (e) => parseHost(e.value, e.field), '127.0.0.1');
   const port = get('port', (e) => parseInteger(e.value, e.field, 0, 65535), 7070);
-  const maxKeys = get('maxKeys', (e) => parseInteger(e.value, e.field, 1, 1e9), 1_000_000);
+  // Without --max-keys, the key bound follows the memory limit (--memory-limit, else the cgroup's): memory-budget.ts.
+  const memory = memoryBudget(merged.get('maxKeys'), merged.get('memoryLimit'), env, warnings);
+  const maxKeys = memory.maxKeys;
   const secret = get('secret', (e) => readSecret(e, warnings), '');
   const apiToken = get('apiToken', (e) => readSecret(e, warnings), '');
   const config: DaemonConfig = {
@@ -195,6 +207,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (adminPort === undefined) configError(adminHost.field, 'needs an admin port too (--admin-port or admin.port)');
     config.adminHost = parseHost(adminHost.value, adminHost.field);
   }
+  Object.assign(config, readDiscovery(merged), { memory: memory.budget });
   const tls = readTls(merged);
   if (tls !== undefined) config.tls = tls;
 
@@ -203,9 +216,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const field = merged.get('host')?.field ?? 'host';
     configError(field, `binding ${host} needs a cluster secret (--secret-file, TALLYMESH_SECRET_FILE, TALLYMESH_SECRET or secretFile); without one only loopback addresses are allowed`);
   }
-  if (secret === '' && config.peers.length > 0) {
+  if (secret === '' && (config.peers.length > 0 || config.peersDns !== undefined)) {
     // Without a secret a node runs on a random one of its own (an empty HMAC key is anyone's): no peer could accept it.
-    const field = merged.get('peers')?.field ?? 'peers';
+    const field = merged.get('peers')?.field ?? merged.get('peersDns')?.field ?? 'peers';
     configError(field, 'joining peers needs a cluster secret shared by every node (--secret-file, TALLYMESH_SECRET_FILE, TALLYMESH_SECRET or secretFile); without one a node uses a random secret and nobody can join it');
   }
   // Checked last, so a typo elsewhere is reported before the missing limiter it may explain.
