@@ -26,6 +26,10 @@ import { resolveMeshOptions } from '../mesh/mesh-options.js';
 import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
+import { DEFAULT_DRAIN_MS, Drain, type DrainState } from './drain.js';
+import { GeometryWatch } from './geometry-watch.js';
+import { OperatorMetrics } from './operator-metrics.js';
+import { Reloader, type ConfigSource, type ReloadReport } from './reload.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
@@ -49,9 +53,24 @@ export interface Daemon {
    * the last deltas to the peers (and says goodbye) behind whatever was
    * queued for them, closes streams and event clients, and resolves within
    * `shutdownTimeoutMs`. Frames a slow peer had not taken by then are logged
-   * (WARN `shutdown-unsent`, naming the peer). Idempotent.
+   * (WARN `shutdown-unsent`, naming the peer). Idempotent. No drain: see {@link Daemon.stop}.
    */
   close(reason?: string): Promise<void>;
+  /**
+   * The graceful stop of SIGTERM: `/readyz` answers 503 at once while
+   * decisions keep being served for `config.drainMs`, then {@link Daemon.close}.
+   * Called again during the drain, it skips the rest of it. Resolves once closed.
+   */
+  stop(reason?: string): Promise<void>;
+  /** `serving`, `draining` (a stop was asked for) or `closing`. */
+  readonly state: DrainState;
+  /**
+   * Reloads the configuration through `options.configSource` (what SIGHUP
+   * and `POST /v1/admin/reload` do): limiters added, removed or with a new
+   * limit, the log level, TLS certificates.
+   * @throws TALLYMESH_ERR_CONFIG_INVALID, TALLYMESH_ERR_CONFIG_RELOAD_REFUSED, TALLYMESH_ERR_CONFIG_NOTHING_TO_RELOAD (nothing changed).
+   */
+  reload(trigger?: string): ReloadReport;
 }
 
 /** Options of {@link startDaemon}. */
@@ -62,6 +81,8 @@ export interface DaemonOptions {
   stream?: Partial<StreamBounds>;
   /** Bounds of the RESP port: connections, arguments, pipeline, output buffer (defaults in docs/resp.md). */
   resp?: Partial<RespBounds>;
+  /** Re-reads the configuration for a reload (the CLI passes `loadConfig` with its flags); without it, reloads have nothing to read. */
+  configSource?: ConfigSource;
 }
 
 /** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
@@ -71,6 +92,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (!Array.isArray(config.limiters)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiters', 'an array', typeof config.limiters);
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
+  if (config.drainMs !== undefined) integerOption('drainMs', config.drainMs, 0, 3_600_000);
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
   enumOption('logLevel', config.logLevel, LOG_LEVELS);
   if (config.allowedHosts !== undefined) {
@@ -187,7 +209,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   // exists; they wait for it (a few milliseconds) instead of being dropped.
   let api: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
   const waiting: Array<() => void> = [];
+  const drain = new Drain(config.drainMs ?? DEFAULT_DRAIN_MS);
   server.on('request', (req, res) => {
+    // Draining: keep-alive connections end after their response, so none idles into the cut (see drain.ts).
+    if (drain.stopping) res.setHeader('connection', 'close');
     if (api !== undefined) api(req, res);
     else waiting.push(() => api?.(req, res));
   });
@@ -216,15 +241,25 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
 
   const hashKey = keyHasher(config.secret);
   const log = new DaemonLog(logger, hashKey);
-  log.watch(mesh);
+  log.watch(mesh, config.peers);
   let shuttingDown = false;
   const authorize = bearerCheck(config.apiToken);
   const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
-    ready: () => mesh.ready && !shuttingDown,
+    ready: () => mesh.ready && !shuttingDown && !drain.stopping,
     // Read at scrape time, when the endpoints created below exist.
     clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
     resp: () => resp?.stats,
+  });
+  const operatorMetrics = new OperatorMetrics(metrics.registry, mesh);
+  const geometry = new GeometryWatch();
+  mesh.on('geometry', (e: { limiter: string; nodeId: string; local: { windowMs: number; buckets: number }; remote: { windowMs: number; buckets: number } }) =>
+    geometry.record(e.limiter, e.nodeId, e.local, e.remote),
+  );
+  // A peer or client whose certificate the port refuses (another CA, none under mTLS): counted and logged, sampled.
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
+    operatorMetrics.tlsRefused();
+    log.tlsRefused(err, socket.remoteAddress);
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,
@@ -250,6 +285,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
   };
 
+  const reloader = new Reloader({
+    config,
+    source: options.configSource,
+    mesh,
+    addLimiter: (l) => mesh.limiter({ maxKeys: config.maxKeys, ...l }),
+    servers: { server, resp: () => resp },
+    logger,
+    metrics: operatorMetrics,
+  });
   api = createHttpApi(
     {
       mesh,
@@ -264,6 +308,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       logger,
       hosts,
       onRefused: (req, refusal) => reportRefusal('http', req, refusal),
+      reloader,
+      lifecycle: drain,
+      degraded: () => geometry.describe(),
+      clusterExtras: () => ({ lifecycle: drain.state, geometryConflicts: geometry.recent() }),
     },
     () => shuttingDown,
   );
@@ -366,11 +414,32 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     logger.info({ event: 'closed', reason }, 'closed');
   };
   let closing: Promise<void> | undefined;
+  const close = (reason = 'shutdown'): Promise<void> => {
+    drain.close();
+    return (closing ??= shutdown(reason));
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'shutdown'): Promise<void> => {
+    if (closing !== undefined) return closing;
+    if (stopping !== undefined) {
+      logger.info({ event: 'drain-skipped', reason }, `drain cut short (${reason})`);
+      void drain.run();
+      return stopping;
+    }
+    logger.info({ event: 'draining', reason, drainMs: drain.drainMs }, `draining (${reason}): /readyz answers 503, decisions are served for ${drain.drainMs} ms more`);
+    stopping = drain.run().then(() => close(reason));
+    return stopping;
+  };
   return {
     mesh,
     url,
     address: mesh.address(),
     respPort,
-    close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
+    close,
+    stop,
+    get state() {
+      return drain.state;
+    },
+    reload: (trigger = 'api') => reloader.reload(trigger),
   };
 }

@@ -24,6 +24,8 @@ import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/por
 import type { DaemonMetrics } from './metrics.js';
 import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';
+import type { Reloader } from './reload.js';
+import { LIMITER_ROUTE, limiterRoute, RELOAD_PATH, reloadRoute } from './runtime-config-api.js';
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -45,10 +47,18 @@ export interface HttpApiOptions {
   hosts: HostAllowlist;
   /** Told of every request the browser guard refuses (for the metric and the log). */
   onRefused?: (req: http.IncomingMessage, refusal: Refusal) => void;
+  /** Reloads and runtime limit changes (`POST /v1/admin/reload`, `PUT /v1/limiters/:name`). */
+  reloader?: Reloader;
+  /** The drain: once stopping, `/readyz` answers 503 with `describe()` while the API keeps serving. */
+  lifecycle?: { readonly stopping: boolean; describe(): string };
+  /** More degraded-mode reasons for `/readyz` (geometry conflicts). */
+  degraded?: () => string[];
+  /** More fields for `/v1/cluster`. */
+  clusterExtras?: () => Record<string, unknown>;
 }
 
 /** Route names, used as the `route` metric label. */
-type Route = 'consume' | 'keys' | 'cluster' | 'events' | 'stream' | 'metrics' | 'unknown';
+type Route = 'consume' | 'keys' | 'limiter' | 'reload' | 'cluster' | 'events' | 'stream' | 'metrics' | 'unknown';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const KEY_ROUTE = /^\/v1\/limiters\/([^/]+)\/keys\/([^/]+)$/;
@@ -177,11 +187,19 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       }
       case 'consume':
         return consume(req, res);
+      case 'reload':
+      case 'limiter': {
+        if (o.reloader === undefined) throw new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path);
+        const out = { send: (status: number, body: unknown) => send(res, label, status, body), notAllowed: (allow: string) => notAllowed(req, res, label, allow) };
+        if (label === 'reload') return reloadRoute(req, o.reloader, out);
+        const [, name] = LIMITER_ROUTE.exec(path) as RegExpExecArray;
+        return limiterRoute(req, decodeSegment(name, 'limiter name'), o.reloader, () => o.decider.open, out);
+      }
       case 'cluster': {
         if (!only('GET')) return;
         const cluster = o.mesh.cluster();
         const total = cluster.limiters.reduce((n, l) => n + l.keys, 0);
-        return send(res, label, 200, { ...cluster, keys: { total, max: o.maxKeys }, ports: o.ports() });
+        return send(res, label, 200, { ...cluster, keys: { total, max: o.maxKeys }, ports: o.ports(), ...o.clusterExtras?.() });
       }
       case 'events':
         if (!only('GET')) return;
@@ -218,7 +236,8 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       return;
     }
     if (path === '/readyz') {
-      const r = readiness(o.mesh, o.seeds, closing(), { maxKeys: o.maxKeys, overflows: o.overflows?.recent() ?? [] });
+      const stopping = closing() || o.lifecycle?.stopping === true;
+      const r = readiness(o.mesh, o.seeds, stopping, { maxKeys: o.maxKeys, overflows: o.overflows?.recent() ?? [], conflicts: o.degraded?.(), draining: o.lifecycle?.describe() });
       writeJson(res, r.ready ? 200 : 503, r);
       return;
     }
@@ -232,6 +251,8 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
 /** The metric label of a path (a fixed set, so a scanner probing random paths cannot grow the label space). */
 function routeLabel(path: string): Route {
   if (KEY_ROUTE.test(path)) return 'keys';
+  if (LIMITER_ROUTE.test(path)) return 'limiter';
+  if (path === RELOAD_PATH) return 'reload';
   switch (path) {
     case '/v1/consume':
       return 'consume';

@@ -53,6 +53,7 @@ export interface ConfigFlags {
   suspectAfter?: string | number;
   maxClockOffset?: string | number;
   shutdownTimeout?: string | number;
+  drainMs?: string | number;
   joinTimeout?: string | number;
   tlsCert?: string;
   tlsKey?: string;
@@ -108,6 +109,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'suspectAfter', flag: 'suspectAfter', env: 'TALLYMESH_SUSPECT_AFTER' },
   { key: 'maxClockOffset', flag: 'maxClockOffset', env: 'TALLYMESH_MAX_CLOCK_OFFSET' },
   { key: 'shutdownTimeout', flag: 'shutdownTimeout', env: 'TALLYMESH_SHUTDOWN_TIMEOUT' },
+  { key: 'drainMs', flag: 'drainMs', env: 'TALLYMESH_DRAIN_MS' },
   { key: 'joinTimeout', flag: 'joinTimeout', env: 'TALLYMESH_JOIN_TIMEOUT' },
   { key: 'tls.certFile', flag: 'tlsCert', env: 'TALLYMESH_TLS_CERT_FILE' },
   { key: 'tls.keyFile', flag: 'tlsKey', env: 'TALLYMESH_TLS_KEY_FILE' },
@@ -169,6 +171,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     suspectAfterMs: get('suspectAfter', (e) => parseDuration(e.value, e.field, 10, 3_600_000), 1000),
     maxClockOffsetMs: get('maxClockOffset', (e) => parseDuration(e.value, e.field, 1, 3_600_000), 500),
     shutdownTimeoutMs: get('shutdownTimeout', (e) => parseDuration(e.value, e.field, 0, 600_000), 5000),
+    drainMs: get('drainMs', (e) => parseDuration(e.value, e.field, 0, 600_000), 5000),
     joinTimeoutMs: get('joinTimeout', (e) => parseDuration(e.value, e.field, 0, 3_600_000), 2000),
   };
   const advertise = merged.get('advertise');
