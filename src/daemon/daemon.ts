@@ -26,7 +26,7 @@ import { resolveMeshOptions } from '../mesh/mesh-options.js';
 import { createBoundedServer } from '../mesh/port/server-bounds.js';
 import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
-import { DEFAULT_DRAIN_MS, Drain, type DrainState } from './drain.js';
+import { DEFAULT_DRAIN_MS, Drain, LINGER_MS, lingerForConnections, stopListening, type DrainState } from './drain.js';
 import { GeometryWatch } from './geometry-watch.js';
 import { OperatorMetrics } from './operator-metrics.js';
 import { Reloader, type ConfigSource, type ReloadReport } from './reload.js';
@@ -211,8 +211,6 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   const waiting: Array<() => void> = [];
   const drain = new Drain(config.drainMs ?? DEFAULT_DRAIN_MS);
   server.on('request', (req, res) => {
-    // Draining: keep-alive connections end after their response, so none idles into the cut (see drain.ts).
-    if (drain.stopping) res.setHeader('connection', 'close');
     if (api !== undefined) api(req, res);
     else waiting.push(() => api?.(req, res));
   });
@@ -377,14 +375,20 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     logger.info({ event: 'secret' }, 'no cluster secret: this node uses a random one of its own, so no peer can join it');
   }
 
-  const shutdown = async (reason: string): Promise<void> => {
+  /** `drained`: after a drain (stop()), requests on connections accepted just before the cut are waited for, not cut. */
+  const shutdown = async (reason: string, drained: boolean): Promise<void> => {
+    // No new connections, before any request is refused: a client that reconnects after its 503 meets a closed port
+    // (ECONNREFUSED), not a connection reset out of the listening socket's backlog. Requests on open connections are
+    // answered (503 and Connection: close if they would admit). Without a drain, idle keep-alive connections go at
+    // once (a close() in a test or a host application).
+    if (drained) stopListening(server);
+    else server.close();
+    if (!drained) server.closeIdleConnections();
     shuttingDown = true;
     logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
     // Order matters: no hit is admitted after this line, so the flush inside
     // mesh.close() below carries every admitted hit to the peers.
     decider.stop();
-    server.close(); // no new connections; in-flight requests finish (with 503 if they would admit)
-    server.closeIdleConnections();
     events.close();
     // A peer that did not take what was queued for it within the timeout: its frames are lost, and that is loud.
     mesh.on('unsent', (e: { nodeId: string; frames: number; bytes: number }) => {
@@ -406,6 +410,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     );
     const outcome = await Promise.race([orderly, deadline]);
     clearTimeout(timer);
+    // Requests on connections accepted just before the cut get their answer (503) instead of a closed socket.
+    if (outcome !== 'timeout' && drained) await lingerForConnections(server, Math.min(LINGER_MS, config.shutdownTimeoutMs));
     if (outcome === 'timeout') logger.warn({ event: 'shutdown-timeout', timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: cutting connections');
     // Whatever is still open now (slow stream clients, keep-alive requests) is cut.
     stream.terminate();
@@ -414,9 +420,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     logger.info({ event: 'closed', reason }, 'closed');
   };
   let closing: Promise<void> | undefined;
-  const close = (reason = 'shutdown'): Promise<void> => {
+  const close = (reason = 'shutdown', drained = false): Promise<void> => {
     drain.close();
-    return (closing ??= shutdown(reason));
+    return (closing ??= shutdown(reason, drained));
   };
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'shutdown'): Promise<void> => {
@@ -427,7 +433,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       return stopping;
     }
     logger.info({ event: 'draining', reason, drainMs: drain.drainMs }, `draining (${reason}): /readyz answers 503, decisions are served for ${drain.drainMs} ms more`);
-    stopping = drain.run().then(() => close(reason));
+    stopping = drain.run().then(() => close(reason, true));
     return stopping;
   };
   return {
@@ -435,7 +441,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     url,
     address: mesh.address(),
     respPort,
-    close,
+    close: (reason?: string) => close(reason),
     stop,
     get state() {
       return drain.state;

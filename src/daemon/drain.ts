@@ -5,12 +5,48 @@
  * `drainMs`; only then does the node stop accepting, flush to its peers and
  * close. Asking again during the drain skips the rest of it.
  *
- * While draining, HTTP responses carry `Connection: close`: keep-alive
- * connections end after their response instead of idling into the cut,
- * where a client's next request on them would meet a reset.
+ * At the cut the port stops listening before any request is refused, so a
+ * client that reconnects after its 503 meets a closed port, and requests on
+ * connections already open are answered (503, `Connection: close`) before
+ * those connections close: none is cut under a request.
  *
  * @module
  */
+
+import net from 'node:net';
+
+/**
+ * Stops `server` accepting connections, leaving the ones it accepted alone.
+ * `http.Server.close()` also destroys every connection without a request in
+ * progress (Node 19+), which includes one accepted a moment ago whose request
+ * is still in flight: its client would see the connection closed under its
+ * request. Closing only the listening socket lets such a request arrive and
+ * be answered (with 503 and `Connection: close` once decisions stop); the
+ * daemon cuts what is left at the end of its shutdown.
+ *
+ * @example
+ * stopListening(server); // new connections are refused; open ones are answered
+ */
+export function stopListening(server: net.Server): void {
+  net.Server.prototype.close.call(server);
+}
+
+/** Longest wait, at the end of a shutdown, for connections accepted before the cut to be answered. */
+export const LINGER_MS = 500;
+
+/**
+ * Waits (at most `maxMs`) until `server` holds no connection: requests on
+ * connections accepted just before the cut are answered rather than cut off.
+ * Keep-alive connections idling since before the drain hold it to `maxMs`.
+ */
+export async function lingerForConnections(server: net.Server, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err === null ? n : 0)));
+    if (open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** Default drain: long enough for a load balancer polling `/readyz` every second or two to notice. */
 export const DEFAULT_DRAIN_MS = 5_000;
