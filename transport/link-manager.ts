@@ -146,6 +146,8 @@ export class LinkManager implements LinkHost {
   #open = new Map<string, Link>();
   #stats = new Map<string, PeerStats>();
   #loops = new Map<string, DialLoop>();
+  /** Links that authenticated (a dialed link closed before that failed its handshake). */
+  #authenticated = new WeakSet<Link>();
 
   constructor(options: LinkManagerOptions) {
     this.#options = options;
@@ -278,6 +280,7 @@ export class LinkManager implements LinkHost {
   // ---- LinkHost ----
 
   linkAuthenticated(link: Link): void {
+    this.#authenticated.add(link);
     this.#options.authenticated?.(link);
     const peer = link.peer as PeerInfo;
     const loop = this.#loopOf(link);
@@ -334,10 +337,12 @@ export class LinkManager implements LinkHost {
     if (loop === null) return;
     loop.link = null;
     if (this.#lifecycle !== 'running') return;
-    // Opened but never authenticated: the dial failed in the tallymesh handshake (another secret, version, ourselves).
-    // A dial that reached this node itself is no failure: it is reported as a link to ourselves, and not redialed.
-    if (nodeId === null && reason === 'self') this.#handlers?.onDialResult?.(loop.address, { ok: true, nodeId: this.nodeId });
-    else if (nodeId === null) this.#handlers?.onDialResult?.(loop.address, { ok: false, reason: 'handshake', detail: `handshake failed: ${reason}` });
+    // Opened but never authenticated: the dial failed in the tallymesh handshake (another secret, version, a timeout).
+    // One that reached this node itself is no failure: it is reported as a link to ourselves, and not redialed.
+    if (!this.#authenticated.has(link)) {
+      const result = reason === 'self' ? { ok: true as const, nodeId: this.nodeId } : { ok: false as const, reason: 'handshake' as const, detail: `handshake failed: ${reason}` };
+      this.#handlers?.onDialResult?.(loop.address, result);
+    }
     if (reason === 'self') {
       // Dialing ourselves again would only fail the same way.
       this.forget(loop.address);

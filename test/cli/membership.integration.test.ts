@@ -203,3 +203,36 @@ describe.skipIf(!HAS_OPENSSL)('a peer with a certificate from another CA', () =>
     expect((await httpsJson(`${a.url}/v1/cluster`, asA)).body.peers).toEqual([]);
   }, 40_000);
 });
+
+describe('two nodes that disagree on a limiter\'s window', () => {
+  it('name the limiter and the peer in the log, the metric, /readyz and /v1/cluster', async () => {
+    const dir = tempDir();
+    const secret = secretFile(dir);
+    const a = await startCli(['--id', 'geo-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--limiter', 'name=api,limit=5,window=60s', '--limiter', 'name=ok,limit=5,window=60s']);
+    spawned.push(a.proc);
+    const b = await startCli(['--id', 'geo-b', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--peers', a.address, '--limiter', 'name=api,limit=5,window=30s', '--limiter', 'name=ok,limit=5,window=60s']);
+    spawned.push(b.proc);
+    await eventually(async () => (await fetch(`${b.url}/readyz`)).status === 200, 10_000, 'geo-b ready');
+    // Hits on both limiters at geo-a: the agreeing one replicates, the other is refused at geo-b.
+    for (const limiter of ['api', 'ok']) {
+      await fetch(`${a.url}/v1/consume`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limiter, key: 'k' }) });
+    }
+    await eventually(() => logLines(b.proc).some((l) => l.event === 'geometry-conflict'), 10_000, 'a geometry-conflict line on geo-b');
+    const line = logLines(b.proc).find((l) => l.event === 'geometry-conflict') as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 40, limiter: 'api', peer: 'geo-a', local: { windowMs: 30_000, buckets: 30 }, remote: { windowMs: 60_000, buckets: 60 } });
+    expect(logLines(b.proc).filter((l) => l.event === 'geometry-conflict' && l.limiter !== 'api')).toEqual([]);
+    const families = parsePrometheusText(await (await fetch(`${b.url}/metrics`)).text());
+    expect(sampleValue(families, 'tallymesh_geometry_conflicts_total', { limiter: 'api' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(families, 'tallymesh_geometry_conflicts_total', { limiter: 'ok' })).toBeUndefined();
+    const readyz = (await (await fetch(`${b.url}/readyz`)).json()) as { ready: boolean; degraded: string[] };
+    expect(readyz.ready).toBe(true);
+    expect(readyz.degraded).toContain('limiter api: peer geo-a uses window 60000 ms in 60 buckets, this node 30000 ms in 30: their counts for it are refused both ways');
+    const view = (await (await fetch(`${b.url}/v1/cluster`)).json()) as { geometryConflicts: Array<{ limiter: string; peer: string }> };
+    expect(view.geometryConflicts.map((c) => [c.limiter, c.peer])).toEqual([['api', 'geo-a']]);
+    // The agreeing limiter still replicates.
+    await eventually(async () => {
+      const peek = (await (await fetch(`${b.url}/v1/limiters/ok/keys/k`)).json()) as { remaining: number };
+      return peek.remaining === 4;
+    }, 10_000, 'limiter ok replicated to geo-b');
+  }, 40_000);
+});
