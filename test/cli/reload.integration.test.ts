@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import https from 'node:https';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue } from '../helpers/prom-parse.js';
@@ -236,3 +237,57 @@ describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
     expect(d.proc.running).toBe(true);
   }, 40_000);
 });
+
+describe.skipIf(!HAS_OPENSSL)('reloading the certificate a node dials its peers with', () => {
+  it('joins a peer that trusts only the new client certificate once the node reloads it', async () => {
+    const dir = tempDir();
+    const made = Object.fromEntries(
+      ['a', 'b1', 'b2'].map((name) => {
+        const d = join(dir, name);
+        mkdirSync(d);
+        return [name, selfSignedCert(d, `tallymesh-test-${name}`)];
+      }),
+    ) as Record<'a' | 'b1' | 'b2', { certFile: string; keyFile: string }>;
+    const pem = (f: string) => readFileSync(f, 'utf8');
+    // a trusts itself and b2 only; b trusts all three (so only a's side decides).
+    writeFileSync(join(dir, 'a-ca.pem'), pem(made.a.certFile) + pem(made.b2.certFile));
+    writeFileSync(join(dir, 'b-ca.pem'), pem(made.a.certFile) + pem(made.b1.certFile) + pem(made.b2.certFile));
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'a-secret-for-the-rotation-test', { mode: 0o600 });
+    const a = await startCli(['--id', 'rot-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0', '--limiter', 'name=api,limit=5,window=60s', '--tls-cert', made.a.certFile, '--tls-key', made.a.keyFile, '--tls-ca', join(dir, 'a-ca.pem')]);
+    spawned.push(a.proc);
+    copyFileSync(made.b1.certFile, join(dir, 'b.pem'));
+    copyFileSync(made.b1.keyFile, join(dir, 'b.key'));
+    const file = join(dir, 'b.yaml');
+    writeFileSync(file, `id: rot-b\npeers: [${a.address}]\ntls: { certFile: b.pem, keyFile: b.key, caFile: b-ca.pem }\nlimiters:\n  - { name: api, limit: 5, window: 60s }\n`);
+    const b = await startCli(['--port', '0', '--config', file, '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0']);
+    spawned.push(b.proc);
+    // b1 is not trusted by a: b's dials are refused.
+    await eventually(() => logLines(a.proc).some((l) => l.event === 'tls-refused'), 10_000, 'rot-a refusing rot-b1');
+    await eventually(() => logLines(b.proc).some((l) => l.event === 'dial-failed'), 10_000, 'rot-b failing to dial');
+
+    copyFileSync(made.b2.certFile, join(dir, 'b.pem'));
+    copyFileSync(made.b2.keyFile, join(dir, 'b.key'));
+    const reloaded = await hangup(b.proc);
+    expect(reloaded.applied).toEqual(['TLS certificates re-read: new connections use the new ones']);
+    // The next dial presents b2, which a trusts: the two link up without a restart.
+    const asA = { cert: pem(made.a.certFile), key: pem(made.a.keyFile), ca: pem(join(dir, 'b-ca.pem')) };
+    await eventually(async () => {
+      const view = await httpsGet(`${b.url}/v1/cluster`, asA);
+      return view.seeds?.[0]?.state === 'connected';
+    }, 20_000, 'rot-b connected to rot-a');
+    expect(b.proc.running).toBe(true);
+  }, 60_000);
+});
+
+/** GET JSON over HTTPS with a client certificate. */
+function httpsGet(url: string, cert: { cert: string; key: string; ca: string }): Promise<{ seeds?: Array<{ state: string }> }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ...cert, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (s: string) => (text += s));
+      res.on('end', () => resolve(JSON.parse(text) as { seeds?: Array<{ state: string }> }));
+    });
+    req.on('error', reject);
+  });
+}

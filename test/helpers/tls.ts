@@ -9,13 +9,17 @@ import { join } from 'node:path';
 /** True when an openssl binary is on this machine (TLS tests skip, with their name shown, when not). */
 export const HAS_OPENSSL = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 
-/** Writes `cert.pem` and `key.pem` for 127.0.0.1, valid one day, into `dir`; returns their paths. */
-export function selfSignedCert(dir: string): { certFile: string; keyFile: string } {
+/**
+ * Writes `cert.pem` and `key.pem` for 127.0.0.1, valid one day, into `dir`;
+ * returns their paths. `cn` names the subject: certificates that must be
+ * told apart in one CA bundle need different subjects.
+ */
+export function selfSignedCert(dir: string, cn = '127.0.0.1'): { certFile: string; keyFile: string } {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
     { stdio: 'ignore' },
   );
   return { certFile, keyFile };
