@@ -16,7 +16,7 @@
  */
 import type { Mesh } from '../mesh/mesh.js';
 import type { RecentOverflow } from './overflow-watch.js';
-import { seedsNotReached, type SeedReport } from '../mesh/seed-status.js';
+import { missingSeeds, seedsNotReached, type SeedReport } from '../mesh/seed-status.js';
 
 /**
  * The `/readyz` answer (sent with 200 when ready, else 503).
@@ -98,8 +98,9 @@ export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean
   const skewed = cluster.peers.filter((p) => p.state === 'skewed').map((p) => `${p.nodeId} (${p.clockOffsetMs} ms ahead)`);
   if (skewed.length > 0) reasons.push(`refusing peers whose clocks run ahead: ${skewed.join(', ')}`);
   const reached = cluster.peers.filter((p) => p.state !== 'down').length;
-  if (reached < seeds.length) reasons.push(`reached ${reached} of ${seeds.length} seed peers`);
-  const missing = seedsNotReached(cluster.seeds);
-  if (missing !== null) reasons.push(missing);
+  if (reached < seeds.length) {
+    const missing = missingSeeds(cluster.seeds);
+    reasons.push(`reached ${reached} of ${seeds.length} seed peers${missing.length === 0 ? '' : `; not reached: ${missing.join('; ')}`}`);
+  }
   return { ready: false, reason: reasons.length > 0 ? reasons.join('; ') : 'waiting for the initial sync', peers, ...seedList };
 }

@@ -110,11 +110,22 @@ export class SeedStatus {
  * seedsNotReached(cluster.seeds); // '1 of 2 seed peers not reached: 127.0.0.1:9 (refused: connect ECONNREFUSED 127.0.0.1:9)'
  */
 export function seedsNotReached(seeds: readonly SeedReport[]): string | null {
-  const missing = seeds.filter((s) => s.state === 'unreachable' || s.state === 'connecting');
-  if (missing.length === 0) return null;
-  const named = missing.map((s) => {
-    if (s.state === 'connecting') return `${s.address} (no answer yet)`;
-    return s.lastError === null ? s.address : `${s.address} (${s.lastError.reason}: ${s.lastError.detail})`;
-  });
-  return `${missing.length} of ${seeds.length} seed peers not reached: ${named.join('; ')}`;
+  const named = missingSeeds(seeds);
+  return named.length === 0 ? null : `${named.length} of ${seeds.length} seed peers not reached: ${named.join('; ')}`;
+}
+
+/**
+ * Each seed not reached, named with its last error (`127.0.0.1:9 (refused: …)`)
+ * or `(no answer yet)`.
+ *
+ * @example
+ * missingSeeds(cluster.seeds); // ['127.0.0.1:9 (refused: connect ECONNREFUSED 127.0.0.1:9)']
+ */
+export function missingSeeds(seeds: readonly SeedReport[]): string[] {
+  return seeds
+    .filter((s) => s.state === 'unreachable' || s.state === 'connecting')
+    .map((s) => {
+      if (s.state === 'connecting' || s.lastError === null) return `${s.address} (no answer yet)`;
+      return `${s.address} (${s.lastError.reason}: ${s.lastError.detail})`;
+    });
 }

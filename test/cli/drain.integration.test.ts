@@ -5,25 +5,17 @@
  * request is ever cut mid-flight (ECONNRESET). A second SIGTERM ends the
  * drain early; SIGHUP without a config file is no reason to exit.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, startCli, type CliProcess } from './cli-process.js';
+import { cliScratch } from './cli-scratch.js';
 
-const spawned: CliProcess[] = [];
-const dirs: string[] = [];
+const scratch = cliScratch('drain');
+afterEach(() => scratch.cleanup());
 
-afterEach(() => {
-  for (const p of spawned.splice(0)) p.kill();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
+/** A ready daemon with a limit no test reaches, killed after the test. */
 async function startNode(args: string[]): Promise<{ url: string; proc: CliProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tallymesh-drain-'));
-  dirs.push(dir);
   const d = await startCli(['--port', '0', '--limiter', 'name=api,limit=1000000,window=60s', ...args]);
-  spawned.push(d.proc);
+  scratch.track(d.proc);
   await eventually(async () => (await fetch(`${d.url}/readyz`)).status === 200, 10_000, 'ready');
   return d;
 }
@@ -85,7 +77,7 @@ describe('SIGTERM under load', () => {
     expect(exit.code).toBe(0);
     const resets = log.filter((e) => e.outcome === 'reset' || e.outcome === 'other');
     // On failure, times are shown from the daemon's "shutdown" line (the cut).
-    const cutAt = d.proc.stdout.split('\n').filter((l) => l.includes('"event":"shutdown"')).map((l) => (JSON.parse(l) as { time: number }).time)[0];
+    const cutAt = d.proc.jsonLines().find((l) => l.event === 'shutdown')?.time as number;
     const since = (events: typeof log) => events.map((e) => ({ ...e, at: e.at - cutAt }));
     expect(resets, JSON.stringify({ resets: since(resets.slice(0, 5)), refused: since(log.filter((e) => e.outcome === 'conn-refused').slice(0, 2)) })).toEqual([]);
     // /readyz turned 503 long before the drain ended.
@@ -97,7 +89,7 @@ describe('SIGTERM under load', () => {
     // And the order is: decisions, (perhaps 503s from the instant of the cut), then refused connections only.
     const firstRefused = Math.min(...log.filter((e) => e.outcome === 'conn-refused').map((e) => e.at));
     expect(log.filter((e) => e.at > firstRefused && e.outcome === 'decision')).toEqual([]);
-    const lines = d.proc.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string });
+    const lines = d.proc.jsonLines();
     expect(lines.map((l) => l.event).filter((e) => e === 'draining' || e === 'shutdown' || e === 'closed')).toEqual(['draining', 'shutdown', 'closed']);
   }, 40_000);
 

@@ -5,49 +5,26 @@
  * metrics the documented alert reads — and expected events (a duplicate link
  * losing its resolution, a peer's graceful goodbye) are not WARN lines.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
 import { firingSeries } from '../helpers/prom-alert.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prom-parse.js';
-import { HAS_OPENSSL, selfSignedCert } from '../helpers/tls.js';
-import { startCliCluster, type CliCluster } from './cli-cluster.js';
-import { eventually, runCli, startCli, type CliProcess } from './cli-process.js';
+import { HAS_OPENSSL, httpsGet, selfSignedCert, type ClientTls } from '../helpers/tls.js';
+import { startCliCluster } from './cli-cluster.js';
+import { eventually, runCli, type CliProcess } from './cli-process.js';
+import { cliScratch } from './cli-scratch.js';
 
 const LIMITER = 'name=api,limit=5,window=60s';
-const spawned: CliProcess[] = [];
-const dirs: string[] = [];
-let cluster: CliCluster | undefined;
-
-afterEach(() => {
-  for (const p of spawned.splice(0)) p.kill();
-  cluster?.stop();
-  cluster = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tallymesh-membership-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = cliScratch('membership');
+afterEach(() => scratch.cleanup());
+const start = (args: string[]) => scratch.start(args);
 
 function secretFile(dir: string): string {
   const file = join(dir, 'secret');
   writeFileSync(file, `membership-secret-${process.pid}-0123456789`, { mode: 0o600 });
   return file;
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The alert docs/operations.md recommends for membership (the first expression of its "Worth an alert" line). */
@@ -58,19 +35,13 @@ function documentedAlert(): string {
   return m[1];
 }
 
-function logLines(proc: CliProcess): Array<Record<string, unknown>> {
-  return proc.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const logLines = (proc: CliProcess): Array<Record<string, unknown>> => proc.jsonLines();
 
 describe('a node whose seeds are dead', () => {
   it('logs the failed dials, becomes ready alone and names the seeds everywhere an operator looks', async () => {
-    const dir = tempDir();
-    const seeds = [`127.0.0.1:${await deadPort()}`, `127.0.0.1:${await deadPort()}`];
-    const d = await startCli(['--id', 'alone', '--port', '0', '--secret-file', secretFile(dir), '--join-timeout', '300ms', '--peers', seeds.join(','), '--limiter', LIMITER]);
-    spawned.push(d.proc);
+    const dir = scratch.dir();
+    const seeds = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const d = await start(['--id', 'alone', '--port', '0', '--secret-file', secretFile(dir), '--join-timeout', '300ms', '--peers', seeds.join(','), '--limiter', LIMITER]);
 
     // The log: one WARN per dead seed (sampled per address), naming the reason.
     await eventually(() => seeds.every((s) => logLines(d.proc).some((l) => l.event === 'dial-failed' && l.address === s)), 10_000, 'a dial-failed line per seed');
@@ -122,7 +93,8 @@ describe('a node whose seeds are dead', () => {
 
 describe('a healthy cluster', () => {
   it('keeps the alert quiet, logs no WARN at start, and logs a graceful goodbye at info', async () => {
-    cluster = await startCliCluster(['m1', 'm2', 'm3'], ['--limiter', LIMITER, '--join-timeout', '500ms', '--drain-ms', '0']);
+    const cluster = await startCliCluster(['m1', 'm2', 'm3'], ['--limiter', LIMITER, '--join-timeout', '500ms', '--drain-ms', '0']);
+    scratch.defer(cluster.stop);
     const [a, b, c] = cluster.nodes;
     for (const n of cluster.nodes) {
       const families = parsePrometheusText(await (await fetch(`${n.url}/metrics`)).text());
@@ -142,46 +114,27 @@ describe('a healthy cluster', () => {
   }, 60_000);
 });
 
-/** GET over HTTPS with a client certificate (the nodes require mTLS); returns status and JSON. */
-function httpsJson(url: string, tls: { cert: string; key: string; ca: string }): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...tls, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (s: string) => (text += s));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-  });
+/** GET JSON over HTTPS with a client certificate (the nodes require mTLS). */
+async function httpsJson(url: string, tls: ClientTls): Promise<{ status: number; body: any }> {
+  const { status, text } = await httpsGet(url, tls);
+  return { status, body: JSON.parse(text) };
 }
 
-function httpsText(url: string, tls: { cert: string; key: string; ca: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...tls, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (s: string) => (text += s));
-      res.on('end', () => resolve(text));
-    });
-    req.on('error', reject);
-  });
-}
+const httpsText = async (url: string, tls: ClientTls): Promise<string> => (await httpsGet(url, tls)).text;
 
 describe.skipIf(!HAS_OPENSSL)('a peer with a certificate from another CA', () => {
   it('is named on both sides: a failed TLS dial on one, a refused TLS handshake on the other', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const secret = secretFile(dir);
     const [dirA, dirB] = [join(dir, 'a'), join(dir, 'b')];
-    for (const d of [dirA, dirB]) rmSync(d, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dirA);
     mkdirSync(dirB);
     // Two self-signed certificates: each node's CA is its own, so neither trusts the other.
     const certA = selfSignedCert(dirA);
     const certB = selfSignedCert(dirB);
     const tlsArgs = (c: { certFile: string; keyFile: string }) => ['--tls-cert', c.certFile, '--tls-key', c.keyFile, '--tls-ca', c.certFile];
-    const a = await startCli(['--id', 'ca-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--limiter', LIMITER, ...tlsArgs(certA)]);
-    spawned.push(a.proc);
-    const b = await startCli(['--id', 'ca-b', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--peers', a.address, '--limiter', LIMITER, ...tlsArgs(certB)]);
-    spawned.push(b.proc);
+    const a = await start(['--id', 'ca-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--limiter', LIMITER, ...tlsArgs(certA)]);
+    const b = await start(['--id', 'ca-b', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--peers', a.address, '--limiter', LIMITER, ...tlsArgs(certB)]);
     const asB = { cert: readFileSync(certB.certFile, 'utf8'), key: readFileSync(certB.keyFile, 'utf8'), ca: readFileSync(certB.certFile, 'utf8') };
     const asA = { cert: readFileSync(certA.certFile, 'utf8'), key: readFileSync(certA.keyFile, 'utf8'), ca: readFileSync(certA.certFile, 'utf8') };
 
@@ -206,12 +159,10 @@ describe.skipIf(!HAS_OPENSSL)('a peer with a certificate from another CA', () =>
 
 describe('two nodes that disagree on a limiter\'s window', () => {
   it('name the limiter and the peer in the log, the metric, /readyz and /v1/cluster', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const secret = secretFile(dir);
-    const a = await startCli(['--id', 'geo-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--limiter', 'name=api,limit=5,window=60s', '--limiter', 'name=ok,limit=5,window=60s']);
-    spawned.push(a.proc);
-    const b = await startCli(['--id', 'geo-b', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--peers', a.address, '--limiter', 'name=api,limit=5,window=30s', '--limiter', 'name=ok,limit=5,window=60s']);
-    spawned.push(b.proc);
+    const a = await start(['--id', 'geo-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--limiter', 'name=api,limit=5,window=60s', '--limiter', 'name=ok,limit=5,window=60s']);
+    const b = await start(['--id', 'geo-b', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--peers', a.address, '--limiter', 'name=api,limit=5,window=30s', '--limiter', 'name=ok,limit=5,window=60s']);
     await eventually(async () => (await fetch(`${b.url}/readyz`)).status === 200, 10_000, 'geo-b ready');
     // Hits on both limiters at geo-a: the agreeing one replicates, the other is refused at geo-b.
     for (const limiter of ['api', 'ok']) {

@@ -6,34 +6,20 @@
  * configuration kept; `PUT /v1/limiters/:name`; certificates rotated without
  * a restart.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import https from 'node:https';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue } from '../helpers/prom-parse.js';
-import { HAS_OPENSSL, selfSignedCert } from '../helpers/tls.js';
-import { startCliCluster, type CliCluster } from './cli-cluster.js';
-import { eventually, startCli, type CliProcess } from './cli-process.js';
+import { HAS_OPENSSL, httpsGet, selfSignedCert } from '../helpers/tls.js';
+import { startCliCluster } from './cli-cluster.js';
+import { eventually, type CliProcess } from './cli-process.js';
+import { cliScratch } from './cli-scratch.js';
 
-const spawned: CliProcess[] = [];
-const dirs: string[] = [];
-let cluster: CliCluster | undefined;
-
-afterEach(() => {
-  for (const p of spawned.splice(0)) p.kill();
-  cluster?.stop();
-  cluster = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tallymesh-reload-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = cliScratch('reload');
+afterEach(() => scratch.cleanup());
+const start = (args: string[]) => scratch.start(args);
 
 interface LimiterView {
   name: string;
@@ -65,12 +51,7 @@ async function request(url: string, method: string, body?: unknown, headers: Rec
   return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
 }
 
-function logLines(proc: CliProcess): Array<Record<string, any>> {
-  return proc.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
+const logLines = (proc: CliProcess): Array<Record<string, any>> => proc.jsonLines();
 
 /** Sends SIGHUP and waits for the reload's own log line (applied or failed), returning it. */
 async function hangup(proc: CliProcess): Promise<Record<string, any>> {
@@ -86,11 +67,12 @@ async function metric(url: string, name: string, labels: Record<string, string>)
 
 describe('reloading the config file', () => {
   it('adds, changes and removes limiters, replicates a new limit, and refuses a window change and an invalid file', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const file = join(dir, 'cluster.yaml');
     const write = (limitersYaml: string): void => writeFileSync(file, `limiters:\n${limitersYaml}`);
     write('  - { name: api, limit: 5, window: 60s }\n');
-    cluster = await startCliCluster(['r1', 'r2'], ['--config', file, '--join-timeout', '500ms', '--drain-ms', '0']);
+    const cluster = await startCliCluster(['r1', 'r2'], ['--config', file, '--join-timeout', '500ms', '--drain-ms', '0']);
+    scratch.defer(cluster.stop);
     const [r1, r2] = cluster.nodes;
 
     // Added limiter, changed limit: applied on r1 by SIGHUP; the limit reaches r2, which did not reload.
@@ -149,8 +131,7 @@ describe('reloading the config file', () => {
   }, 90_000);
 
   it('validates PUT /v1/limiters/:name', async () => {
-    const d = await startCli(['--port', '0', '--limiter', 'name=api,limit=5,window=60s', '--drain-ms', '0']);
-    spawned.push(d.proc);
+    const d = await start(['--port', '0', '--limiter', 'name=api,limit=5,window=60s', '--drain-ms', '0']);
     const put = (path: string, body: unknown) => request(`${d.url}${path}`, 'PUT', body);
     expect((await put('/v1/limiters/nope', { limit: 3 })).body.error.code).toBe('TALLYMESH_ERR_LIMITER_UNKNOWN');
     expect((await put('/v1/limiters/nope', { limit: 3 })).status).toBe(404);
@@ -175,13 +156,12 @@ describe('reloading the config file', () => {
   }, 30_000);
 
   it('needs the API token for reloads and limit changes when one is set', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'a-token-for-the-reload-test', { mode: 0o600 });
     const file = join(dir, 'node.yaml');
     writeFileSync(file, 'limiters:\n  - { name: api, limit: 5, window: 60s }\n');
-    const d = await startCli(['--port', '0', '--config', file, '--api-token-file', tokenFile, '--drain-ms', '0']);
-    spawned.push(d.proc);
+    const d = await start(['--port', '0', '--config', file, '--api-token-file', tokenFile, '--drain-ms', '0']);
     const auth = { authorization: 'Bearer a-token-for-the-reload-test' };
     expect((await request(`${d.url}/v1/admin/reload`, 'POST')).status).toBe(401);
     expect((await request(`${d.url}/v1/limiters/api`, 'PUT', { limit: 3 })).status).toBe(401);
@@ -207,7 +187,7 @@ function servedFingerprint(url: string): Promise<string> {
 
 describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
   it('serves the new certificate after SIGHUP, and keeps the old one when the new pair does not match', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const [one, two] = [join(dir, 'one'), join(dir, 'two')];
     mkdirSync(one);
     mkdirSync(two);
@@ -220,8 +200,7 @@ describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
     copyFileSync(first.keyFile, keyFile);
     const file = join(dir, 'node.yaml');
     writeFileSync(file, 'tls: { certFile: cert.pem, keyFile: key.pem }\nlimiters:\n  - { name: api, limit: 5, window: 60s }\n');
-    const d = await startCli(['--port', '0', '--config', file, '--drain-ms', '0']);
-    spawned.push(d.proc);
+    const d = await start(['--port', '0', '--config', file, '--drain-ms', '0']);
     expect(await servedFingerprint(d.url)).toBe(fingerprint(first.certFile));
 
     // A certificate without its key: refused, the old pair keeps being served.
@@ -240,7 +219,7 @@ describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
 
 describe.skipIf(!HAS_OPENSSL)('reloading the certificate a node dials its peers with', () => {
   it('joins a peer that trusts only the new client certificate once the node reloads it', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir();
     const made = Object.fromEntries(
       ['a', 'b1', 'b2'].map((name) => {
         const d = join(dir, name);
@@ -254,14 +233,12 @@ describe.skipIf(!HAS_OPENSSL)('reloading the certificate a node dials its peers 
     writeFileSync(join(dir, 'b-ca.pem'), pem(made.a.certFile) + pem(made.b1.certFile) + pem(made.b2.certFile));
     const secret = join(dir, 'secret');
     writeFileSync(secret, 'a-secret-for-the-rotation-test', { mode: 0o600 });
-    const a = await startCli(['--id', 'rot-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0', '--limiter', 'name=api,limit=5,window=60s', '--tls-cert', made.a.certFile, '--tls-key', made.a.keyFile, '--tls-ca', join(dir, 'a-ca.pem')]);
-    spawned.push(a.proc);
+    const a = await start(['--id', 'rot-a', '--port', '0', '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0', '--limiter', 'name=api,limit=5,window=60s', '--tls-cert', made.a.certFile, '--tls-key', made.a.keyFile, '--tls-ca', join(dir, 'a-ca.pem')]);
     copyFileSync(made.b1.certFile, join(dir, 'b.pem'));
     copyFileSync(made.b1.keyFile, join(dir, 'b.key'));
     const file = join(dir, 'b.yaml');
     writeFileSync(file, `id: rot-b\npeers: [${a.address}]\ntls: { certFile: b.pem, keyFile: b.key, caFile: b-ca.pem }\nlimiters:\n  - { name: api, limit: 5, window: 60s }\n`);
-    const b = await startCli(['--port', '0', '--config', file, '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0']);
-    spawned.push(b.proc);
+    const b = await start(['--port', '0', '--config', file, '--secret-file', secret, '--join-timeout', '300ms', '--drain-ms', '0']);
     // b1 is not trusted by a: b's dials are refused.
     await eventually(() => logLines(a.proc).some((l) => l.event === 'tls-refused'), 10_000, 'rot-a refusing rot-b1');
     await eventually(() => logLines(b.proc).some((l) => l.event === 'dial-failed'), 10_000, 'rot-b failing to dial');
@@ -273,21 +250,10 @@ describe.skipIf(!HAS_OPENSSL)('reloading the certificate a node dials its peers 
     // The next dial presents b2, which a trusts: the two link up without a restart.
     const asA = { cert: pem(made.a.certFile), key: pem(made.a.keyFile), ca: pem(join(dir, 'b-ca.pem')) };
     await eventually(async () => {
-      const view = await httpsGet(`${b.url}/v1/cluster`, asA);
-      return view.seeds?.[0]?.state === 'connected';
+      const view = JSON.parse((await httpsGet(`${b.url}/v1/cluster`, asA)).text) as { seeds: Array<{ state: string }> };
+      return view.seeds[0]?.state === 'connected';
     }, 20_000, 'rot-b connected to rot-a');
     expect(b.proc.running).toBe(true);
   }, 60_000);
 });
 
-/** GET JSON over HTTPS with a client certificate. */
-function httpsGet(url: string, cert: { cert: string; key: string; ca: string }): Promise<{ seeds?: Array<{ state: string }> }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...cert, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (s: string) => (text += s));
-      res.on('end', () => resolve(JSON.parse(text) as { seeds?: Array<{ state: string }> }));
-    });
-    req.on('error', reject);
-  });
-}

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { HAS_OPENSSL } from '../../helpers/tls.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { bulkyDelta, deltaFrame, pingFrame } from '../codec/frames.js';
 import { Recorder } from '../recorder.js';
 import { describeTransportConformance } from '../transport-conformance.js';
 import type { HarnessNode, TransportHarness } from '../transport-conformance.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const WAIT_TIMEOUT_MS = 10_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,13 +72,7 @@ function wsCluster(defaults: NodeOptions = {}) {
     spawn: (nodeId, options) => startNode(nodeId, options),
     waitFor,
     never,
-    async deadAddress() {
-      const probe = http.createServer();
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      const { port } = probe.address() as AddressInfo;
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
-      return `127.0.0.1:${port}`;
-    },
+    deadAddress: async () => `127.0.0.1:${await freePort()}`,
     async dispose() {
       for (const socket of rawSockets) socket.terminate();
       await Promise.all(transports.map((t) => t.close()));
