@@ -139,8 +139,9 @@ async function run(
     }
     try {
       daemon.reload('SIGHUP');
-    } catch {
-      // logged by the daemon
+    } catch (err) {
+      // A registry error is logged and counted by the daemon; anything else is a bug, logged here. The daemon keeps running.
+      if (!tm.isTallymeshError(err)) logger.error({ err }, 'reload failed unexpectedly');
     }
   };
   process.on('SIGHUP', onHangup);

@@ -103,8 +103,8 @@ export class SeedStatus {
 }
 
 /**
- * One line naming the seeds not reached — unreachable, or still without an
- * answer — for `/readyz` and the log; null when every seed was reached.
+ * One line naming the seeds not reached — unreachable, or never answered
+ * yet — for `/readyz` and the log; null when every seed was reached.
  *
  * @example
  * seedsNotReached(cluster.seeds); // '1 of 2 seed peers not reached: 127.0.0.1:9 (refused: connect ECONNREFUSED 127.0.0.1:9)'
@@ -123,7 +123,8 @@ export function seedsNotReached(seeds: readonly SeedReport[]): string | null {
  */
 export function missingSeeds(seeds: readonly SeedReport[]): string[] {
   return seeds
-    .filter((s) => s.state === 'unreachable' || s.state === 'connecting')
+    // A seed that answered as a node and is being redialed (say, dropped for its clock) is the peer list's to explain.
+    .filter((s) => s.state === 'unreachable' || (s.state === 'connecting' && s.nodeId === null))
     .map((s) => {
       if (s.state === 'connecting' || s.lastError === null) return `${s.address} (no answer yet)`;
       return `${s.address} (${s.lastError.reason}: ${s.lastError.detail})`;
