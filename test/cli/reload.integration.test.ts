@@ -173,10 +173,10 @@ describe('reloading the config file', () => {
 });
 
 /** The certificate a fresh TLS connection to `url` is served, as a fingerprint. */
-function servedFingerprint(url: string): Promise<string> {
-  const { hostname, port } = new URL(url);
+function servedFingerprint(url: string, port = Number(new URL(url).port)): Promise<string> {
+  const { hostname } = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: hostname, port: Number(port), rejectUnauthorized: false }, () => {
+    const socket = tls.connect({ host: hostname, port, rejectUnauthorized: false }, () => {
       const fp = socket.getPeerX509Certificate()?.fingerprint256 ?? '';
       socket.destroy();
       resolve(fp);
@@ -186,7 +186,7 @@ function servedFingerprint(url: string): Promise<string> {
 }
 
 describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
-  it('serves the new certificate after SIGHUP, and keeps the old one when the new pair does not match', async () => {
+  it('serves the new certificate after SIGHUP on the API and RESP ports, and keeps the old one when the new pair does not match', async () => {
     const dir = scratch.dir();
     const [one, two] = [join(dir, 'one'), join(dir, 'two')];
     mkdirSync(one);
@@ -200,19 +200,21 @@ describe.skipIf(!HAS_OPENSSL)('reloading TLS certificates', () => {
     copyFileSync(first.keyFile, keyFile);
     const file = join(dir, 'node.yaml');
     writeFileSync(file, 'tls: { certFile: cert.pem, keyFile: key.pem }\nlimiters:\n  - { name: api, limit: 5, window: 60s }\n');
-    const d = await start(['--port', '0', '--config', file, '--drain-ms', '0']);
-    expect(await servedFingerprint(d.url)).toBe(fingerprint(first.certFile));
+    const d = await start(['--port', '0', '--resp-port', '0', '--config', file, '--drain-ms', '0']);
+    const respPort = Number((await d.proc.waitForStdout(/^tallymesh resp listening on port (\d+)$/m))[1]);
+    const served = async (): Promise<string[]> => [await servedFingerprint(d.url), await servedFingerprint(d.url, respPort)];
+    expect(await served()).toEqual([fingerprint(first.certFile), fingerprint(first.certFile)]);
 
     // A certificate without its key: refused, the old pair keeps being served.
     copyFileSync(second.certFile, certFile);
     const mismatched = await hangup(d.proc);
     expect(mismatched).toMatchObject({ event: 'reload-failed', code: 'TALLYMESH_ERR_CONFIG_INVALID' });
-    expect(await servedFingerprint(d.url)).toBe(fingerprint(first.certFile));
+    expect(await served()).toEqual([fingerprint(first.certFile), fingerprint(first.certFile)]);
 
     copyFileSync(second.keyFile, keyFile);
     const rotated = await hangup(d.proc);
     expect(rotated.applied).toEqual(['TLS certificates re-read: new connections use the new ones']);
-    expect(await servedFingerprint(d.url)).toBe(fingerprint(second.certFile));
+    expect(await served()).toEqual([fingerprint(second.certFile), fingerprint(second.certFile)]);
     expect(d.proc.running).toBe(true);
   }, 40_000);
 });
