@@ -247,6 +247,12 @@ limiters:
     expect(warnings.join('\n')).toContain('clear text');
   });
 
+  it('warns that a node reachable beyond loopback without an API token lets anyone change its limits', () => {
+    const { warnings } = load({ flags: { secretFile: file(SECRET), host: '0.0.0.0', limiter: [API] } });
+    expect(warnings).toEqual([expect.stringContaining('no API token (--api-token-file): anyone who reaches 0.0.0.0 can decide, reset keys, change limits')]);
+    expect(load({ flags: { secretFile: file(SECRET), limiter: [API] } }).warnings).toEqual([]);
+  });
+
   // [what goes wrong, the source, the field named]
   const cases: Array<[string, { flags?: ConfigFlags; env?: Record<string, string>; yaml?: string }, string]> = [
     ['a bad duration in the file', { yaml: 'limiters:\n  - { name: a, limit: 1, window: 1s }\n  - { name: b, limit: 1, window: soon }' }, 'limiters[1].window: must be a duration like 60s'],

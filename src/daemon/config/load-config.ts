@@ -199,6 +199,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   if (config.limiters.length === 0) {
     configError('limiters', 'at least one limiter is required, e.g. --limiter name=api,limit=100,window=60s');
   }
+  if (apiToken === '' && !isLoopback(host)) {
+    warnings.push(`no API token (--api-token-file): anyone who reaches ${host} can decide, reset keys, change limits (PUT /v1/limiters/:name) and reload the configuration (POST /v1/admin/reload)`);
+  }
   if (apiToken !== '' && tls === undefined && !isLoopback(host)) {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);
   }
