@@ -251,9 +251,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   });
   const operatorMetrics = new OperatorMetrics(metrics.registry, mesh);
   const geometry = new GeometryWatch();
-  mesh.on('geometry', (e: { limiter: string; nodeId: string; local: { windowMs: number; buckets: number }; remote: { windowMs: number; buckets: number } }) =>
-    geometry.record(e.limiter, e.nodeId, e.local, e.remote),
-  );
+  geometry.watch(mesh);
   // A peer or client whose certificate the port refuses (another CA, none under mTLS): counted and logged, sampled.
   server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
     operatorMetrics.tlsRefused();
@@ -382,8 +380,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     // answered (503 and Connection: close if they would admit). Without a drain, idle keep-alive connections go at
     // once (a close() in a test or a host application).
     if (drained) stopListening(server);
-    else server.close();
-    if (!drained) server.closeIdleConnections();
+    else {
+      server.close();
+      server.closeIdleConnections();
+    }
     shuttingDown = true;
     logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
     // Order matters: no hit is admitted after this line, so the flush inside

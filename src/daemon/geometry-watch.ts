@@ -3,14 +3,19 @@
  * window or bucket count. Such a peer's state for that limiter is refused
  * (merging it would corrupt the counts), so the two nodes limit it apart —
  * the cluster is split for that limiter. The watch keeps the recent
- * conflicts per limiter and peer, for `/readyz` (`degraded`), `/v1/cluster`
- * and the metric `tallymesh_geometry_conflicts_total{limiter}`.
+ * conflicts per limiter and peer, for `/readyz` (`degraded`) and
+ * `/v1/cluster`; `operator-metrics.ts` counts them
+ * (`tallymesh_geometry_conflicts_total{limiter}`) and `logger.ts` logs them.
+ *
+ * May import: the mesh's types.
  *
  * Bounded: limiters are this node's own (a batch for an unknown limiter is
  * refused before its geometry is read), peers at most the mesh's peer bound.
  *
  * @module
  */
+import type { Mesh } from '../mesh/mesh.js';
+import type { ReplicatorEvent } from '../mesh/replicator.js';
 
 /** A conflict is reported for this long after the last refused batch. */
 export const GEOMETRY_RECENT_MS = 60_000;
@@ -37,7 +42,7 @@ export interface GeometryConflict {
  *
  * @example
  * const watch = new GeometryWatch();
- * mesh.on('geometry', (e) => watch.record(e.limiter, e.nodeId, e.local, e.remote));
+ * watch.watch(mesh);
  * watch.describe(); // ['limiter api: peer b uses window 30000 ms in 30 buckets, this node 60000 ms in 60: …']
  */
 export class GeometryWatch {
@@ -46,6 +51,11 @@ export class GeometryWatch {
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+  }
+
+  /** Records every conflict `mesh` reports. */
+  watch(mesh: Mesh): void {
+    mesh.on('geometry', (e: Extract<ReplicatorEvent, { type: 'geometry' }>) => this.record(e.limiter, e.nodeId, e.local, e.remote));
   }
 
   /** Records a refused batch. */
