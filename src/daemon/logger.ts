@@ -61,7 +61,8 @@ export class DaemonLog {
   /**
    * Logs the mesh's membership, dial, skew, rejection, geometry and readiness
    * events. `seeds` are the configured seed addresses: a failed dial to one
-   * is a WARN, to an address learned from peers an INFO.
+   * is a WARN once the node is ready (before, an INFO: nodes started
+   * together need not listen yet), to an address learned from peers an INFO.
    */
   watch(mesh: Mesh, seeds: readonly string[] = []): void {
     mesh.on('peer', (e: Extract<ReplicatorEvent, { type: 'peer' }>) => {
@@ -94,11 +95,14 @@ export class DaemonLog {
         this.logger.debug({ event: 'dial', address: e.address, peer: e.result.nodeId }, `dialed ${e.address}: ${e.result.nodeId}`);
         return;
       }
-      // One line per address per interval: a dead seed is redialed with backoff, up to every few seconds, for ever.
-      const suppressed = this.#sampler.take(`dial:${e.address}`);
-      if (suppressed === null) return;
+      // A seed missing once the node is ready (it waited the join timeout) is a WARN; before, nodes started together
+      // may simply not listen yet (info). One line per address per interval and phase: a dead seed is redialed with
+      // backoff, up to every few seconds, for ever.
       const seed = seeds.includes(e.address);
-      this.logger[seed ? 'warn' : 'info'](
+      const level = seed && mesh.ready ? 'warn' : 'info';
+      const suppressed = this.#sampler.take(`dial:${e.address}:${level}`);
+      if (suppressed === null) return;
+      this.logger[level](
         { event: 'dial-failed', address: e.address, seed, reason: e.result.reason, detail: e.result.detail, suppressed },
         `cannot reach ${seed ? 'seed ' : ''}${e.address} (${e.result.reason}): ${e.result.detail}`,
       );
