@@ -96,11 +96,12 @@ export class DaemonLog {
         return;
       }
       // A seed missing once the node is ready (it waited the join timeout) is a WARN; before, nodes started together
-      // may simply not listen yet (info). One line per address per interval and phase: a dead seed is redialed with
-      // backoff, up to every few seconds, for ever.
+      // may simply not listen yet (info). One line per seed per interval and phase (a dead seed is redialed with
+      // backoff, up to every few seconds, for ever); addresses learned from peers share one subject, as a peer may
+      // name up to a thousand of them.
       const seed = seeds.includes(e.address);
       const level = seed && mesh.ready ? 'warn' : 'info';
-      const suppressed = this.#sampler.take(`dial:${e.address}:${level}`);
+      const suppressed = this.#sampler.take(seed ? `dial:${e.address}:${level}` : 'dial:learned');
       if (suppressed === null) return;
       this.logger[level](
         { event: 'dial-failed', address: e.address, seed, reason: e.result.reason, detail: e.result.detail, suppressed },
