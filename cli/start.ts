@@ -3,8 +3,10 @@
  * `TALLYMESH_*` environment, flags; see src/config.ts) and validates all of
  * it before binding anything, starts the daemon, prints
  * `tallymesh listening on <url>` and logs JSON lines (pino) to stdout. On
- * SIGTERM or SIGINT it closes the daemon — stops accepting, ships the last
- * deltas to its peers, bounded by `shutdownTimeout` — and exits 0.
+ * SIGTERM or SIGINT it drains (`/readyz` 503, decisions served for
+ * `drainMs`; a second signal ends the drain), then closes the daemon — stops
+ * accepting, ships the last deltas to its peers, bounded by
+ * `shutdownTimeout` — and exits 0. SIGHUP reloads the configuration.
  *
  * @module
  */
@@ -43,6 +45,7 @@ export function registerStart(program: Command): void {
     .option('--suspect-after <duration>', 'silence after which a peer is unreachable (default 1s)')
     .option('--max-clock-offset <duration>', 'peers whose clock is further ahead are refused (default 500ms)')
     .option('--shutdown-timeout <duration>', 'upper bound for a graceful shutdown (default 5s)')
+    .option('--drain-ms <duration>', 'on SIGTERM, how long /readyz answers 503 while decisions are still served, before the node stops accepting; 0 stops at once (default 5s)')
     .option('--join-timeout <duration>', 'how long a joining node waits for its seeds before it is ready alone (default 2s)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--tls-cert <path>', 'PEM certificate: serve https and wss')
@@ -87,12 +90,19 @@ Examples:
         console.log(JSON.stringify(tm.redactConfig(loaded.config), null, 2));
         return;
       }
-      await run(tm, loaded.config, loaded.file, loaded.origins, loaded.warnings);
+      await run(tm, loaded.config, loaded.file, loaded.origins, loaded.warnings, () => tm.loadConfig({ flags: configFlags }));
     });
 }
 
 /** Starts the daemon, prints its URL, and installs the SIGTERM/SIGINT handlers that close it and exit. */
-async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, origins: Record<string, string>, warnings: string[]): Promise<void> {
+async function run(
+  tm: DaemonEntry,
+  config: DaemonConfig,
+  file: string | null,
+  origins: Record<string, string>,
+  warnings: string[],
+  configSource: () => { config: DaemonConfig; file: string | null },
+): Promise<void> {
   const { pino } = await import('pino');
   // Synchronous so log lines and the "listening" line keep their order on stdout.
   const logger = pino({ name: 'tallymesh', level: config.logLevel }, pino.destination({ dest: 1, sync: true }));
@@ -107,18 +117,23 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
   let stopping = false;
   const stop = async (d: Daemon, signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
+      // During the drain a second signal ends it (the close that follows is still graceful); during the close it exits now.
+      if (d.state === 'draining') {
+        void d.stop(signal);
+        return;
+      }
       logger.warn({ signal }, 'second signal during shutdown: exiting now');
       process.exit(EXIT.FAILED);
     }
     stopping = true;
-    // The daemon bounds its own close; this backstop only catches a close that hangs.
+    // The daemon bounds its own drain and close; this backstop only catches a close that hangs.
     const backstop = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time: exiting');
       process.exit(EXIT.FAILED);
-    }, config.shutdownTimeoutMs + 2000);
+    }, (config.drainMs ?? 0) + config.shutdownTimeoutMs + 2000);
     backstop.unref();
     try {
-      await d.close(signal);
+      await d.stop(signal);
       process.exit(EXIT.OK);
     } catch (err) {
       logger.error({ err }, 'shutdown failed');
@@ -136,12 +151,27 @@ async function run(tm: DaemonEntry, config: DaemonConfig, file: string | null, o
     process.channel?.unref();
     process.once('disconnect', () => onSignal('SIGTERM'));
   }
+  // SIGHUP reloads; without a handler Node would exit with 129. Errors are logged and counted by the daemon, which keeps running.
+  const onHangup = (): void => {
+    if (daemon === undefined) {
+      logger.warn({ signal: 'SIGHUP' }, 'SIGHUP while starting: ignored (send it again once listening)');
+      return;
+    }
+    try {
+      daemon.reload('SIGHUP');
+    } catch (err) {
+      // A registry error is logged and counted by the daemon; anything else is a bug, logged here. The daemon keeps running.
+      if (!tm.isTallymeshError(err)) logger.error({ err }, 'reload failed unexpectedly');
+    }
+  };
+  process.on('SIGHUP', onHangup);
 
   try {
-    daemon = await tm.startDaemon(config, { logger });
+    daemon = await tm.startDaemon(config, { logger, configSource });
   } catch (err) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
     throw startFailure(tm, err, config, logger);
   }
   console.log(`tallymesh listening on ${daemon.url}`);

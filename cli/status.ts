@@ -72,8 +72,25 @@ export function formatCluster(c: ClusterStatus): string {
     ]),
   );
   const reachable = c.peers.filter((p) => p.reachable).length;
-  const head = `node ${n.nodeId} at ${n.address} — ${n.ready ? 'ready' : 'joining'}, up ${formatMillis(n.uptimeMs)}, ${reachable} of ${c.peers.length} peers reachable`;
-  return `${head}\n\n${peers}\n\n${limiters}`;
+  // Seeds never reached have no peer record: count them, or a cut-off node reads "0 of 0 peers reachable".
+  const seeds = c.seeds ?? [];
+  const unreached = seeds.filter((s) => s.state === 'unreachable' || s.state === 'connecting').length;
+  const seedNote = seeds.length === 0 ? '' : `, ${seeds.length - unreached} of ${seeds.length} seeds reached`;
+  const head = `node ${n.nodeId} at ${n.address} — ${n.ready ? 'ready' : 'joining'}, up ${formatMillis(n.uptimeMs)}, ${reachable} of ${c.peers.length} peers reachable${seedNote}`;
+  const seedTable =
+    seeds.length === 0
+      ? ''
+      : `\n\n${formatTable(
+          [{ header: 'SEED' }, { header: 'STATE' }, { header: 'NODE' }, { header: 'FAILURES', right: true }, { header: 'LAST ERROR' }],
+          seeds.map((s) => [
+            s.address,
+            s.state,
+            s.nodeId ?? '-',
+            formatCount(s.failures),
+            s.lastError === null ? '-' : `${s.lastError.reason}: ${s.lastError.detail} (${formatMillis(s.lastError.agoMs)} ago)`,
+          ]),
+        )}`;
+  return `${head}\n\n${peers}${seedTable}\n\n${limiters}`;
 }
 
 /** Registers the `status` command. */

@@ -68,6 +68,8 @@ export const codes = {
   TALLYMESH_ERR_LIMITER_UNKNOWN: define('TALLYMESH_ERR_LIMITER_UNKNOWN', Error, 'No limiter named "%s"', 404),
   TALLYMESH_ERR_MESH_CLOSED: define('TALLYMESH_ERR_MESH_CLOSED', Error, 'The mesh is closed', 503),
   TALLYMESH_ERR_CONFIG_INVALID: define('TALLYMESH_ERR_CONFIG_INVALID', Error, 'Invalid configuration: %s: %s', 400),
+  TALLYMESH_ERR_CONFIG_RELOAD_REFUSED: define('TALLYMESH_ERR_CONFIG_RELOAD_REFUSED', Error, 'Reload refused, the running configuration stays: %s', 409),
+  TALLYMESH_ERR_CONFIG_NOTHING_TO_RELOAD: define('TALLYMESH_ERR_CONFIG_NOTHING_TO_RELOAD', Error, 'Nothing to reload: %s', 409),
   TALLYMESH_ERR_HTTP_BAD_JSON: define('TALLYMESH_ERR_HTTP_BAD_JSON', Error, 'Request body is not valid JSON: %s', 400),
   TALLYMESH_ERR_HTTP_BAD_REQUEST: define('TALLYMESH_ERR_HTTP_BAD_REQUEST', Error, 'Bad request: %s', 400),
   TALLYMESH_ERR_HTTP_BODY_TOO_LARGE: define('TALLYMESH_ERR_HTTP_BODY_TOO_LARGE', RangeError, 'Request body is larger than %s bytes', 413),

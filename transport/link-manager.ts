@@ -13,7 +13,7 @@ import type { Frame } from './codec/frame.js';
 import { Link } from './link.js';
 import type { Conduit, LinkHost } from './link.js';
 import type { Scheduler } from './scheduler.js';
-import type { PeerInfo, PeerStats, RejectReason, TransportHandlers } from './transport.js';
+import type { DialFailure, PeerInfo, PeerStats, RejectReason, TransportHandlers } from './transport.js';
 
 /** Redial delays: attempt n waits a uniform random time in [0, min(maxMs, initialMs * 2^n)) ("full jitter"). */
 export interface BackoffOptions {
@@ -79,8 +79,8 @@ export interface DialAttempt {
    * when the attempt was abandoned meanwhile; the caller then closes the conduit.
    */
   opened(conduit: Conduit): Link | null;
-  /** No connection could be opened. */
-  failed(detail: string): void;
+  /** No connection could be opened (`reason` defaults to `error`). */
+  failed(detail: string, reason?: DialFailure): void;
 }
 
 /** Options of a {@link LinkManager}. */
@@ -146,6 +146,8 @@ export class LinkManager implements LinkHost {
   #open = new Map<string, Link>();
   #stats = new Map<string, PeerStats>();
   #loops = new Map<string, DialLoop>();
+  /** Links that authenticated (a dialed link closed before that failed its handshake). */
+  #authenticated = new WeakSet<Link>();
 
   constructor(options: LinkManagerOptions) {
     this.#options = options;
@@ -278,10 +280,14 @@ export class LinkManager implements LinkHost {
   // ---- LinkHost ----
 
   linkAuthenticated(link: Link): void {
+    this.#authenticated.add(link);
     this.#options.authenticated?.(link);
     const peer = link.peer as PeerInfo;
     const loop = this.#loopOf(link);
-    if (loop !== null) loop.attempt = 0;
+    if (loop !== null) {
+      loop.attempt = 0;
+      this.#handlers?.onDialResult?.(loop.address, { ok: true, nodeId: peer.nodeId });
+    }
     const existing = this.#open.get(peer.nodeId);
     if (existing !== undefined) {
       const winner = chooseLink(this.#identity(existing), this.#identity(link));
@@ -331,6 +337,12 @@ export class LinkManager implements LinkHost {
     if (loop === null) return;
     loop.link = null;
     if (this.#lifecycle !== 'running') return;
+    // Opened but never authenticated: the dial failed in the tallymesh handshake (another secret, version, a timeout).
+    // One that reached this node itself is no failure: it is reported as a link to ourselves, and not redialed.
+    if (!this.#authenticated.has(link)) {
+      const result = reason === 'self' ? { ok: true as const, nodeId: this.nodeId } : { ok: false as const, reason: 'handshake' as const, detail: `handshake failed: ${reason}` };
+      this.#handlers?.onDialResult?.(loop.address, result);
+    }
     if (reason === 'self') {
       // Dialing ourselves again would only fail the same way.
       this.forget(loop.address);
@@ -387,9 +399,10 @@ export class LinkManager implements LinkHost {
         loop.link = new Link(this, conduit, 'dialer', loop.address);
         return this.#adopt(loop.link);
       },
-      failed: () => {
+      failed: (detail, reason = 'error') => {
         if (current()) {
           loop.token++;
+          this.#handlers?.onDialResult?.(loop.address, { ok: false, reason, detail });
           this.#retry(loop);
         }
       },

@@ -30,6 +30,22 @@ export type RejectReason =
   | 'too-many-handshakes-per-address' // an upgrade past the cap on unauthenticated connections from one address
   | 'handshake-evicted'; // an unauthenticated connection cut to make room for a newcomer while the cap was full
 
+/**
+ * Why a dial did not give an authenticated link. Used as a metric label.
+ * `refused`: nothing listens there; `unreachable`: no route or host down;
+ * `dns`: the name does not resolve; `timeout`: no answer in time; `tls`: the
+ * TLS handshake failed (a certificate from another CA, a name or IP not in
+ * its SANs, an expired one, or our client certificate refused); `http`: the
+ * server answered the upgrade with an HTTP status (not a tallymesh port, or
+ * busy); `handshake`: the link opened but the tallymesh handshake failed
+ * (another secret, another protocol version); `closed`: the connection
+ * closed before opening, for no reason given; `error`: anything else.
+ */
+export type DialFailure = 'refused' | 'unreachable' | 'dns' | 'timeout' | 'tls' | 'http' | 'handshake' | 'closed' | 'error';
+
+/** How a dial ended: authenticated as `nodeId`, or failed for `reason`. */
+export type DialResult = { ok: true; nodeId: string } | { ok: false; reason: DialFailure; detail: string };
+
 /** Per-peer traffic counters. */
 export interface PeerStats {
   bytesIn: number;
@@ -63,6 +79,12 @@ export interface TransportHandlers {
    * Only a transport with backpressure calls it (the simulated wire has none).
    */
   onUnsent?(nodeId: string, frames: number, bytes: number): void;
+  /**
+   * A dial to `address` (from {@link Transport.connect}) ended: authenticated,
+   * or failed before a link was up (each failed attempt is reported; the
+   * transport redials with backoff).
+   */
+  onDialResult?(address: string, result: DialResult): void;
 }
 
 /**

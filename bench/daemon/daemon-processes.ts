@@ -124,7 +124,8 @@ export interface DaemonProcess extends ManagedProcess {
  * (e.g. `--cpu-prof --cpu-prof-dir=prof`) come from `nodeFlags`.
  */
 export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
-  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn'];
+  // No drain: no load balancer watches a benchmark's daemon, and the stop grace below must cover the close and a CPU profile.
+  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn', '--drain-ms', '0'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const managed = track(child, `daemon ${id}`, DAEMON_STOP_GRACE_MS);
   const tail: string[] = [];

@@ -29,6 +29,10 @@ import { DaemonMetrics, type BrowserEndpoint } from './metrics.js';
 import { checkDiscoveryOptions, DEFAULT_DNS_INTERVAL_MS, DnsDiscovery, ownAddressCheck } from './dns-discovery.js';
 import { registerMemoryMetrics } from './memory-metrics.js';
 import { OverflowWatch } from './overflow-watch.js';
+import { DEFAULT_DRAIN_MS, Drain, LINGER_MS, lingerForConnections, stopListening, type DrainState } from './drain.js';
+import { GeometryWatch } from './geometry-watch.js';
+import { OperatorMetrics } from './operator-metrics.js';
+import { Reloader, type ConfigSource, type ReloadReport } from './reload.js';
 import { allowedHostPattern, checkUpgrade, guardUpgrades, HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
 import { refuseUpgrade, resolveStreamBounds, STREAM_PATH, StreamApi, type StreamBounds } from './stream-api.js';
 import { enumOption, formatAddress, integerOption } from '../validate.js';
@@ -58,9 +62,24 @@ export interface Daemon {
    * the last deltas to the peers (and says goodbye) behind whatever was
    * queued for them, closes streams and event clients, and resolves within
    * `shutdownTimeoutMs`. Frames a slow peer had not taken by then are logged
-   * (WARN `shutdown-unsent`, naming the peer). Idempotent.
+   * (WARN `shutdown-unsent`, naming the peer). Idempotent. No drain: see {@link Daemon.stop}.
    */
   close(reason?: string): Promise<void>;
+  /**
+   * The graceful stop of SIGTERM: `/readyz` answers 503 at once while
+   * decisions keep being served for `config.drainMs`, then {@link Daemon.close}.
+   * Called again during the drain, it skips the rest of it. Resolves once closed.
+   */
+  stop(reason?: string): Promise<void>;
+  /** `serving`, `draining` (a stop was asked for) or `closing`. */
+  readonly state: DrainState;
+  /**
+   * Reloads the configuration through `options.configSource` (what SIGHUP
+   * and `POST /v1/admin/reload` do): limiters added, removed or with a new
+   * limit, the log level, TLS certificates.
+   * @throws TALLYMESH_ERR_CONFIG_INVALID, TALLYMESH_ERR_CONFIG_RELOAD_REFUSED, TALLYMESH_ERR_CONFIG_NOTHING_TO_RELOAD (nothing changed).
+   */
+  reload(trigger?: string): ReloadReport;
 }
 
 /** Options of {@link startDaemon}. */
@@ -73,6 +92,8 @@ export interface DaemonOptions {
   resp?: Partial<RespBounds>;
   /** Bounds of the RLS port and its requests: connections, message size, streams, descriptors, entries, overrides (defaults in docs/envoy.md). */
   rls?: Partial<RlsBounds & RlsRequestBounds>;
+  /** Re-reads the configuration for a reload (the CLI passes `loadConfig` with its flags); without it, reloads have nothing to read. */
+  configSource?: ConfigSource;
 }
 
 /** Checks the fields only the daemon reads, before anything binds (the mesh options are checked by the mesh). */
@@ -82,6 +103,7 @@ function checkDaemonConfig(config: DaemonConfig): void {
   if (!Array.isArray(config.limiters)) throw new codes.TALLYMESH_ERR_OPTION_TYPE('limiters', 'an array', typeof config.limiters);
   integerOption('eventsDeniedPerSec', config.eventsDeniedPerSec, 0, 1_000_000);
   integerOption('shutdownTimeoutMs', config.shutdownTimeoutMs, 0, 3_600_000);
+  if (config.drainMs !== undefined) integerOption('drainMs', config.drainMs, 0, 3_600_000);
   if (config.respPort !== undefined) integerOption('respPort', config.respPort, 0, 65535);
   if (config.rlsPort !== undefined) integerOption('rlsPort', config.rlsPort, 0, 65535);
   if (config.rlsPort !== undefined && config.rlsConfig === undefined) throw new codes.TALLYMESH_ERR_OPTION_TYPE('rlsConfig', 'a rate limit configuration when rlsPort is set', 'undefined');
@@ -202,6 +224,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   // exists; they wait for it (a few milliseconds) instead of being dropped.
   let api: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
   const waiting: Array<() => void> = [];
+  const drain = new Drain(config.drainMs ?? DEFAULT_DRAIN_MS);
   server.on('request', (req, res) => {
     if (api !== undefined) api(req, res);
     else waiting.push(() => api?.(req, res));
@@ -246,17 +269,25 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   discovery?.attach(mesh);
   const hashKey = keyHasher(config.secret);
   const log = new DaemonLog(logger, hashKey);
-  log.watch(mesh);
+  log.watch(mesh, config.peers);
   let shuttingDown = false;
   const dashboard = createDashboard({ apiToken: config.apiToken, port: bound.port, secure: tls !== undefined, logger });
   const authorize = dashboard.authorize;
   const metrics: DaemonMetrics = new DaemonMetrics(mesh, {
     maxKeys: config.maxKeys,
-    ready: () => mesh.ready && !shuttingDown,
+    ready: () => mesh.ready && !shuttingDown && !drain.stopping,
     // Read at scrape time, when the endpoints created below exist.
     clients: (): { stream: number; events: number } => ({ stream: stream.clients, events: events.clients }),
     resp: () => resp?.stats,
     rls: () => (rls === undefined ? undefined : { ...rls.server.stats, results: rls.service.results }),
+  });
+  const operatorMetrics = new OperatorMetrics(metrics.registry, mesh);
+  const geometry = new GeometryWatch();
+  geometry.watch(mesh);
+  // A peer or client whose certificate the port refuses (another CA, none under mTLS): counted and logged, sampled.
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
+    operatorMetrics.tlsRefused();
+    log.tlsRefused(err, socket.remoteAddress);
   });
   const events = new EventHub({
     incarnation: mesh.incarnation,
@@ -284,6 +315,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     log.browserRefused(endpoint, refusal, req.socket.remoteAddress);
   };
 
+  const reloader = new Reloader({
+    config,
+    source: options.configSource,
+    mesh,
+    addLimiter: (l) => mesh.limiter({ maxKeys: config.maxKeys, ...l }),
+    servers: { server, resp: () => resp },
+    logger,
+    metrics: operatorMetrics,
+  });
   const apiOptions = {
     mesh,
     decider,
@@ -304,6 +344,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     logger,
     hosts,
     onRefused: (req: http.IncomingMessage, refusal: Refusal) => reportRefusal('http', req, refusal),
+    reloader,
+    lifecycle: drain,
+    degraded: () => geometry.describe(),
+    clusterExtras: () => ({ lifecycle: drain.state, geometryConflicts: geometry.recent() }),
   };
   api = createHttpApi({ ...apiOptions, ui: dashboard.mainRoutes }, () => shuttingDown);
   for (const run of waiting.splice(0)) run();
@@ -400,15 +444,23 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     logger.info({ event: 'secret' }, 'no cluster secret: this node uses a random one of its own, so no peer can join it');
   }
 
-  const shutdown = async (reason: string): Promise<void> => {
+  /** `drained`: after a drain (stop()), requests on connections accepted just before the cut are waited for, not cut. */
+  const shutdown = async (reason: string, drained: boolean): Promise<void> => {
+    // No new connections, before any request is refused: a client that reconnects after its 503 meets a closed port
+    // (ECONNREFUSED), not a connection reset out of the listening socket's backlog. Requests on open connections are
+    // answered (503 and Connection: close if they would admit). Without a drain, idle keep-alive connections go at
+    // once (a close() in a test or a host application).
+    if (drained) stopListening(server);
+    else {
+      server.close();
+      server.closeIdleConnections();
+    }
     shuttingDown = true;
     logger.info({ event: 'shutdown', reason }, `shutting down (${reason})`);
     discovery?.stop();
     // Order matters: no hit is admitted after this line, so the flush inside
     // mesh.close() below carries every admitted hit to the peers.
     decider.stop();
-    server.close(); // no new connections; in-flight requests finish (with 503 if they would admit)
-    server.closeIdleConnections();
     events.close();
     // A peer that did not take what was queued for it within the timeout: its frames are lost, and that is loud.
     mesh.on('unsent', (e: { nodeId: string; frames: number; bytes: number }) => {
@@ -430,6 +482,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     );
     const outcome = await Promise.race([orderly, deadline]);
     clearTimeout(timer);
+    // Requests on connections accepted just before the cut get their answer (503) instead of a closed socket.
+    if (outcome !== 'timeout' && drained) await lingerForConnections(server, Math.min(LINGER_MS, config.shutdownTimeoutMs));
     if (outcome === 'timeout') logger.warn({ event: 'shutdown-timeout', timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed: cutting connections');
     // Whatever is still open now (slow stream clients, keep-alive requests) is cut.
     stream.terminate();
@@ -443,6 +497,22 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
   };
   discovery?.start();
   let closing: Promise<void> | undefined;
+  const close = (reason = 'shutdown', drained = false): Promise<void> => {
+    drain.close();
+    return (closing ??= shutdown(reason, drained));
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'shutdown'): Promise<void> => {
+    if (closing !== undefined) return closing;
+    if (stopping !== undefined) {
+      logger.info({ event: 'drain-skipped', reason }, `drain cut short (${reason})`);
+      void drain.run();
+      return stopping;
+    }
+    logger.info({ event: 'draining', reason, drainMs: drain.drainMs }, `draining (${reason}): /readyz answers 503, decisions are served for ${drain.drainMs} ms more`);
+    stopping = drain.run().then(() => close(reason, true));
+    return stopping;
+  };
   return {
     mesh,
     url,
@@ -450,6 +520,11 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     respPort,
     rlsPort: rls?.port,
     adminUrl: admin?.url,
-    close: (reason = 'shutdown') => (closing ??= shutdown(reason)),
+    close: (reason?: string) => close(reason),
+    stop,
+    get state() {
+      return drain.state;
+    },
+    reload: (trigger = 'api') => reloader.reload(trigger),
   };
 }

@@ -27,6 +27,8 @@ import type { MemoryBudget } from './memory-budget.js';
 import type { OverflowWatch } from './overflow-watch.js';
 import { readiness } from './readiness.js';
 import type { UiRoutes } from './ui/ui-routes.js';
+import type { Reloader } from './reload.js';
+import { LIMITER_ROUTE, limiterRoute, RELOAD_PATH, reloadRoute } from './runtime-config-api.js';
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -54,10 +56,18 @@ export interface HttpApiOptions {
   onRefused?: (req: http.IncomingMessage, refusal: Refusal) => void;
   /** The dashboard (`/ui`): its files need no token; the data it reads is authorized as usual. */
   ui?: UiRoutes;
+  /** Reloads and runtime limit changes (`POST /v1/admin/reload`, `PUT /v1/limiters/:name`). */
+  reloader?: Reloader;
+  /** The drain: once stopping, `/readyz` answers 503 with `describe()` while the API keeps serving. */
+  lifecycle?: { readonly stopping: boolean; describe(): string };
+  /** More degraded-mode reasons for `/readyz` (geometry conflicts). */
+  degraded?: () => string[];
+  /** More fields for `/v1/cluster`. */
+  clusterExtras?: () => Record<string, unknown>;
 }
 
 /** Route names, used as the `route` metric label. */
-type Route = 'consume' | 'keys' | 'cluster' | 'events' | 'stream' | 'metrics' | 'unknown';
+type Route = 'consume' | 'keys' | 'limiter' | 'reload' | 'cluster' | 'events' | 'stream' | 'metrics' | 'unknown';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const KEY_ROUTE = /^\/v1\/limiters\/([^/]+)\/keys\/([^/]+)$/;
@@ -186,13 +196,21 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       }
       case 'consume':
         return consume(req, res);
+      case 'reload':
+      case 'limiter': {
+        if (o.reloader === undefined) throw new codes.TALLYMESH_ERR_HTTP_NOT_FOUND(req.method, path);
+        const out = { send: (status: number, body: unknown) => send(res, label, status, body), notAllowed: (allow: string) => notAllowed(req, res, label, allow) };
+        if (label === 'reload') return reloadRoute(req, o.reloader, out);
+        const [, name] = LIMITER_ROUTE.exec(path) as RegExpExecArray;
+        return limiterRoute(req, decodeSegment(name, 'limiter name'), o.reloader, () => o.decider.open, out);
+      }
       case 'cluster': {
         if (!only('GET')) return;
         const cluster = o.mesh.cluster();
         const total = cluster.limiters.reduce((n, l) => n + l.keys, 0);
         const keys = o.memory === undefined ? { total, max: o.maxKeys } : { total, max: o.maxKeys, budget: o.memory };
         const discovery = o.discovery === undefined ? {} : { discovery: { dns: o.discovery() } };
-        return send(res, label, 200, { ...cluster, keys, ports: o.ports(), ...discovery });
+        return send(res, label, 200, { ...cluster, keys, ports: o.ports(), ...discovery, ...o.clusterExtras?.() });
       }
       case 'events':
         if (!only('GET')) return;
@@ -229,7 +247,8 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
       return;
     }
     if (path === '/readyz') {
-      const r = readiness(o.mesh, o.seeds, closing(), { maxKeys: o.maxKeys, overflows: o.overflows?.recent() ?? [] });
+      const stopping = closing() || o.lifecycle?.stopping === true;
+      const r = readiness(o.mesh, o.seeds, stopping, { maxKeys: o.maxKeys, overflows: o.overflows?.recent() ?? [], conflicts: o.degraded?.(), draining: o.lifecycle?.describe() });
       writeJson(res, r.ready ? 200 : 503, r);
       return;
     }
@@ -244,6 +263,8 @@ export function createHttpApi(o: HttpApiOptions, closing: () => boolean): (req: 
 /** The metric label of a path (a fixed set, so a scanner probing random paths cannot grow the label space). */
 function routeLabel(path: string): Route {
   if (KEY_ROUTE.test(path)) return 'keys';
+  if (LIMITER_ROUTE.test(path)) return 'limiter';
+  if (path === RELOAD_PATH) return 'reload';
   switch (path) {
     case '/v1/consume':
       return 'consume';

@@ -22,4 +22,7 @@ export { codes, isTallymeshError } from '../errors.js';
 export type { ErrorCode, TallymeshError } from '../errors.js';
 export { startDaemon } from './daemon.js';
 export type { Daemon, DaemonOptions } from './daemon.js';
+export type { DrainState } from './drain.js';
+export type { ConfigSource, ReloadReport } from './reload.js';
+export type { SeedReport, SeedState } from '../mesh/seed-status.js';
 export type { ClusterStatus, PeerStatus } from '../mesh/mesh.js';

@@ -19,6 +19,10 @@ import type { Mesh } from '../mesh/mesh.js';
 import type { Refusal } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
+import { seedsNotReached } from '../mesh/seed-status.js';
+
+/** Rejections that are part of normal operation, logged at debug: a duplicate link losing its resolution. */
+const EXPECTED_REJECTIONS = new Set(['duplicate']);
 
 /** Interval of the per-subject log sampler (skew per peer, rejections per reason, overflow per limiter). */
 export const LOG_SAMPLE_INTERVAL_MS = 10_000;
@@ -54,11 +58,18 @@ export class DaemonLog {
     this.#sampler = new LogSampler(LOG_SAMPLE_INTERVAL_MS, now);
   }
 
-  /** Logs the mesh's membership, skew, rejection and readiness events. */
-  watch(mesh: Mesh): void {
+  /**
+   * Logs the mesh's membership, dial, skew, rejection, geometry and readiness
+   * events. `seeds` are the configured seed addresses: a failed dial to one
+   * is a WARN once the node is ready (before, an INFO: nodes started
+   * together need not listen yet), to an address learned from peers an INFO.
+   */
+  watch(mesh: Mesh, seeds: readonly string[] = []): void {
     mesh.on('peer', (e: Extract<ReplicatorEvent, { type: 'peer' }>) => {
-      // 'live' and 'down' are what an operator pages on; the rest are transitions worth seeing at info too.
-      const level = e.state === 'down' || e.state === 'skewed' ? 'warn' : 'info';
+      // A peer going down unannounced is what an operator pages on. Expected: one that said goodbye (BYE: "left: …", info),
+      // and a link replaced by a preferred one to the same peer (duplicate resolution: down, then up at once; debug).
+      const expected = e.reason.startsWith('left:') || e.reason === 'duplicate';
+      const level = e.state === 'down' && e.reason === 'duplicate' ? 'debug' : (e.state === 'down' && !expected) || e.state === 'skewed' ? 'warn' : 'info';
       this.logger[level]({ event: 'peer', peer: e.nodeId, address: e.address, state: e.state, reason: e.reason }, `peer ${e.nodeId} ${e.state}`);
     });
     mesh.on('skew', (e: Extract<ReplicatorEvent, { type: 'skew' }>) => {
@@ -75,12 +86,55 @@ export class DaemonLog {
       if (suppressed === null) return;
       // A version mismatch is an operator's to fix (a rolling upgrade splits the mesh): say it in the line itself.
       const msg = e.reason === 'version' ? `refused ${e.who}: protocol version mismatch: ${e.detail}` : `refused ${e.who}: ${e.reason}`;
-      this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, msg);
+      // Two nodes dialing each other at once is normal: one link wins, the other is refused as a duplicate.
+      const level = EXPECTED_REJECTIONS.has(e.reason) ? 'debug' : 'warn';
+      this.logger[level]({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, msg);
+    });
+    mesh.on('dial', (e: Extract<ReplicatorEvent, { type: 'dial' }>) => {
+      if (e.result.ok) {
+        this.logger.debug({ event: 'dial', address: e.address, peer: e.result.nodeId }, `dialed ${e.address}: ${e.result.nodeId}`);
+        return;
+      }
+      // A seed missing once the node is ready (it waited the join timeout) is a WARN; before, nodes started together
+      // may simply not listen yet (info). One line per seed per interval and phase (a dead seed is redialed with
+      // backoff, up to every few seconds, for ever); addresses learned from peers share one subject, as a peer may
+      // name up to a thousand of them.
+      const seed = seeds.includes(e.address);
+      const level = seed && mesh.ready ? 'warn' : 'info';
+      const suppressed = this.#sampler.take(seed ? `dial:${e.address}:${level}` : 'dial:learned');
+      if (suppressed === null) return;
+      this.logger[level](
+        { event: 'dial-failed', address: e.address, seed, reason: e.result.reason, detail: e.result.detail, suppressed },
+        `cannot reach ${seed ? 'seed ' : ''}${e.address} (${e.result.reason}): ${e.result.detail}`,
+      );
+    });
+    mesh.on('geometry', (e: Extract<ReplicatorEvent, { type: 'geometry' }>) => {
+      const suppressed = this.#sampler.take(`geometry:${e.limiter}:${e.nodeId}`);
+      if (suppressed === null) return;
+      this.logger.warn(
+        { event: 'geometry-conflict', limiter: e.limiter, peer: e.nodeId, local: e.local, remote: e.remote, suppressed },
+        `limiter ${e.limiter}: peer ${e.nodeId} uses window ${e.remote.windowMs} ms in ${e.remote.buckets} buckets, this node ${e.local.windowMs} ms in ${e.local.buckets}: their counts for it are refused both ways (give every node the same window and buckets)`,
+      );
     });
     // A node without seeds is ready before anyone can listen: say so now.
-    const ready = (): void => this.logger.info({ event: 'ready' }, 'ready: initial sync done');
+    const ready = (): void => {
+      // Ready alone is better than refusing all traffic, but it is not the cluster the operator asked for: say which seeds are missing.
+      const missing = seedsNotReached(mesh.cluster().seeds);
+      if (missing === null) this.logger.info({ event: 'ready' }, 'ready: initial sync done');
+      else this.logger.warn({ event: 'ready', seedsNotReached: missing }, `ready without every seed: ${missing}`);
+    };
     if (mesh.ready) ready();
     else mesh.once('ready', ready);
+  }
+
+  /** Logs an inbound TLS handshake the port refused (at most once per interval; the metric counts each). */
+  tlsRefused(err: Error & { code?: string }, remote: string | undefined): void {
+    const suppressed = this.#sampler.take('tls-refused');
+    if (suppressed === null) return;
+    this.logger.warn(
+      { event: 'tls-refused', remote, code: err.code, detail: err.message, suppressed },
+      `refused a TLS handshake from ${remote ?? 'an unknown address'}: ${err.message}`,
+    );
   }
 
   /** Logs a request or upgrade the browser guard refused (at most once per reason per interval; the metric counts each). */

@@ -16,6 +16,7 @@
  */
 import type { Mesh } from '../mesh/mesh.js';
 import type { RecentOverflow } from './overflow-watch.js';
+import { missingSeeds, seedsNotReached, type SeedReport } from '../mesh/seed-status.js';
 
 /**
  * The `/readyz` answer (sent with 200 when ready, else 503).
@@ -31,6 +32,8 @@ export interface Readiness {
   /** Why the node serves in a degraded mode, which does not fail the probe (absent when it does not). */
   degraded?: string[];
   peers: Array<{ nodeId: string; state: string; clockOffsetMs: number }>;
+  /** The seed peers, their state and last dial error (absent without seeds). */
+  seeds?: Array<Pick<SeedReport, 'address' | 'state' | 'lastError'>>;
 }
 
 /** The node's key bound and its recent overflows, for the `degraded` reasons. */
@@ -39,6 +42,10 @@ export interface KeyLoad {
   maxKeys: number;
   /** Limiters that overflowed recently (`OverflowWatch.recent()`). */
   overflows: readonly RecentOverflow[];
+  /** Limiters whose window or buckets a peer contradicts, one sentence each (`GeometryWatch.describe()`). */
+  conflicts?: readonly string[];
+  /** While draining: the reason `/readyz` gives (`draining: …`), instead of "shutting down". */
+  draining?: string;
 }
 
 /**
@@ -72,13 +79,18 @@ function degradedReasons(held: number, load: KeyLoad): string[] {
 export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean, load?: KeyLoad): Readiness {
   const cluster = mesh.cluster();
   const peers = cluster.peers.map((p) => ({ nodeId: p.nodeId, state: p.state, clockOffsetMs: p.clockOffsetMs }));
-  if (closing) return { ready: false, reason: 'shutting down', peers };
+  const seedList = cluster.seeds.length === 0 ? {} : { seeds: cluster.seeds.map((s) => ({ address: s.address, state: s.state, lastError: s.lastError })) };
+  if (closing) return { ready: false, reason: load?.draining ?? 'shutting down', peers, ...seedList };
   // A node whose clock runs beyond the bound decides alone: its hits never replicate.
-  if (cluster.node.clockProblem !== null) return { ready: false, reason: cluster.node.clockProblem, peers };
+  if (cluster.node.clockProblem !== null) return { ready: false, reason: cluster.node.clockProblem, peers, ...seedList };
   if (cluster.node.ready) {
     const held = load === undefined ? 0 : cluster.limiters.reduce((n, l) => n + l.keys, 0);
     const degraded = load === undefined ? [] : degradedReasons(held, load);
-    return degraded.length > 0 ? { ready: true, degraded, peers } : { ready: true, peers };
+    // Ready without its seeds: it limits alone (better than refusing everything), and says which seeds it misses.
+    const missing = seedsNotReached(cluster.seeds);
+    if (missing !== null) degraded.push(`${missing}: this node limits alone for what they would have counted`);
+    if (load?.conflicts !== undefined) degraded.push(...load.conflicts);
+    return degraded.length > 0 ? { ready: true, degraded, peers, ...seedList } : { ready: true, peers, ...seedList };
   }
   const reasons: string[] = [];
   const syncing = cluster.peers.filter((p) => p.state === 'syncing').map((p) => p.nodeId);
@@ -86,6 +98,9 @@ export function readiness(mesh: Mesh, seeds: readonly string[], closing: boolean
   const skewed = cluster.peers.filter((p) => p.state === 'skewed').map((p) => `${p.nodeId} (${p.clockOffsetMs} ms ahead)`);
   if (skewed.length > 0) reasons.push(`refusing peers whose clocks run ahead: ${skewed.join(', ')}`);
   const reached = cluster.peers.filter((p) => p.state !== 'down').length;
-  if (reached < seeds.length) reasons.push(`reached ${reached} of ${seeds.length} seed peers`);
-  return { ready: false, reason: reasons.length > 0 ? reasons.join('; ') : 'waiting for the initial sync', peers };
+  if (reached < seeds.length) {
+    const missing = missingSeeds(cluster.seeds);
+    reasons.push(`reached ${reached} of ${seeds.length} seed peers${missing.length === 0 ? '' : `; not reached: ${missing.join('; ')}`}`);
+  }
+  return { ready: false, reason: reasons.length > 0 ? reasons.join('; ') : 'waiting for the initial sync', peers, ...seedList };
 }

@@ -22,6 +22,7 @@ import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
 import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 import type { RelayMode } from './relay-routes.js';
+import { SeedStatus, type SeedReport } from './seed-status.js';
 
 export type { MeshOptions };
 
@@ -52,6 +53,8 @@ export interface ClusterStatus {
     clockProblem: string | null;
   };
   peers: PeerStatus[];
+  /** The seed peers (`peers` option) and what their dials did. */
+  seeds: SeedReport[];
   limiters: Array<{ name: string; limit: number; windowMs: number; buckets: number; keys: number; allowed: number; denied: number; overflows: number }>;
   replication: ReplicationStats;
 }
@@ -75,6 +78,7 @@ export class Mesh extends EventEmitter {
   #scheduler: Scheduler;
   #startedAt: number;
   #readiness: Readiness;
+  #seeds: SeedStatus;
   #closeHooks: Array<() => Promise<void>> = [];
   #closed = false;
   #flushQueued = false;
@@ -90,6 +94,7 @@ export class Mesh extends EventEmitter {
     this.#transport = transport;
     this.#scheduler = scheduler;
     this.#startedAt = scheduler.now();
+    this.#seeds = new SeedStatus(opts.peers, opts.nodeId, () => scheduler.now());
     this.#replicator = new Replicator({
       nodeId: opts.nodeId,
       hlc: this.hlc,
@@ -155,6 +160,15 @@ export class Mesh extends EventEmitter {
     }
     this.#limiters.set(limiter.name, limiter);
     return limiter;
+  }
+
+  /**
+   * Unregisters the limiter `name` (a daemon's reload removed it): it is no
+   * longer replicated, and peers' state for it is refused as for an unknown
+   * limiter. Returns false when there was none.
+   */
+  removeLimiter(name: string): boolean {
+    return this.#limiters.delete(name);
   }
 
   /** The limiter named `name`, if registered. */
@@ -231,6 +245,7 @@ export class Mesh extends EventEmitter {
         clockProblem: this.clockProblem(),
       },
       peers,
+      seeds: this.#seeds.report(this.address(), (nodeId) => this.#replicator.peers.get(nodeId)?.linked === true),
       limiters: this.limiters.map((l) => ({
         name: l.name,
         limit: l.limit,
@@ -291,6 +306,7 @@ export class Mesh extends EventEmitter {
   }
 
   #onEvent(event: ReplicatorEvent): void {
+    if (event.type === 'dial') this.#seeds.record(event.address, event.result);
     this.emit(event.type, event);
     if (event.type === 'synced' || event.type === 'peer') this.#readiness.check();
   }

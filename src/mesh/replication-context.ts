@@ -9,7 +9,7 @@
 import type { Hlc } from '../../crdt/hlc.js';
 import type { Frame } from '../../transport/codec/frame.js';
 import type { Scheduler } from '../../transport/scheduler.js';
-import type { Transport } from '../../transport/transport.js';
+import type { DialResult, Transport } from '../../transport/transport.js';
 import type { Limiter } from '../limiter/limiter.js';
 import type { Peer, PeerLinkState } from './peer.js';
 
@@ -34,6 +34,10 @@ export type ReplicatorEvent =
   | { type: 'skew'; nodeId: string; offsetMs: number }
   | { type: 'reject'; who: string; reason: string; detail: string }
   | { type: 'synced'; nodeId: string }
+  /** A dial to `address` authenticated, or failed (each failed attempt; the transport redials). */
+  | { type: 'dial'; address: string; result: DialResult }
+  /** A batch from `nodeId` for `limiter` was refused: the peer gives it another window or bucket count. */
+  | { type: 'geometry'; nodeId: string; limiter: string; local: { windowMs: number; buckets: number }; remote: { windowMs: number; buckets: number } }
   /** Closing, the link to `nodeId` could not send `frames` queued frames (`bytes` bytes) before it was cut. */
   | { type: 'unsent'; nodeId: string; frames: number; bytes: number };
 

@@ -101,6 +101,7 @@ export class Replicator {
       onFrame: (nodeId, frame) => this.#onFrame(nodeId, frame),
       onOverflow: (nodeId) => this.#overflow(nodeId),
       onReject: (who, reason, detail) => this.#onReject(who, reason, detail),
+      onDialResult: (address, result) => this.#ctx.emit({ type: 'dial', address, result }),
       onUnsent: (nodeId, frames, bytes) => {
         this.#ctx.counters.framesUnsent += frames;
         this.#ctx.emit({ type: 'unsent', nodeId, frames, bytes });

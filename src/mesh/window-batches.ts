@@ -113,6 +113,13 @@ export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: Windo
     }
     if (!sameGeometry(limiter, batch)) {
       peer.reject('geometry');
+      ctx.emit({
+        type: 'geometry',
+        nodeId: peer.nodeId,
+        limiter: limiter.name,
+        local: { windowMs: limiter.windowMs, buckets: limiter.buckets },
+        remote: { windowMs: batch.windowMs, buckets: batch.buckets },
+      });
       continue;
     }
     if (batch.limit !== null) mergeLimitFrom(ctx, peer, limiter, batch.limit);

@@ -109,6 +109,15 @@ export class RespServer {
     });
   }
 
+  /**
+   * Replaces the certificate (and key, and CA) new TLS connections get:
+   * rotation without a restart. Connections open now keep theirs. No-op on
+   * a plain port.
+   */
+  setSecureContext(t: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer }): void {
+    if (this.#server instanceof tls.Server) this.#server.setSecureContext({ cert: t.cert, key: t.key, ca: t.ca });
+  }
+
   /** Open connections. */
   get connections(): number {
     return this.#sockets.size;

@@ -42,6 +42,14 @@ export class CliProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** The JSON log lines (pino) printed on stdout so far, parsed. */
+  jsonLines(): Array<Record<string, any>> {
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
+  }
+
   /** Resolves with the first match of `re` on stdout; rejects when the process ends or the deadline passes first. */
   async waitForStdout(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;

@@ -102,6 +102,7 @@ describe('loadConfig', () => {
       suspectAfterMs: 1000,
       maxClockOffsetMs: 500,
       shutdownTimeoutMs: 5000,
+      drainMs: 5000,
       joinTimeoutMs: 2000,
     });
     expect(config.id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*-7070$/);
@@ -130,6 +131,7 @@ gossipInterval: 50ms
 suspectAfter: 2s
 maxClockOffset: 1s
 shutdownTimeout: 10s
+drainMs: 1500ms
 tls: { certFile: ${cert}, keyFile: ${key} }
 limiters:
   - { name: api, limit: 100, window: 60s, buckets: 60 }
@@ -151,6 +153,7 @@ limiters:
       suspectAfterMs: 2000,
       maxClockOffsetMs: 1000,
       shutdownTimeoutMs: 10_000,
+      drainMs: 1500,
       tls: { cert: 'CERT', key: 'KEY' },
     });
     expect(config.limiters).toEqual([
@@ -244,6 +247,12 @@ limiters:
     expect(warnings.join('\n')).toContain('clear text');
   });
 
+  it('warns that a node reachable beyond loopback without an API token lets anyone change its limits', () => {
+    const { warnings } = load({ flags: { secretFile: file(SECRET), host: '0.0.0.0', limiter: [API] } });
+    expect(warnings).toEqual([expect.stringContaining('no API token (--api-token-file): anyone who reaches 0.0.0.0 can decide, reset keys, change limits')]);
+    expect(load({ flags: { secretFile: file(SECRET), limiter: [API] } }).warnings).toEqual([]);
+  });
+
   // [what goes wrong, the source, the field named]
   const cases: Array<[string, { flags?: ConfigFlags; env?: Record<string, string>; yaml?: string }, string]> = [
     ['a bad duration in the file', { yaml: 'limiters:\n  - { name: a, limit: 1, window: 1s }\n  - { name: b, limit: 1, window: soon }' }, 'limiters[1].window: must be a duration like 60s'],
@@ -271,6 +280,7 @@ limiters:
     ['a bad clock offset bound', { yaml: 'maxClockOffset: fast' }, 'maxClockOffset: must be a duration'],
     ['a bad join timeout', { env: { TALLYMESH_JOIN_TIMEOUT: 'soon' } }, 'TALLYMESH_JOIN_TIMEOUT: must be a duration'],
     ['a bad shutdown bound', { flags: { shutdownTimeout: '1d', limiter: [API] } }, '--shutdown-timeout: must be a duration'],
+    ['a drain past its bound', { flags: { drainMs: '1h', limiter: [API] } }, '--drain-ms: must be from'],
     ['a missing secret file', { flags: { secretFile: 'nope', limiter: [API] } }, '--secret-file: cannot read'],
     ['a short secret', { env: { TALLYMESH_SECRET: 'short' } }, 'TALLYMESH_SECRET: the value in TALLYMESH_SECRET must be at least 16 characters, got 5'],
     ['two secret sources in the environment', { env: { TALLYMESH_SECRET: SECRET, TALLYMESH_SECRET_FILE: 'x' } }, 'TALLYMESH_SECRET: set either TALLYMESH_SECRET or TALLYMESH_SECRET_FILE'],

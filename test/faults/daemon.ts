@@ -153,6 +153,8 @@ export class Daemon {
       ...(this.spec.peers.length > 0 ? ['--peers', this.spec.peers.join(',')] : []),
       ...this.spec.limiters.flatMap((l) => ['--limiter', l]),
       ...(this.spec.maxKeys !== undefined ? ['--max-keys', String(this.spec.maxKeys)] : []),
+      // No load balancer watches these nodes: a stop is the graceful close alone, as the scenarios time it.
+      '--drain-ms', '0',
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, TALLYMESH_LOG_LEVEL: process.env.TALLYMESH_LOG_LEVEL ?? 'info' };
     const command: string[] = [];

@@ -21,7 +21,7 @@ async function answers(url: string): Promise<boolean> {
 
 /** Starts the daemon through npm and waits for its URL. */
 async function startThroughNpm(): Promise<{ npm: ChildProcess; url: string; exited: Promise<unknown>; output: () => string }> {
-  const npm = spawn('npm', ['run', 'tallymesh', '--', 'start', '--port', '0', '--limiter', 'name=api,limit=10,window=1s'], {
+  const npm = spawn('npm', ['run', 'tallymesh', '--', 'start', '--port', '0', '--drain-ms', '200ms', '--limiter', 'name=api,limit=10,window=1s'], {
     cwd: ROOT,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,6 +27,8 @@ export interface TransportHarness {
    * (virtual or real) and throw naming `what` the moment `predicate` holds.
    */
   never(predicate: () => boolean, ms: number, what: string): Promise<void>;
+  /** An address nothing listens on (a dial to it is refused). */
+  deadAddress(): Promise<string>;
   /** Close everything the harness opened. */
   dispose(): Promise<void>;
 }
@@ -96,10 +98,13 @@ export function describeTransportConformance(name: string, factory: () => Transp
       const [firstA, firstB] = [refusals(a), refusals(b)];
       await h.waitFor(() => refusals(a) > firstA && refusals(b) > firstB, "a redial's 'auth' refusals on both sides");
       for (const node of [a, b]) {
-        expect(node.recorder.events.filter((e) => e.kind !== 'reject')).toEqual([]);
+        // Besides the refusals, only the dialer's failed dials: no link, no frame.
+        expect(node.recorder.events.filter((e) => e.kind !== 'reject' && e.kind !== 'dial')).toEqual([]);
         expect(new Set(node.recorder.rejects().map((r) => r.reason))).toEqual(new Set(['auth']));
         expect(node.transport.peers()).toEqual([]);
       }
+      expect(b.recorder.dials()).toEqual([]);
+      expect(a.recorder.dials().every((r) => !r.ok && r.reason === 'handshake')).toBe(true);
     });
 
     it('refuses to connect to itself, on both ends of the link, and stops dialing that address', async () => {
@@ -186,6 +191,26 @@ export function describeTransportConformance(name: string, factory: () => Transp
       await h.waitFor(() => b.recorder.frames('a').length === 10, 'ten frames');
       expect(a.transport.stats('b')).toEqual({ ...zeros, framesOut: 10, bytesOut: bytes });
       expect(b.transport.stats('a')).toEqual({ ...zeros, framesIn: 10, bytesIn: bytes });
+    });
+
+    it('reports each dial: authenticated with the node id, or refused where nothing listens, and keeps redialing', async () => {
+      const { a, b } = await linkedPair();
+      expect(a.recorder.dials(b.transport.address())).toEqual([{ ok: true, nodeId: 'b' }]);
+      const address = await h.deadAddress();
+      a.transport.connect(address);
+      // Redialed with backoff: every attempt is reported.
+      await h.waitFor(() => a.recorder.dials(address).length >= 2, 'two failed dials');
+      for (const r of a.recorder.dials(address)) expect(r).toMatchObject({ ok: false, reason: 'refused' });
+      expect((a.recorder.dials(address)[0] as { detail: string }).detail).not.toBe('');
+    });
+
+    it('reports a dial whose handshake fails (another secret) as a handshake failure', async () => {
+      const a = await h.spawn('a', { secret: 'one' });
+      const b = await h.spawn('b', { secret: 'two' });
+      a.transport.connect(b.transport.address());
+      await h.waitFor(() => a.recorder.dials().length >= 1, 'a failed dial');
+      expect(a.recorder.dials()[0]).toMatchObject({ ok: false, reason: 'handshake' });
+      expect((a.recorder.dials()[0] as { detail: string }).detail).toContain('auth');
     });
   });
 }

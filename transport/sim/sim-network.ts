@@ -224,9 +224,9 @@ class Network implements SimNetwork {
       const address = attempt.address;
       const target = address.startsWith(SIM_ADDRESS_PREFIX) ? this.#hosts.get(address.slice(SIM_ADDRESS_PREFIX.length)) : undefined;
       if (target === undefined || target.state !== 'running') {
-        attempt.failed(`${address} is not listening`);
+        attempt.failed(`${address} is not listening`, 'refused');
       } else if (this.#wire.isCut(host.nodeId, target.nodeId) || this.#wire.isCut(target.nodeId, host.nodeId)) {
-        attempt.failed(`${address} is unreachable`); // a TCP handshake needs both directions
+        attempt.failed(`${address} is unreachable`, 'unreachable'); // a TCP handshake needs both directions
       } else {
         const [local, remote] = this.#wire.connect(host, target);
         // Accept first: the dialer's HELLO goes out as soon as its link starts.

@@ -43,6 +43,7 @@ import type { PeerInfo, PeerStats, Transport, TransportHandlers } from '../trans
 import { formatAddress } from '../../src/validate.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { PreAuthGuard } from './pre-auth-guard.js';
+import { dialFailure } from './dial-failure.js';
 import { WsConduit } from './ws-conduit.js';
 
 /** URL path of the peer WebSocket. */
@@ -382,14 +383,17 @@ class WsTransport implements Transport {
         ...(this.#scheme === 'wss' ? this.#tls : {}),
       });
     } catch (err) {
-      attempt.failed(`cannot dial ${attempt.address}: ${(err as Error).message}`);
+      attempt.failed(`cannot dial ${attempt.address}: ${(err as Error).message}`, 'error');
       return;
     }
     let opened = false;
     let raw: Duplex | undefined;
+    let lastError: Error | undefined;
     this.#sockets.add(socket);
-    // Errors before 'open' (refused, TLS, HTTP status) are all followed by 'close', handled below.
-    socket.on('error', () => {});
+    // Errors before 'open' (refused, TLS, HTTP status) are all followed by 'close', handled below with the error's reason.
+    socket.on('error', (err) => {
+      lastError ??= err;
+    });
     // The listener is held to the same pre-auth bounds as dialers: a host at a peer's address is not yet a peer.
     socket.once('upgrade', (response) => {
       raw = response.socket;
@@ -402,7 +406,8 @@ class WsTransport implements Transport {
     socket.once('close', (code) => {
       if (opened) return;
       this.#sockets.delete(socket);
-      attempt.failed(`connection to ${attempt.address} closed before opening (code ${code})`);
+      const failure = dialFailure(lastError, code);
+      attempt.failed(failure.detail, failure.reason);
     });
   }
 }

@@ -67,6 +67,12 @@ export interface DaemonConfig {
   joinTimeoutMs?: number;
   /** Upper bound for the graceful shutdown (default 5000 ms). */
   shutdownTimeoutMs: number;
+  /**
+   * How long a stopping daemon keeps serving decisions with `/readyz` at 503
+   * before it stops accepting (default 5000 ms; 0 closes at once). Applies
+   * to `daemon.stop()` and the CLI's SIGTERM/SIGINT, not to `daemon.close()`.
+   */
+  drainMs?: number;
   tls?: MeshTlsOptions;
   /** Port of the Redis protocol front end (docs/resp.md), bound on `host` with the API's token and TLS; absent = off; 0 picks one. */
   respPort?: number;

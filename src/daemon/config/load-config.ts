@@ -55,6 +55,7 @@ export interface ConfigFlags {
   suspectAfter?: string | number;
   maxClockOffset?: string | number;
   shutdownTimeout?: string | number;
+  drainMs?: string | number;
   joinTimeout?: string | number;
   tlsCert?: string;
   tlsKey?: string;
@@ -118,6 +119,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'suspectAfter', flag: 'suspectAfter', env: 'TALLYMESH_SUSPECT_AFTER' },
   { key: 'maxClockOffset', flag: 'maxClockOffset', env: 'TALLYMESH_MAX_CLOCK_OFFSET' },
   { key: 'shutdownTimeout', flag: 'shutdownTimeout', env: 'TALLYMESH_SHUTDOWN_TIMEOUT' },
+  { key: 'drainMs', flag: 'drainMs', env: 'TALLYMESH_DRAIN_MS' },
   { key: 'joinTimeout', flag: 'joinTimeout', env: 'TALLYMESH_JOIN_TIMEOUT' },
   { key: 'tls.certFile', flag: 'tlsCert', env: 'TALLYMESH_TLS_CERT_FILE' },
   { key: 'tls.keyFile', flag: 'tlsKey', env: 'TALLYMESH_TLS_KEY_FILE' },
@@ -189,6 +191,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     suspectAfterMs: get('suspectAfter', (e) => parseDuration(e.value, e.field, 10, 3_600_000), 1000),
     maxClockOffsetMs: get('maxClockOffset', (e) => parseDuration(e.value, e.field, 1, 3_600_000), 500),
     shutdownTimeoutMs: get('shutdownTimeout', (e) => parseDuration(e.value, e.field, 0, 600_000), 5000),
+    drainMs: get('drainMs', (e) => parseDuration(e.value, e.field, 0, 600_000), 5000),
     joinTimeoutMs: get('joinTimeout', (e) => parseDuration(e.value, e.field, 0, 3_600_000), 2000),
   };
   const advertise = merged.get('advertise');
@@ -224,6 +227,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   // Checked last, so a typo elsewhere is reported before the missing limiter it may explain.
   if (config.limiters.length === 0) {
     configError('limiters', 'at least one limiter is required, e.g. --limiter name=api,limit=100,window=60s');
+  }
+  if (apiToken === '' && !isLoopback(host)) {
+    warnings.push(`no API token (--api-token-file): anyone who reaches ${host} can decide, reset keys, change limits (PUT /v1/limiters/:name) and reload the configuration (POST /v1/admin/reload)`);
   }
   if (apiToken !== '' && tls === undefined && !isLoopback(host)) {
     warnings.push(`the API token travels in clear text: ${host} is not loopback and TLS is off (--tls-cert/--tls-key)`);

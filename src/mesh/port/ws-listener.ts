@@ -61,7 +61,8 @@ export async function openWsTransport(
     closeTimeoutMs: opts.closeTimeoutMs,
     maxPendingHandshakes: opts.maxPendingHandshakes,
     maxPendingHandshakesPerAddress: opts.maxPendingHandshakesPerAddress,
-    tls: opts.tls === undefined ? undefined : { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key },
+    // The options' own object, read at every dial: a daemon that reloads its certificates replaces its fields in place.
+    tls: opts.tls,
   });
   const srv = server;
   return {

@@ -7,7 +7,7 @@
  * socket does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import { createClient, isTallymeshError, type ClientDecision, type TallymeshClient } from '../../../src/client/index.js';
 import { startCliCluster, type CliCluster } from '../../cli/cli-cluster.js';
 import { eventually, startCli, type DaemonProcess } from '../../cli/cli-process.js';
+import { freePort } from '../../helpers/free-port.js';
 
 /** Slack over a call's timeout for timers and a busy 2-core box. */
 const SLACK_MS = 250;
@@ -60,14 +61,6 @@ function timed(c: TallymeshClient, limiter: string, key: string): Promise<Settle
   );
 }
 
-/** A free loopback port (for a daemon restarted on the same port). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('tallymesh/client against one daemon', () => {
   it('pipelines 10,000 calls in flight and enforces the limit exactly', async () => {

@@ -1,20 +1,12 @@
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, eventually, getJson, postJson, startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { SseClient } from '../../helpers/sse.js';
+import { freePort } from '../../helpers/free-port.js';
 
 afterEach(closeAll);
 
 const BIG = [{ name: 'api', limit: 10_000, windowMs: 60_000 }];
 
-/** A loopback port that was free a moment ago (for a seed that starts later). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const countOn = async (d: TestDaemon, key: string): Promise<number> => (await getJson(`${d.url}/v1/limiters/api/keys/${key}`)).body.count;
 
@@ -42,7 +34,8 @@ describe('a cluster of daemons', () => {
     const b = await startTestDaemon('b', { limiters: BIG, peers: [`127.0.0.1:${port}`], joinTimeoutMs: 20_000 });
     const before = await getJson(`${b.url}/readyz`);
     expect(before.status).toBe(503);
-    expect(before.body).toMatchObject({ ready: false, reason: 'reached 0 of 1 seed peers' });
+    // The reason names the seed not reached, and why (no answer yet, or the refused dial).
+    expect(before.body).toMatchObject({ ready: false, reason: expect.stringMatching(new RegExp(`^reached 0 of 1 seed peers; not reached: 127\\.0\\.0\\.1:${port} \\((no answer yet|refused: .*)\\)$`)) });
     expect((await getJson(`${b.url}/healthz`)).status).toBe(200);
     const events = await SseClient.open(`${b.url}/v1/events`);
 
@@ -68,7 +61,8 @@ describe('a cluster of daemons', () => {
     const down = await events.next((e) => e.event === 'peer' && JSON.parse(e.data).state === 'down');
     expect(JSON.parse(down.data).nodeId).toBe('b');
     expect((await getJson(`${a.url}/v1/cluster`)).body.peers).toEqual([expect.objectContaining({ nodeId: 'b', state: 'down', reachable: false })]);
-    expect(a.logs.some((l) => l.event === 'peer' && l.peer === 'b' && l.state === 'down' && l.level === 40)).toBe(true);
+    // It said goodbye: an expected departure, logged at info with the reason it gave.
+    expect(a.logs.some((l) => l.event === 'peer' && l.peer === 'b' && l.state === 'down' && l.level === 30 && String(l.reason).startsWith('left: '))).toBe(true);
     events.close();
   });
 

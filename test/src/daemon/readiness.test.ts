@@ -29,7 +29,11 @@ describe('readiness', () => {
     const a = await startNode(net, 'a', 0, ['b']);
     expect(net.runUntil(() => a.cluster().node.ready, 5_000)).toBe(true);
     const r = readiness(a, ['sim:b'], false);
-    expect(r).toEqual({ ready: true, peers: [{ nodeId: 'b', state: 'live', clockOffsetMs: expect.any(Number) }] });
+    expect(r).toEqual({
+      ready: true,
+      peers: [{ nodeId: 'b', state: 'live', clockOffsetMs: expect.any(Number) }],
+      seeds: [{ address: 'sim:b', state: 'connected', lastError: null }],
+    });
     expect(Math.abs(r.peers[0].clockOffsetMs)).toBeLessThanOrEqual(LATENCY_MS);
   });
 
@@ -45,7 +49,7 @@ describe('readiness', () => {
     net.advance(100);
     const r = readiness(a, ['sim:b', 'sim:c', 'sim:d'], false);
     expect(r.ready).toBe(false);
-    const m = /^waiting for the initial sync from b; refusing peers whose clocks run ahead: c \((\d+) ms ahead\); reached 2 of 3 seed peers$/.exec(r.reason ?? '');
+    const m = /^waiting for the initial sync from b; refusing peers whose clocks run ahead: c \((\d+) ms ahead\); reached 2 of 3 seed peers; not reached: sim:d \(refused: sim:d is not listening\)$/.exec(r.reason ?? '');
     expect(m, r.reason).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(812 - LATENCY_MS);
     expect(Number(m![1])).toBeLessThanOrEqual(812);

@@ -25,6 +25,13 @@ function simHarness(seed: number): TransportHarness {
     async never(predicate, ms, what) {
       if (net.runUntil(predicate, ms)) throw new Error(`${what}, within ${ms} ms of virtual time (seed ${net.seed})`);
     },
+    async deadAddress() {
+      const { transport } = net.addNode(`gone-${net.seed}`, { secret: 's', incarnation: 'gone-1' });
+      await transport.start(new Recorder().handlers);
+      const address = transport.address();
+      await transport.close();
+      return address;
+    },
     async dispose() {},
   };
 }
