@@ -141,16 +141,18 @@ describe.skipIf(!HAS_OPENSSL)('the RLS port with TLS and a token', () => {
 });
 
 describe('SIGTERM', () => {
-  it('stops the daemon promptly with an RLS client connected, exit 0', async () => {
-    const d = await startCli(['--port', '0', '--log-level', 'warn', ...LIMIT, '--rls-port', '0', '--rls-config', file('term.yaml', CONVERGE)]);
+  it('keeps deciding through the drain, then stops promptly with an RLS client connected, exit 0', async () => {
+    const d = await startCli(['--port', '0', '--log-level', 'warn', '--drain-ms', '1s', ...LIMIT, '--rls-port', '0', '--rls-config', file('term.yaml', CONVERGE)]);
     daemons.push(d);
     const c = client(await rlsPortOf(d));
     expect((await c.decide({ domain: 'conv', descriptors: [descriptor(['user', 'term'])] })).overall_code).toBe('OK');
     const started = Date.now();
     d.proc.child.kill('SIGTERM');
+    // The drain serves decisions on every API, this one included.
+    expect((await c.decide({ domain: 'conv', descriptors: [descriptor(['user', 'term'])] })).overall_code).toBe('OK');
     const exit = await d.proc.wait(10_000);
     expect(exit.code).toBe(0);
-    // Well inside the 5 s shutdown timeout: the idle gRPC connection did not hold the close.
-    expect(Date.now() - started).toBeLessThan(4_000);
+    // The 1 s drain, then well inside the 5 s shutdown timeout: the idle gRPC connection did not hold the close.
+    expect(Date.now() - started).toBeLessThan(1_000 + 4_000);
   });
 });
