@@ -65,7 +65,7 @@ const BATCH_SIZE = 100;
 const WARMUP_MS = 1_000;
 const DURATION_MS = 5_000;
 /** Throughput rounds, order reversed every other round; the best round of each row counts. */
-const ROUNDS = 2;
+const ROUNDS = 3;
 const RSS_KEYS = 1_000_000;
 /** 1,000 is the largest frame the stream accepts; the fill is setup, not a measurement. */
 const FILL_BATCH = 1_000;
@@ -92,6 +92,9 @@ export const description = [
   'p50Ms/p99Ms: round trip of one call (a batch or pipeline is one call), sent to answer checked.',
   'serverCpuUsPerDecision: CPU time (user + system, all threads, /proc/<pid>/stat) of the daemon or redis-server in the timed window',
   'divided by the decisions answered in it — the cost that holds when the client, not the server, is the bottleneck (as here, on 2 cores).',
+  'What bounds http-single is HTTP/1.1 itself: one request per socket, so a read and a write system call (on loopback the kernel delivers',
+  "the bytes inside the sender's write, charged to the daemon) per decision, where a pipelined Redis or RESP connection shares them among many;",
+  'a CPU profile of the daemon (TALLYMESH_BENCH_DAEMON_FLAGS="--cpu-prof") shows it.',
   'clientCpu/serverCpu: cores used by the client process and by the server; otherCpu: cores every other process of the machine used meanwhile',
   '(/proc/stat), and loadAvg1 the load average after the row: the shared machine\'s noise.',
   `stream-latency: frames of ${BATCH_SIZE} on one WebSocket, paced open-loop at half the stream row's decisions/s; each frame's round trip`,

@@ -6,7 +6,7 @@
  * tallymesh from its competitors). Missing values draw no bar and say "—".
  */
 import { linearAxis, logAxis, shortNumber, type Axis } from './axis.js';
-import { approxTextWidth, legend, line, rect, svgDocument, text, titled } from './svg.js';
+import { approxTextWidth, chartHeading, INK, legend, line, MARGIN, MUTED, rect, svgDocument, text, titled } from './svg.js';
 
 /** One row of the chart. */
 export interface BarCategory {
@@ -45,7 +45,6 @@ export interface BarChart {
   legend?: ReadonlyArray<{ name: string; color: string }>;
 }
 
-const MARGIN = 12;
 const PANEL_WIDTH = 260;
 const PANEL_GAP = 24;
 const BAR_HEIGHT = 12;
@@ -55,8 +54,6 @@ const SECTION_HEIGHT = 20;
 const VALUE_ROOM = 48;
 const DEFAULT_COLOR = '#718096';
 const GRID = '#e2e8f0';
-const INK = '#1a202c';
-const MUTED = '#4a5568';
 
 function axisFor(panel: BarPanel): Axis {
   const values = panel.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
@@ -82,9 +79,9 @@ export function renderBarChart(chart: BarChart): string {
     ...chart.panels.flatMap((p) => p.series.filter((s) => s.color !== undefined).map((s) => ({ name: s.name, color: s.color as string }))),
   ].filter((e, i, all) => all.findIndex((o) => o.name === e.name && o.color === e.color) === i);
 
-  let y = MARGIN + 14;
-  const body: string[] = [text(MARGIN, y, chart.title, { 'font-size': 15, 'font-weight': 'bold', fill: INK })];
-  for (const sub of chart.subtitle ?? []) body.push(text(MARGIN, (y += 15), sub, { fill: MUTED, 'font-size': 11 }));
+  const heading = chartHeading(chart.title, chart.subtitle);
+  const body = heading.svg;
+  let y = heading.y;
   if (legendEntries.length > 0) body.push(...legend(MARGIN, (y += 20), legendEntries).svg);
   const panelTitleY = (y += 22);
   const plotTop = y + 8;
@@ -105,8 +102,7 @@ export function renderBarChart(chart: BarChart): string {
   const width = Math.ceil(
     Math.max(
       MARGIN + labelWidth + chart.panels.length * (PANEL_WIDTH + PANEL_GAP) - PANEL_GAP + MARGIN,
-      2 * MARGIN + approxTextWidth(chart.title, 15) * 1.1,
-      2 * MARGIN + Math.max(0, ...(chart.subtitle ?? []).map((l) => approxTextWidth(l, 11))),
+      heading.width,
       2 * MARGIN + Math.max(0, ...sections.map((sec) => approxTextWidth(sec.label) * 1.1)),
     ),
   );

@@ -3,7 +3,7 @@
  * into its parts — e.g. a fault's requests: admitted, denied, unavailable,
  * errors — with a note after it (e.g. "exact, admitted 1.07× limit").
  */
-import { approxTextWidth, legend, line, rect, svgDocument, text, titled } from './svg.js';
+import { approxTextWidth, chartHeading, INK, legend, line, MARGIN, MUTED, rect, svgDocument, text, titled } from './svg.js';
 
 /** One part of every bar. */
 export interface StackPart {
@@ -29,12 +29,9 @@ export interface StackedBarChart {
   rows: readonly StackRow[];
 }
 
-const MARGIN = 12;
 const BAR_WIDTH = 360;
 const BAR_HEIGHT = 14;
 const ROW_HEIGHT = 22;
-const INK = '#1a202c';
-const MUTED = '#4a5568';
 
 /**
  * Renders `chart` as an SVG document; each bar's parts are drawn as shares of
@@ -46,16 +43,10 @@ const MUTED = '#4a5568';
 export function renderStackedBarChart(chart: StackedBarChart): string {
   const labelWidth = Math.ceil(Math.max(60, ...chart.rows.map((r) => approxTextWidth(r.label))) + 10);
   const noteWidth = Math.ceil(Math.max(0, ...chart.rows.map((r) => approxTextWidth(r.note ?? '', 11))) + 10);
-  const width = Math.ceil(
-    Math.max(
-      MARGIN + labelWidth + BAR_WIDTH + 8 + noteWidth + MARGIN,
-      2 * MARGIN + approxTextWidth(chart.title, 15) * 1.1,
-      2 * MARGIN + Math.max(0, ...(chart.subtitle ?? []).map((l) => approxTextWidth(l, 11))),
-    ),
-  );
-  let y = MARGIN + 14;
-  const body: string[] = [text(MARGIN, y, chart.title, { 'font-size': 15, 'font-weight': 'bold', fill: INK })];
-  for (const sub of chart.subtitle ?? []) body.push(text(MARGIN, (y += 15), sub, { fill: MUTED, 'font-size': 11 }));
+  const heading = chartHeading(chart.title, chart.subtitle);
+  const width = Math.ceil(Math.max(MARGIN + labelWidth + BAR_WIDTH + 8 + noteWidth + MARGIN, heading.width));
+  const body = heading.svg;
+  let y = heading.y;
   body.push(...legend(MARGIN, (y += 20), chart.parts).svg);
   const top = y + 14;
   const x0 = MARGIN + labelWidth;

@@ -75,3 +75,21 @@ export function legend(x: number, y: number, entries: ReadonlyArray<{ name: stri
 export function approxTextWidth(s: string, fontSize = 12): number {
   return s.length * fontSize * 0.58;
 }
+
+/** Text colours the charts share: ink for labels and figures, muted for axes and notes. */
+export const INK = '#1a202c';
+export const MUTED = '#4a5568';
+/** Space around every chart. */
+export const MARGIN = 12;
+
+/**
+ * A chart's title and subtitle lines from the top left: the elements, the y
+ * of the last line drawn, and the width they need (margins included).
+ */
+export function chartHeading(title: string, subtitle: readonly string[] = []): { svg: string[]; y: number; width: number } {
+  let y = MARGIN + 14;
+  const svg = [text(MARGIN, y, title, { 'font-size': 15, 'font-weight': 'bold', fill: INK })];
+  for (const line of subtitle) svg.push(text(MARGIN, (y += 15), line, { fill: MUTED, 'font-size': 11 }));
+  const width = 2 * MARGIN + Math.max(approxTextWidth(title, 15) * 1.1, ...subtitle.map((l) => approxTextWidth(l, 11)));
+  return { svg, y, width };
+}
