@@ -19,7 +19,9 @@
  * (`scripts/bench-prereqs.sh`, as root with apt-get); where it cannot be, or
  * with TALLYMESH_BENCH_INSTALL=0, the Redis rows are skipped, saying why.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { KeyPicker } from './daemon/daemon-clients.js';
 import {
   closedLoop,
@@ -204,13 +206,17 @@ export async function run(options: RunOptions = {}): Promise<ResultRow[]> {
   const children: ManagedProcess[] = [];
   const rows: ResultRow[] = [];
   const rounds = options.rounds ?? ROUNDS;
+  // Files some rows need the daemon to read (e.g. a gRPC row's rate limit config).
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tallymesh-bench-daemon-'));
   try {
     // Installs redis-server from Debian's packages when missing; skips the Redis rows (saying why) where it cannot.
     const redis = ensureRedisServer() ? await startRedisServer() : null;
     if (redis === null) console.error(REDIS_INSTALL_HINT);
     else children.push(redis);
     const present: readonly ThroughputRow[] = THROUGHPUT_ROWS.filter((r) => r.server !== 'redis' || redis !== null);
-    const daemon = await startDaemonProcess('bench', LIMITER_SPEC, { nodeFlags: daemonNodeFlags(), ...daemonNeeds(present) });
+    const needs = daemonNeeds(present, dir);
+    for (const [name, content] of Object.entries(needs.files)) await writeFile(path.join(dir, name), content);
+    const daemon = await startDaemonProcess('bench', LIMITER_SPEC, { nodeFlags: daemonNodeFlags(), startArgs: needs.startArgs, ports: needs.ports });
     children.push(daemon);
     const ctx: RowContext = {
       daemon,
@@ -324,5 +330,6 @@ export async function run(options: RunOptions = {}): Promise<ResultRow[]> {
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     offSignals();
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -7,10 +7,18 @@
  * decision from /proc — so adding a row is adding an entry here.
  *
  * A `grpc-single` row (Envoy's ShouldRateLimit through grpc-js) is one more
- * entry: `daemon: { startArgs: ['--rls-port', '0', '--rls-config', <file>],
- * ports: ['rls'] }` starts the daemon with its gRPC port (the daemon prints
- * `tallymesh rls listening on port <n>`), and `connect` wraps the one-call
- * decide function of `grpc-client.ts` in a {@link Client}.
+ * entry, e.g.
+ *
+ *     {
+ *       name: 'grpc-single', shape: 'single', server: 'tallymesh',
+ *       how: "grpc-js `ShouldRateLimit` with 2 descriptors per call on the daemon's `--rls-port`, one channel",
+ *       connections: one,
+ *       daemon: { files: { 'rls.yaml': GRPC_BENCH_RLS_CONFIG }, startArgs: ['--rls-port', '0', '--rls-config', '{dir}/rls.yaml'], ports: ['rls'] },
+ *       connect: (ctx) => grpcSingleClient(ctx.daemon.ports.rls, …),
+ *     }
+ *
+ * — the daemon then starts with its gRPC port and that file, and waits for its
+ * `tallymesh rls listening on port <n>` line.
  */
 import { KeyPicker, httpBatchClient, httpSingleClient, keepAliveAgent, streamClient, streamSingleClient, type Client } from './daemon-clients.js';
 import type { DaemonProcess, RedisProcess } from './daemon-processes.js';
@@ -32,6 +40,16 @@ export interface RowContext {
   batchSize: number;
 }
 
+/** What a row needs of the daemon it measures. */
+export interface DaemonNeeds {
+  /** Files (name → content) written to a temporary folder before the daemon starts; `{dir}` in `startArgs` names that folder. */
+  files?: Readonly<Record<string, string>>;
+  /** `tallymesh start` flags, e.g. `['--resp-port', '0']`. */
+  startArgs: readonly string[];
+  /** Ports the daemon announces (`tallymesh <name> listening on port <n>`), e.g. `['resp']`. */
+  ports: readonly string[];
+}
+
 /** One row of the throughput table. */
 export interface ThroughputRow {
   name: string;
@@ -43,8 +61,8 @@ export interface ThroughputRow {
   how: string;
   /** Sockets the row's client opens, given the context. */
   connections(ctx: RowContext): number;
-  /** Flags the daemon must be started with for this row, and the ports it then announces. */
-  daemon?: { startArgs: readonly string[]; ports: readonly string[] };
+  /** What the daemon needs for this row: files to write first, start flags, and the ports it then announces. */
+  daemon?: DaemonNeeds;
   connect(ctx: RowContext): Promise<Client>;
 }
 
@@ -136,17 +154,20 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   },
 ];
 
-/** The daemon flags and ports every row together needs, without repeats. */
-export function daemonNeeds(rows: readonly ThroughputRow[]): { startArgs: string[]; ports: string[] } {
+/**
+ * The daemon flags and ports every row together needs, without repeats (rows
+ * sharing a port share its flags), with `{dir}` replaced by `dir`; and the
+ * files to write there first.
+ */
+export function daemonNeeds(rows: readonly ThroughputRow[], dir: string): { startArgs: string[]; ports: string[]; files: Record<string, string> } {
   const startArgs: string[] = [];
   const ports: string[] = [];
+  const files: Record<string, string> = {};
   for (const row of rows) {
-    if (row.daemon === undefined) continue;
-    for (const port of row.daemon.ports) {
-      if (ports.includes(port)) continue;
-      ports.push(port);
-      startArgs.push(...row.daemon.startArgs);
-    }
+    if (row.daemon === undefined || row.daemon.ports.every((p) => ports.includes(p))) continue;
+    ports.push(...row.daemon.ports.filter((p) => !ports.includes(p)));
+    startArgs.push(...row.daemon.startArgs.map((a) => a.replaceAll('{dir}', dir)));
+    Object.assign(files, row.daemon.files ?? {});
   }
-  return { startArgs, ports };
+  return { startArgs, ports, files };
 }
