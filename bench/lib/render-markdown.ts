@@ -42,7 +42,7 @@ export function renderBenchmarksMarkdown(files: readonly ResultFile[], charts: r
 export function renderCharts(charts: readonly Chart[]): string {
   const parts = ['## Charts', 'Drawn by `npm run bench:docs` from the same result files as the tables below.'];
   for (const c of charts) {
-    parts.push(`![${c.alt}](${CHART_DIR}/${c.file})\n\n*${c.alt[0].toUpperCase()}${c.alt.slice(1)} (${c.sources.map((s) => `${s}.json`).join(', ')}).*`);
+    parts.push(`![${c.alt}](${CHART_DIR}/${c.file})\n\n*From ${c.sources.map((s) => `bench/results/${s}.json`).join(', ')}.*`);
   }
   return parts.join('\n\n');
 }

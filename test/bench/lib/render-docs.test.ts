@@ -118,7 +118,7 @@ Machine: Test CPU @ 3.0GHz, 8 cores, 16.0 GiB RAM, Node v20.19.0, Linux 6.1.0 x6
     expect(charts.map((c) => c.file)).toEqual(['bench-consume-throughput.svg']);
     expect(md).toContain(`## Charts`);
     expect(md).toContain(`![${charts[0].alt}](img/bench-consume-throughput.svg)`);
-    expect(md).toContain('(consume.json).*');
+    expect(md).toContain(`![${charts[0].alt}](img/bench-consume-throughput.svg)\n\n*From bench/results/consume.json.*`);
     expect(md.indexOf('## Charts')).toBeLessThan(md.indexOf('## consume'));
   });
 
