@@ -1,11 +1,14 @@
 /**
  * Scenario "daemon": decisions per second a client process gets from one
- * tallymesh daemon (started through the real CLI in its own process) over
- * HTTP single requests, HTTP batches and the `/v1/stream` WebSocket, against
- * the usual Redis answer — a sorted-set sliding window in one Lua script —
- * driven from the same client process at the same concurrency; plus stream
- * latency at half the stream's peak, and the RSS of a daemon holding
- * 1,000,000 keys.
+ * tallymesh daemon (started through the real CLI in its own process) against
+ * Redis running a rate-limit script, like for like: one decision per call
+ * against one EVALSHA per call, a batch of 100 against a pipeline of 100, the
+ * same algorithm where one exists (a bucketed counter doing tallymesh's window
+ * math, beside the usual sorted-set log) — all from the same client process
+ * at the same concurrency in one run, each row with its latency and the
+ * server's CPU time per decision. The rows are the table in
+ * daemon/throughput-rows.ts. Plus stream latency at half the stream's peak,
+ * and the RSS of a daemon holding 1,000,000 keys.
  *
  * The benchmark process is the client. Children (the daemon, a fresh daemon
  * for the memory figure, redis-server) are killed when the run ends, fails or
@@ -14,9 +17,12 @@
  *
  * A missing redis-server is installed from Debian's packages first
  * (`scripts/bench-prereqs.sh`, as root with apt-get); where it cannot be, or
- * with TALLYMESH_BENCH_INSTALL=0, the Redis row is skipped, saying why.
+ * with TALLYMESH_BENCH_INSTALL=0, the Redis rows are skipped, saying why.
  */
-import { redisClient, httpBatchClient, httpSingleClient, keepAliveAgent, KeyPicker, streamClient, type Client } from './daemon/daemon-clients.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { KeyPicker } from './daemon/daemon-clients.js';
 import {
   closedLoop,
   fillDistinctKeys,
@@ -36,30 +42,32 @@ import {
   startRedisServer,
   type ManagedProcess,
 } from './daemon/daemon-processes.js';
-import type { ResultRow } from './lib/scenario.js';
+import { REDIS_SCRIPT_NAMES, redisScript } from './daemon/redis-scripts.js';
+import { daemonNeeds, THROUGHPUT_ROWS, type RowContext, type ThroughputRow } from './daemon/throughput-rows.js';
+import type { Listing } from './lib/result-file.js';
+import type { ResultRow, RunOptions } from './lib/scenario.js';
 import type { Target } from './lib/targets.js';
 
 const LIMITER = 'api';
 /** So high that every request is admitted: every competitor takes the same (admit) path. */
 const LIMIT = 1_000_000_000;
 const WINDOW_MS = 60_000;
-const LIMITER_SPEC = `name=${LIMITER},limit=${LIMIT},window=${WINDOW_MS / 1000}s`;
+/** tallymesh's default for a 60 s window, stated so the Redis script uses the same. */
+const BUCKETS = 60;
+const LIMITER_SPEC = `name=${LIMITER},limit=${LIMIT},window=${WINDOW_MS / 1000}s,buckets=${BUCKETS}`;
 const KEYS = 10_000;
 /**
- * Requests in flight for every throughput target: a busy service with a few
+ * Requests in flight for every throughput row: a busy service with a few
  * dozen concurrent handlers. HTTP/1.1 has one request per socket, so the HTTP
- * rows use that many keep-alive sockets; Redis and the stream pipeline them
- * on one connection, as their clients are meant to be used.
+ * rows use that many keep-alive sockets; the others pipeline them on one
+ * connection, as their clients are meant to be used.
  */
 const IN_FLIGHT = 32;
-const HTTP_SOCKETS = IN_FLIGHT;
 const BATCH_SIZE = 100;
 const WARMUP_MS = 1_000;
 const DURATION_MS = 5_000;
-/** Throughput rounds, order reversed every other round; the best round of each target counts. */
-const ROUNDS = 2;
-/** ioredis autopipelining off (its default): measured faster than on for this load on this machine, so Redis gets the better of the two. */
-const REDIS_AUTO_PIPELINING = false;
+/** Throughput rounds, order reversed every other round; the best round of each row counts. */
+const ROUNDS = 3;
 const RSS_KEYS = 1_000_000;
 /** 1,000 is the largest frame the stream accepts; the fill is setup, not a measurement. */
 const FILL_BATCH = 1_000;
@@ -68,19 +76,29 @@ const FILL_IN_FLIGHT = 8;
 const RSS_SETTLE_MS = 2_000;
 const RSS_LIMIT_BYTES = 500_000_000;
 
-type Throughput = 'redis-sliding-window' | 'http-single' | 'http-batch' | 'stream';
-const THROUGHPUT: readonly Throughput[] = ['redis-sliding-window', 'http-single', 'http-batch', 'stream'];
+const rowList = (shape: 'single' | 'batched'): string =>
+  THROUGHPUT_ROWS.filter((r) => r.shape === shape)
+    .map((r) => `${r.name}: ${r.how.replace(/`batchSize`/g, String(BATCH_SIZE))}`)
+    .join('; ');
 
 /** Printed by the runner and copied into docs/benchmarks.md. */
 export const description = [
-  `One daemon (\`tallymesh start\`, its own process, limiter limit ${LIMIT.toExponential()} per ${WINDOW_MS / 1000} s so every request is admitted)`,
-  `and redis-server ${'(loopback, no persistence)'} on the same machine; the benchmark process is the only client. Each throughput row keeps`,
-  `${IN_FLIGHT} requests in flight for ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up, keys drawn uniformly from ${KEYS.toLocaleString('en-US')},`,
-  `best of ${ROUNDS} rounds run in alternating order. redis-sliding-window: one EVALSHA per decision of a Lua script doing`,
-  'ZREMRANGEBYSCORE + ZCARD + ZADD + PEXPIRE on a sorted set per key, through one ioredis connection (its default, no autopipelining: the faster setting here).',
-  `http-single: \`POST /v1/consume\` with one request, over ${HTTP_SOCKETS} keep-alive sockets (node:http Agent); http-batch: the same with`,
-  `\`{requests}\` of ${BATCH_SIZE}; stream: \`/v1/stream\` frames of ${BATCH_SIZE} pipelined on one WebSocket. Every answer is parsed and checked.`,
-  'clientCpu/serverCpu: cores used by the client process and by the daemon (or redis-server) in the timed window, from /proc.',
+  `One daemon (\`tallymesh start\`, its own process, limiter ${LIMITER_SPEC.replace(/,/g, ', ')}: every request is admitted)`,
+  'and redis-server 7 (loopback, no persistence) on the same machine; the benchmark process is the only client. Every throughput row keeps',
+  `${IN_FLIGHT} requests in flight for ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up, keys drawn uniformly from ${KEYS.toLocaleString('en-US')};`,
+  `each row's best of ${ROUNDS} rounds run in alternating order. Every answer is parsed and checked.`,
+  `One decision per call — ${rowList('single')}.`,
+  `Many decisions per message — ${rowList('batched')}.`,
+  'The two Redis scripts are quoted below: the sorted-set log most Redis rate limiters use, and a bucketed counter doing tallymesh\'s own',
+  `window math (a hash per key, a field per bucket of ${WINDOW_MS / BUCKETS / 1000} s, the edge bucket weighted).`,
+  'p50Ms/p99Ms: round trip of one call (a batch or pipeline is one call), sent to answer checked.',
+  'serverCpuUsPerDecision: CPU time (user + system, all threads, /proc/<pid>/stat) of the daemon or redis-server in the timed window',
+  'divided by the decisions answered in it — the cost that holds when the client, not the server, is the bottleneck (as here, on 2 cores).',
+  'What bounds http-single is HTTP/1.1 itself: one request per socket, so a read and a write system call (on loopback the kernel delivers',
+  "the bytes inside the sender's write, charged to the daemon) per decision, where a pipelined Redis or RESP connection shares them among many;",
+  'a CPU profile of the daemon (TALLYMESH_BENCH_DAEMON_FLAGS="--cpu-prof") shows it.',
+  'clientCpu/serverCpu: cores used by the client process and by the server; otherCpu: cores every other process of the machine used meanwhile',
+  '(/proc/stat), and loadAvg1 the load average after the row: the shared machine\'s noise.',
   `stream-latency: frames of ${BATCH_SIZE} on one WebSocket, paced open-loop at half the stream row's decisions/s; each frame's round trip`,
   `(sent to answer decoded) in an HDR histogram, ${DURATION_MS / 1000} s after a ${WARMUP_MS / 1000} s warm-up; serverP99Ms: the daemon's own`,
   'time per frame at p99 (upper bound of its tallymesh_decision_latency_seconds bucket); daemonCpuWaitPct: share of that window',
@@ -89,24 +107,50 @@ export const description = [
   `VmRSS from /proc after ${RSS_SETTLE_MS / 1000} s idle; liveKeys from its /metrics.`,
 ].join(' ');
 
-/** Goals from the issue, evaluated on the `ratios`, `stream-latency` and `rss` rows. */
+/** The Redis scripts, quoted in the docs from the result file (a test keeps the committed results in step with the files). */
+export const appendix: readonly Listing[] = REDIS_SCRIPT_NAMES.map((name) => {
+  const script = redisScript(name);
+  return { title: `Redis script: ${name}`, file: script.file, language: 'lua', text: script.lua };
+});
+
+const batchedVsPipeline = (row: string, figure: string): Target => ({
+  id: `${row}-vs-redis-pipeline`,
+  description: `${row} (${BATCH_SIZE} per message) decisions/s ≥ 3× Redis bucketed-counter, pipelines of ${BATCH_SIZE}`,
+  row: { name: 'ratios' },
+  figure,
+  op: '>=',
+  threshold: 3,
+});
+
+/** Goals from the issues, evaluated on the `ratios`, `stream-latency` and `rss` rows. */
 export const targets: readonly Target[] = [
   {
-    id: 'http-batch-vs-redis',
-    description: `http-batch (${BATCH_SIZE} per request) decisions/s ≥ 3× redis-sliding-window`,
+    id: 'resp-single-cpu',
+    description: "resp-single server CPU per decision ≤ 1.0× redis-server's for the bucketed-counter script, one per call",
     row: { name: 'ratios' },
-    figure: 'httpBatchVsRedis',
-    op: '>=',
-    threshold: 3,
+    figure: 'respSingleCpuVsRedisBucketed',
+    op: '<=',
+    threshold: 1,
   },
   {
-    id: 'stream-vs-redis',
-    description: `stream (${BATCH_SIZE} per frame) decisions/s ≥ 3× redis-sliding-window`,
+    id: 'resp-single-throughput',
+    description: 'resp-single decisions/s ≥ 1.0× Redis bucketed-counter, one per call, same client',
     row: { name: 'ratios' },
-    figure: 'streamVsRedis',
+    figure: 'respSingleVsRedisBucketed',
     op: '>=',
-    threshold: 3,
+    threshold: 1,
   },
+  {
+    id: 'http-single-cpu',
+    description: "http-single server CPU per decision ≤ 2× redis-server's for the bucketed-counter script",
+    row: { name: 'ratios' },
+    figure: 'httpSingleCpuVsRedisBucketed',
+    op: '<=',
+    threshold: 2,
+  },
+  batchedVsPipeline('http-batch', 'httpBatchVsRedisPipeline'),
+  batchedVsPipeline('stream', 'streamVsRedisPipeline'),
+  batchedVsPipeline('resp-pipeline', 'respPipelineVsRedisPipeline'),
   {
     id: 'stream-p99',
     description: 'stream p99 round trip ≤ 2 ms at half of peak throughput',
@@ -131,63 +175,96 @@ function daemonNodeFlags(): string[] {
   return process.env.TALLYMESH_BENCH_DAEMON_FLAGS?.split(' ').filter(Boolean) ?? [];
 }
 
+/** The `ratios` row: every figure a target or the docs compare, from the throughput rows (NaN when a row is missing). */
+function ratiosRow(rows: readonly ResultRow[]): ResultRow {
+  const fig = (name: string, figure: string): number => {
+    const v = rows.find((r) => r.name === name)?.[figure];
+    return typeof v === 'number' ? v : Number.NaN;
+  };
+  const dps = (name: string): number => fig(name, 'decisionsPerSec');
+  const cpu = (name: string): number => fig(name, 'serverCpuUsPerDecision');
+  return {
+    name: 'ratios',
+    respSingleVsRedisBucketed: ratio(dps('resp-single'), dps('redis-bucketed-counter')),
+    respSingleCpuVsRedisBucketed: ratio(cpu('resp-single'), cpu('redis-bucketed-counter')),
+    httpSingleVsRedisBucketed: ratio(dps('http-single'), dps('redis-bucketed-counter')),
+    httpSingleCpuVsRedisBucketed: ratio(cpu('http-single'), cpu('redis-bucketed-counter')),
+    streamSingleVsRedisBucketed: ratio(dps('stream-single'), dps('redis-bucketed-counter')),
+    streamSingleCpuVsRedisBucketed: ratio(cpu('stream-single'), cpu('redis-bucketed-counter')),
+    respSingleVsRedisSlidingWindow: ratio(dps('resp-single'), dps('redis-sliding-window')),
+    httpSingleVsRedisSlidingWindow: ratio(dps('http-single'), dps('redis-sliding-window')),
+    httpBatchVsRedisPipeline: ratio(dps('http-batch'), dps('redis-bucketed-counter-pipeline')),
+    streamVsRedisPipeline: ratio(dps('stream'), dps('redis-bucketed-counter-pipeline')),
+    respPipelineVsRedisPipeline: ratio(dps('resp-pipeline'), dps('redis-bucketed-counter-pipeline')),
+    respPipelineCpuVsRedisPipeline: ratio(cpu('resp-pipeline'), cpu('redis-bucketed-counter-pipeline')),
+  };
+}
+
 /** Runs every measurement of the scenario and derives the ratio row from them. */
-export async function run(): Promise<ResultRow[]> {
+export async function run(options: RunOptions = {}): Promise<ResultRow[]> {
   const offSignals = killChildrenOnSignals();
   const children: ManagedProcess[] = [];
   const rows: ResultRow[] = [];
+  const rounds = options.rounds ?? ROUNDS;
+  // Files some rows need the daemon to read (e.g. a gRPC row's rate limit config).
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tallymesh-bench-daemon-'));
   try {
-    // Installs redis-server from Debian's packages when missing; skips the Redis row (saying why) where it cannot.
+    // Installs redis-server from Debian's packages when missing; skips the Redis rows (saying why) where it cannot.
     const redis = ensureRedisServer() ? await startRedisServer() : null;
     if (redis === null) console.error(REDIS_INSTALL_HINT);
     else children.push(redis);
-    const daemon = await startDaemonProcess('bench', LIMITER_SPEC, daemonNodeFlags());
+    const present: readonly ThroughputRow[] = THROUGHPUT_ROWS.filter((r) => r.server !== 'redis' || redis !== null);
+    const needs = daemonNeeds(present, dir);
+    for (const [name, content] of Object.entries(needs.files)) await writeFile(path.join(dir, name), content);
+    const daemon = await startDaemonProcess('bench', LIMITER_SPEC, { nodeFlags: daemonNodeFlags(), startArgs: needs.startArgs, ports: needs.ports });
     children.push(daemon);
-    const keys = new KeyPicker(KEYS);
-
-    const connect = async (target: Throughput): Promise<{ client: Client; serverPid: number }> => {
-      switch (target) {
-        case 'redis-sliding-window': {
-          if (redis === null) throw new Error('unreachable: redis skipped');
-          const client = await redisClient({ port: redis.port, limiter: LIMITER, limit: LIMIT, windowMs: WINDOW_MS, keys, autoPipelining: REDIS_AUTO_PIPELINING });
-          return { client, serverPid: redis.pid };
-        }
-        case 'http-single':
-          return { client: httpSingleClient(daemon.url, keepAliveAgent(HTTP_SOCKETS), LIMITER, keys), serverPid: daemon.pid };
-        case 'http-batch':
-          return { client: httpBatchClient(daemon.url, keepAliveAgent(HTTP_SOCKETS), LIMITER, keys, BATCH_SIZE), serverPid: daemon.pid };
-        case 'stream':
-          return { client: await streamClient(daemon.url, LIMITER, keys, BATCH_SIZE), serverPid: daemon.pid };
-      }
+    const ctx: RowContext = {
+      daemon,
+      redis,
+      keys: new KeyPicker(KEYS),
+      limiterName: LIMITER,
+      limiter: { limit: LIMIT, windowMs: WINDOW_MS, buckets: BUCKETS },
+      inFlight: IN_FLIGHT,
+      batchSize: BATCH_SIZE,
     };
 
-    // Best round per target (by decisions/s), with that round's CPU figures.
-    const best = new Map<Throughput, ClosedLoopResult>();
-    const present = THROUGHPUT.filter((t) => t !== 'redis-sliding-window' || redis !== null);
-    for (let round = 0; round < ROUNDS; round++) {
+    // Best round per row (by decisions/s), with that round's latency and CPU figures.
+    const best = new Map<string, ClosedLoopResult & { loadAvg1: number }>();
+    for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? present : [...present].reverse();
-      for (const target of order) {
-        const { client, serverPid } = await connect(target);
+      for (const row of order) {
+        const client = await row.connect(ctx);
         try {
+          const serverPid = row.server === 'redis' ? (redis as ManagedProcess).pid : daemon.pid;
           const r = await closedLoop(client, { inFlight: IN_FLIGHT, warmupMs: WARMUP_MS, durationMs: DURATION_MS, serverPid });
-          console.error(`  round ${round + 1} ${target}: ${r.decisionsPerSec.toLocaleString('en-US')} decisions/s (client ${r.clientCpu} cores, server ${r.serverCpu} cores)`);
-          if (r.decisionsPerSec > (best.get(target)?.decisionsPerSec ?? -1)) best.set(target, r);
+          const loadAvg1 = Math.round(os.loadavg()[0] * 100) / 100;
+          console.error(
+            `  round ${round + 1} ${row.name}: ${r.decisionsPerSec.toLocaleString('en-US')} decisions/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms,` +
+              ` server ${r.serverCpuUsPerDecision} µs CPU/decision (client ${r.clientCpu} cores, server ${r.serverCpu}, others ${r.otherCpu}; load ${loadAvg1})`,
+          );
+          if (r.decisionsPerSec > (best.get(row.name)?.decisionsPerSec ?? -1)) best.set(row.name, { ...r, loadAvg1 });
         } finally {
           await client.close();
         }
       }
     }
-    for (const target of present) {
-      const r = best.get(target) as ClosedLoopResult;
-      const batched = target === 'http-batch' || target === 'stream';
+    for (const row of present) {
+      const r = best.get(row.name) as ClosedLoopResult & { loadAvg1: number };
       rows.push({
-        name: target,
+        name: row.name,
+        shape: row.shape,
+        server: row.server,
         decisionsPerSec: r.decisionsPerSec,
-        batchSize: batched ? BATCH_SIZE : 1,
+        batchSize: row.shape === 'batched' ? BATCH_SIZE : 1,
         inFlight: IN_FLIGHT,
-        connections: target.startsWith('http') ? HTTP_SOCKETS : 1,
+        connections: row.connections(ctx),
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        serverCpuUsPerDecision: r.serverCpuUsPerDecision,
         clientCpu: r.clientCpu,
         serverCpu: r.serverCpu,
+        otherCpu: r.otherCpu,
+        loadAvg1: r.loadAvg1,
       });
     }
 
@@ -197,7 +274,7 @@ export async function run(): Promise<ResultRow[]> {
     const metricsBefore = await scrapeMetrics(daemon.url);
     const schedBefore = schedStatOf(daemon.pid);
     const latStarted = process.hrtime.bigint();
-    const lat = await pacedStreamLatency(daemon.url, { limiter: LIMITER, keys, batchSize: BATCH_SIZE, rate, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+    const lat = await pacedStreamLatency(daemon.url, { limiter: LIMITER, keys: ctx.keys, batchSize: BATCH_SIZE, rate, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
     const latSeconds = Number(process.hrtime.bigint() - latStarted) / 1e9;
     const schedAfter = schedStatOf(daemon.pid);
     const metricsAfter = await scrapeMetrics(daemon.url);
@@ -226,7 +303,7 @@ export async function run(): Promise<ResultRow[]> {
     await Promise.all([daemon.stop(), redis?.stop()]);
 
     // Memory: a fresh daemon, so the figure holds the 1,000,000 keys and nothing the throughput runs left behind.
-    const fresh = await startDaemonProcess('bench-rss', LIMITER_SPEC, daemonNodeFlags());
+    const fresh = await startDaemonProcess('bench-rss', LIMITER_SPEC, { nodeFlags: daemonNodeFlags() });
     children.push(fresh);
     await new Promise((r) => setTimeout(r, 500));
     const idleRssBytes = rssBytesOf(fresh.pid);
@@ -248,22 +325,11 @@ export async function run(): Promise<ResultRow[]> {
     });
     await fresh.stop();
 
-    if (redis !== null) {
-      const dps = (name: string): number => {
-        const v = rows.find((r) => r.name === name)?.decisionsPerSec;
-        return typeof v === 'number' ? v : Number.NaN;
-      };
-      const redisDps = dps('redis-sliding-window');
-      rows.push({
-        name: 'ratios',
-        httpSingleVsRedis: ratio(dps('http-single'), redisDps),
-        httpBatchVsRedis: ratio(dps('http-batch'), redisDps),
-        streamVsRedis: ratio(dps('stream'), redisDps),
-      });
-    }
+    if (redis !== null) rows.push(ratiosRow(rows));
     return rows;
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     offSignals();
+    await rm(dir, { recursive: true, force: true });
   }
 }

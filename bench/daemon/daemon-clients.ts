@@ -1,9 +1,10 @@
 /**
- * Clients of the daemon scenario, all in the benchmark's own process: a Redis
- * sorted-set sliding window through ioredis (EVALSHA of one Lua script), the
+ * Clients of the daemon scenario, all in the benchmark's own process: the
  * daemon's `POST /v1/consume` (single and batch) over keep-alive
- * `http.Agent` sockets, and `/v1/stream` over one WebSocket with pipelined
- * MessagePack frames.
+ * `http.Agent` sockets, `/v1/stream` over one WebSocket with pipelined
+ * MessagePack frames, and the package's own `tallymesh/client` one consume
+ * per call. The ioredis clients (Redis scripts and the daemon's RESP port)
+ * are in redis-clients.ts.
  *
  * Each client exposes `issue()`: send one request (one decision, or one
  * batch), resolve with the number of decisions it got back once the answer
@@ -11,9 +12,9 @@
  * a fixed number of `issue()` calls in flight.
  */
 import http from 'node:http';
-import { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
 import { WebSocket, type RawData } from 'ws';
+import { createClient } from '../../src/client/index.js';
 
 /** A load target: issue one request, resolve with the decisions it carried. */
 export interface Client {
@@ -30,63 +31,6 @@ export class KeyPicker {
   next(): string {
     return this.keys[(Math.random() * this.keys.length) | 0];
   }
-}
-
-// --- Redis ------------------------------------------------------------------
-
-/**
- * The classic Redis sliding-window log: one sorted set per key, members are
- * hits scored by time. Trim what slid out, count, admit and record if under
- * the limit, refresh the expiry — atomically, in one script.
- */
-export const REDIS_SLIDING_WINDOW_LUA = `
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, window)
-  return {1, limit - count - 1}
-end
-return {0, 0}
-`;
-
-/** Options of {@link redisClient}. */
-export interface RedisClientOptions {
-  port: number;
-  limiter: string;
-  limit: number;
-  windowMs: number;
-  keys: KeyPicker;
-  /** ioredis `enableAutoPipelining`: commands issued in one tick go out in one write. */
-  autoPipelining: boolean;
-}
-
-/** One ioredis connection; each `issue()` is one EVALSHA of {@link REDIS_SLIDING_WINDOW_LUA}. */
-export async function redisClient(o: RedisClientOptions): Promise<Client> {
-  const redis = new Redis({ host: '127.0.0.1', port: o.port, enableAutoPipelining: o.autoPipelining, maxRetriesPerRequest: 0, lazyConnect: true });
-  await redis.connect();
-  const sha = (await redis.script('LOAD', REDIS_SLIDING_WINDOW_LUA)) as string;
-  const prefix = `rl:${o.limiter}:`;
-  // Members must be unique per hit: a process-unique tag plus a counter.
-  const tag = `${process.pid}-`;
-  let seq = 0;
-  const window = String(o.windowMs);
-  const limit = String(o.limit);
-  return {
-    async issue() {
-      const reply = (await redis.evalsha(sha, 1, prefix + o.keys.next(), Date.now(), window, limit, tag + seq++)) as [number, number];
-      if (reply[0] !== 1) throw new Error(`redis sliding window denied a request (reply ${JSON.stringify(reply)}) with limit ${o.limit}`);
-      return 1;
-    },
-    async close() {
-      // Not quit(): after a failure (redis-server gone) it would wait on a reconnect that never comes.
-      redis.disconnect();
-    },
-  };
 }
 
 // --- HTTP -------------------------------------------------------------------
@@ -249,5 +193,23 @@ export async function streamClient(baseUrl: string, limiter: string, keys: KeyPi
   return {
     issue: () => conn.send(streamBatch(limiter, keys, batchSize)),
     close: () => conn.close(),
+  };
+}
+
+/**
+ * `tallymesh/client` as a Node service uses it: one `consume()` per call,
+ * each awaited. The client itself coalesces the calls made in one tick into
+ * one frame, so with many calls in flight its frames carry several requests.
+ */
+export function streamSingleClient(baseUrl: string, limiter: string, keys: KeyPicker): Client {
+  // A generous deadline: a slow answer on a loaded machine is a figure, not a failure.
+  const client = createClient({ urls: [baseUrl], timeoutMs: 10_000, failMode: 'error' });
+  return {
+    async issue() {
+      const d = await client.consume(limiter, keys.next());
+      if (!d.allowed || d.source !== 'daemon') throw new Error(`stream-single: expected an admitted decision from the daemon, got ${JSON.stringify(d)}`);
+      return 1;
+    },
+    close: () => client.close(),
   };
 }

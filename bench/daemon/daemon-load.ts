@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import * as hdr from 'hdr-histogram-js';
-import { cpuSecondsOf } from './daemon-processes.js';
+import { busyCpuSecondsOfMachine, cpuSecondsOf } from './daemon-processes.js';
 import { type Client, type KeyPicker, StreamConnection, streamBatch } from './daemon-clients.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -26,10 +26,21 @@ export interface ClosedLoopResult {
   decisionsPerSec: number;
   /** Requests answered per second (a batch is one request). */
   requestsPerSec: number;
+  /** Round trip of one request (a batch is one request), sent to answer checked, answered in the timed window. */
+  p50Ms: number;
+  p99Ms: number;
+  /**
+   * The server's CPU time (user + system, every thread, /proc/<pid>/stat) in
+   * the timed window divided by the decisions answered in it, in µs: the cost
+   * that holds when the client, not the server, is the bottleneck.
+   */
+  serverCpuUsPerDecision: number;
   /** CPU used by this (client) process, in cores: 1 = one core busy the whole window. */
   clientCpu: number;
   /** CPU used by the server process, in cores. */
   serverCpu: number;
+  /** CPU every other process of the machine used meanwhile (/proc/stat less client and server), in cores: the shared machine's noise. */
+  otherCpu: number;
 }
 
 /**
@@ -41,16 +52,21 @@ export async function closedLoop(client: Client, o: ClosedLoopOptions): Promise<
   let decisions = 0;
   let requests = 0;
   let stop = false;
+  let timing = false;
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let failure: unknown;
   let abort: () => void = () => {};
   const aborted = new Promise<void>((resolve) => (abort = resolve));
   const worker = async (): Promise<void> => {
     while (!stop) {
       try {
+        const t0 = timing ? nowNs() : 0n;
         // Not `decisions += await …`: that reads `decisions` before awaiting and loses the other workers' counts.
         const n = await client.issue();
         decisions += n;
         requests++;
+        // Requests both sent and answered inside the timed window.
+        if (timing && t0 !== 0n) hist.recordValue(Math.max(1, Math.round(Number(nowNs() - t0) / 1000)));
       } catch (err) {
         failure ??= err;
         stop = true;
@@ -69,25 +85,34 @@ export async function closedLoop(client: Client, o: ClosedLoopOptions): Promise<
       throw failure;
     }
   };
-  const sample = () => ({ t: nowNs(), decisions, requests, client: process.cpuUsage(), server: cpuSecondsOf(o.serverPid) });
+  const sample = () => ({ t: nowNs(), decisions, requests, client: process.cpuUsage(), server: cpuSecondsOf(o.serverPid), machine: busyCpuSecondsOfMachine() });
   try {
     await wait(o.warmupMs);
     const a = sample();
+    timing = true;
     await wait(o.durationMs);
+    timing = false;
     const b = sample();
     stop = true;
     await Promise.all(workers);
     if (failure !== undefined) throw failure;
     const seconds = Number(b.t - a.t) / 1e9;
-    const clientCpuUs = b.client.user + b.client.system - (a.client.user + a.client.system);
+    const clientCpuSeconds = (b.client.user + b.client.system - (a.client.user + a.client.system)) / 1e6;
+    const serverCpuSeconds = b.server - a.server;
+    const us = (p: number): number => round3(hist.getValueAtPercentile(p) / 1000);
     return {
       decisionsPerSec: Math.round((b.decisions - a.decisions) / seconds),
       requestsPerSec: Math.round((b.requests - a.requests) / seconds),
-      clientCpu: round2(clientCpuUs / 1e6 / seconds),
-      serverCpu: round2((b.server - a.server) / seconds),
+      p50Ms: us(50),
+      p99Ms: us(99),
+      serverCpuUsPerDecision: round3((serverCpuSeconds * 1e6) / (b.decisions - a.decisions)),
+      clientCpu: round2(clientCpuSeconds / seconds),
+      serverCpu: round2(serverCpuSeconds / seconds),
+      otherCpu: round2(Math.max(0, b.machine - a.machine - clientCpuSeconds - serverCpuSeconds) / seconds),
     };
   } finally {
     stop = true;
+    hist.destroy();
   }
 }
 

@@ -78,10 +78,15 @@ function track(child: ChildProcess, what: string, graceMs: number): ManagedProce
   return { pid: child.pid ?? -1, stop, exited };
 }
 
-/** Resolves with the first stdout line matching `pattern`, or rejects when the child exits or the time runs out. */
-function waitForLine(child: ChildProcess, what: string, pattern: RegExp, tail: string[]): Promise<RegExpMatchArray> {
+/**
+ * Resolves with the first stdout line matching each of `patterns` (in any
+ * order) once all have been seen, or rejects when the child exits or the time
+ * runs out.
+ */
+function waitForLines(child: ChildProcess, what: string, patterns: readonly RegExp[], tail: string[]): Promise<RegExpMatchArray[]> {
   return new Promise((resolve, reject) => {
     let buffered = '';
+    const matches: Array<RegExpMatchArray | undefined> = patterns.map(() => undefined);
     const timer = setTimeout(() => finish(new Error(`${what} did not start within ${READY_TIMEOUT_MS} ms; last output:\n${tail.join('\n')}`)), READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString('utf8');
@@ -91,20 +96,20 @@ function waitForLine(child: ChildProcess, what: string, pattern: RegExp, tail: s
         buffered = buffered.slice(nl + 1);
         tail.push(line);
         if (tail.length > 20) tail.shift();
-        const m = pattern.exec(line);
-        if (m) return finish(undefined, m);
+        patterns.forEach((pattern, i) => (matches[i] ??= pattern.exec(line) ?? undefined));
+        if (matches.every((m) => m !== undefined)) return finish(undefined);
       }
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
       finish(new Error(`${what} exited (${signal ?? code}) before it was ready; last output:\n${tail.join('\n')}`));
     const onError = (err: Error): void => finish(err);
-    const finish = (err: Error | undefined, m?: RegExpMatchArray): void => {
+    const finish = (err: Error | undefined): void => {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
       child.off('exit', onExit);
       child.off('error', onError);
       if (err) reject(err);
-      else resolve(m as RegExpMatchArray);
+      else resolve(matches as RegExpMatchArray[]);
     };
     child.stdout?.on('data', onData);
     child.once('exit', onExit);
@@ -116,24 +121,43 @@ function waitForLine(child: ChildProcess, what: string, pattern: RegExp, tail: s
 export interface DaemonProcess extends ManagedProcess {
   /** Base URL of its HTTP API, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
+  /** The extra ports it announced (`tallymesh <name> listening on port <n>`), by name, e.g. `{ resp: 41235 }`. */
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/** Options of {@link startDaemonProcess}. */
+export interface DaemonProcessOptions {
+  /** Node flags for the daemon, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
+  nodeFlags?: readonly string[];
+  /** More `tallymesh start` flags, e.g. `['--resp-port', '0']`. */
+  startArgs?: readonly string[];
+  /** Ports to wait for: the daemon prints `tallymesh <name> listening on port <n>` for each, e.g. `['resp']`. */
+  ports?: readonly string[];
 }
 
 /**
  * Starts `tallymesh start --port 0 …` in its own process and resolves once it
- * printed `tallymesh listening on <url>`. Extra node flags for the daemon
- * (e.g. `--cpu-prof --cpu-prof-dir=prof`) come from `nodeFlags`.
+ * printed `tallymesh listening on <url>` and the line of every port named in
+ * `o.ports`.
  */
-export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
+export async function startDaemonProcess(id: string, limiterSpec: string, o: DaemonProcessOptions = {}): Promise<DaemonProcess> {
   // No drain: no load balancer watches a benchmark's daemon, and the stop grace below must cover the close and a CPU profile.
-  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn', '--drain-ms', '0'];
+  const args = [...(o.nodeFlags ?? []), CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn', '--drain-ms', '0', ...(o.startArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const managed = track(child, `daemon ${id}`, DAEMON_STOP_GRACE_MS);
   const tail: string[] = [];
+  const portNames = o.ports ?? [];
   try {
-    const m = await waitForLine(child, `daemon ${id}`, /^tallymesh listening on (\S+)/, tail);
+    const [url, ...portLines] = await waitForLines(
+      child,
+      `daemon ${id}`,
+      [/^tallymesh listening on (\S+)/, ...portNames.map((name) => new RegExp(`^tallymesh ${name} listening on port (\\d+)`))],
+      tail,
+    );
     // Keep draining stdout (warnings at --log-level warn) so the pipe never fills and blocks the daemon.
     child.stdout?.on('data', (chunk: Buffer) => process.stderr.write(`[daemon ${id}] ${chunk.toString('utf8')}`));
-    return { ...managed, url: m[1] };
+    const ports = Object.fromEntries(portNames.map((name, i) => [name, Number(portLines[i][1])]));
+    return { ...managed, url: url[1], ports };
   } catch (err) {
     await managed.stop();
     throw err;
@@ -188,7 +212,7 @@ export async function startRedisServer(): Promise<RedisProcess | null> {
     const managed = track(child, 'redis-server', REDIS_STOP_GRACE_MS);
     const tail: string[] = [];
     try {
-      await waitForLine(child, 'redis-server', /Ready to accept connections/, tail);
+      await waitForLines(child, 'redis-server', [/Ready to accept connections/], tail);
       child.stdout?.resume(); // drain whatever it logs later
       return { ...managed, port };
     } catch (err) {
@@ -217,6 +241,18 @@ export function cpuSecondsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after "pid (comm)".
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+}
+
+/**
+ * CPU seconds the whole machine has been busy so far, summed over its cores:
+ * the `cpu` line of /proc/stat less idle and iowait (guest time is already
+ * inside user and nice, so it is not added twice).
+ */
+export function busyCpuSecondsOfMachine(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SEC;
 }
 
 /** Resident set size of a process in bytes, from VmRSS in /proc/<pid>/status. */

@@ -5,14 +5,15 @@
  * Runs from the command line; the fault suite imports
  * {@link writeBenchmarksDoc} to do the same after it writes its results.
  */
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { chartsFromResults, CHART_DIR, CHART_PREFIX } from './charts.js';
 import { parseResultFile, repoRoot, resultsDir, type ResultFile } from './result-file.js';
 import { renderBenchmarksMarkdown } from './render-markdown.js';
 
 /** Reads and validates every result file; a malformed one aborts with its name. */
-async function readResultFiles(dir: string = resultsDir()): Promise<ResultFile[]> {
+export async function readResultFiles(dir: string = resultsDir()): Promise<ResultFile[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
@@ -29,24 +30,33 @@ async function readResultFiles(dir: string = resultsDir()): Promise<ResultFile[]
 }
 
 /**
- * Writes `docs/benchmarks.md` from every result file; returns its path and
- * how many files it read.
+ * Writes `docs/benchmarks.md` and its charts (`docs/img/bench-*.svg`, stale
+ * ones removed) from every result file; returns the document's path and how
+ * many result files and charts it wrote.
  *
  * @example
  * const { path, files } = await writeBenchmarksDoc();
  */
-export async function writeBenchmarksDoc(): Promise<{ path: string; files: number }> {
+export async function writeBenchmarksDoc(): Promise<{ path: string; files: number; charts: number }> {
   const files = await readResultFiles();
-  const out = path.join(repoRoot(), 'docs', 'benchmarks.md');
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, renderBenchmarksMarkdown(files));
-  return { path: out, files: files.length };
+  const docs = path.join(repoRoot(), 'docs');
+  const out = path.join(docs, 'benchmarks.md');
+  const imgDir = path.join(docs, CHART_DIR);
+  const charts = chartsFromResults(files);
+  await mkdir(imgDir, { recursive: true });
+  const keep = new Set(charts.map((c) => c.file));
+  for (const name of await readdir(imgDir)) {
+    if (name.startsWith(CHART_PREFIX) && name.endsWith('.svg') && !keep.has(name)) await rm(path.join(imgDir, name));
+  }
+  for (const c of charts) await writeFile(path.join(imgDir, c.file), c.svg);
+  await writeFile(out, renderBenchmarksMarkdown(files, charts));
+  return { path: out, files: files.length, charts: charts.length };
 }
 
 // Only when run as a script (`npm run bench:docs`), not when imported.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   writeBenchmarksDoc()
-    .then(({ path: out, files }) => console.log(`wrote ${path.relative(process.cwd(), out) || out} from ${files} result file(s)`))
+    .then(({ path: out, files, charts }) => console.log(`wrote ${path.relative(process.cwd(), out) || out} and ${charts} chart(s) from ${files} result file(s)`))
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exitCode = 1;

@@ -3,6 +3,7 @@
  * scenario imports — everything it prints (rows, machine, target verdicts) is
  * in the result files, so any future scenario renders without changes here.
  */
+import { chartsFromResults, CHART_DIR, type Chart } from './charts.js';
 import { formatMachine } from './machine.js';
 import type { ResultFile } from './result-file.js';
 import { formatFigure, formatMarkdownTable, tablesFromRows } from './table.js';
@@ -29,11 +30,21 @@ export const GENERATED_NOTICE = [
  * @example
  * const md = renderBenchmarksMarkdown([parseResultFile(JSON.parse(text))]);
  */
-export function renderBenchmarksMarkdown(files: readonly ResultFile[]): string {
+export function renderBenchmarksMarkdown(files: readonly ResultFile[], charts: readonly Chart[] = chartsFromResults(files)): string {
   const sorted = [...files].sort((a, b) => a.scenario.localeCompare(b.scenario));
   const sections = sorted.map(renderScenario);
   if (sections.length === 0) sections.push('No results yet: run `npm run bench` first.');
+  if (charts.length > 0) sections.unshift(renderCharts(charts));
   return `${GENERATED_NOTICE}\n\n${sections.join('\n\n')}\n`;
+}
+
+/** The `## Charts` section: each chart as an image (docs/img/…), captioned with its sources. */
+export function renderCharts(charts: readonly Chart[]): string {
+  const parts = ['## Charts', 'Drawn by `npm run bench:docs` from the same result files as the tables below.'];
+  for (const c of charts) {
+    parts.push(`![${c.alt}](${CHART_DIR}/${c.file})\n\n*From ${c.sources.map((s) => `bench/results/${s}.json`).join(', ')}.*`);
+  }
+  return parts.join('\n\n');
 }
 
 /** One `## <scenario>` section: description, machine, row tables, targets. */
@@ -61,6 +72,11 @@ export function renderScenario(file: ResultFile): string {
         ]),
       }),
     );
+  }
+  for (const listing of file.appendix ?? []) {
+    // A fence longer than any backtick run in the text, so the text cannot close it.
+    const fence = '`'.repeat(Math.max(3, ...[...listing.text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+    parts.push(`### ${listing.title}`, `\`${listing.file}\`, as the run loaded it:`, `${fence}${listing.language}\n${listing.text.trimEnd()}\n${fence}`);
   }
   return parts.join('\n\n');
 }

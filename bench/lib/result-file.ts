@@ -6,9 +6,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Listing } from './listing.js';
 import type { MachineInfo } from './machine.js';
 import type { ResultRow, ScenarioModule } from './scenario.js';
 import { evaluateTargets, type TargetVerdict } from './targets.js';
+
+export type { Listing } from './listing.js';
 
 /** Contents of `bench/results/<scenario>.json`. */
 export interface ResultFile {
@@ -18,16 +21,20 @@ export interface ResultFile {
   results: ResultRow[];
   /** Targets evaluated on `results` at run time, so readers need no scenario code. */
   targets: TargetVerdict[];
+  /** What the run executed that the docs quote (absent when the scenario has none). */
+  appendix?: Listing[];
 }
 
 /** Assembles a result file from one scenario run, evaluating its targets. */
 export function buildResultFile(
   scenario: string,
-  mod: Pick<ScenarioModule, 'description' | 'targets'>,
+  mod: Pick<ScenarioModule, 'description' | 'targets' | 'appendix'>,
   results: ResultRow[],
   machine: MachineInfo,
 ): ResultFile {
-  return { scenario, description: mod.description, machine, results, targets: evaluateTargets(results, mod.targets) };
+  const file: ResultFile = { scenario, description: mod.description, machine, results, targets: evaluateTargets(results, mod.targets) };
+  if (mod.appendix !== undefined && mod.appendix.length > 0) file.appendix = mod.appendix.map((l) => ({ ...l }));
+  return file;
 }
 
 /**
@@ -79,6 +86,16 @@ export function parseResultFile(json: unknown, source = 'result file'): ResultFi
     if (v.actual !== null && !num(v.actual)) fail(`targets[${i}].actual`, 'a finite number or null');
     if (typeof v.met !== 'boolean') fail(`targets[${i}].met`, 'a boolean');
   });
+
+  if (f.appendix !== undefined) {
+    if (!Array.isArray(f.appendix)) fail('appendix', 'an array');
+    (f.appendix as unknown[]).forEach((l, i) => {
+      if (!obj(l)) fail(`appendix[${i}]`, 'an object');
+      for (const key of ['title', 'file', 'language', 'text'] as const) {
+        if (typeof (l as Record<string, unknown>)[key] !== 'string') fail(`appendix[${i}].${key}`, 'a string');
+      }
+    });
+  }
 
   return json as unknown as ResultFile;
 }

@@ -4,6 +4,7 @@
  * scenario, so new scenarios (mesh, daemon) plug in by exporting these three
  * members.
  */
+import type { Listing } from './listing.js';
 import type { ResultRow } from './result-row.js';
 import type { Target } from './targets.js';
 
@@ -29,6 +30,8 @@ export interface ScenarioModule {
   description: string;
   /** Goals evaluated against this scenario's rows after every run. */
   targets: readonly Target[];
+  /** Source texts the scenario runs (e.g. a competitor's script), stored in the result file and quoted in the docs. */
+  appendix?: readonly Listing[];
   /**
    * Options the scenario cannot run without. `npm run bench` (all scenarios)
    * skips a scenario whose required options are missing; naming it explicitly
@@ -49,5 +52,6 @@ export function assertScenarioModule(name: string, mod: unknown): asserts mod is
   if (typeof m.run !== 'function') throw new TypeError(`scenario "${name}" must export async function run()`);
   if (typeof m.description !== 'string') throw new TypeError(`scenario "${name}" must export a string "description"`);
   if (!Array.isArray(m.targets)) throw new TypeError(`scenario "${name}" must export an array "targets"`);
+  if (m.appendix !== undefined && !Array.isArray(m.appendix)) throw new TypeError(`scenario "${name}": "appendix" must be an array`);
   if (m.requires !== undefined && !Array.isArray(m.requires)) throw new TypeError(`scenario "${name}": "requires" must be an array`);
 }

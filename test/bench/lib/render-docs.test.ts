@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MachineInfo } from '../../../bench/lib/machine.js';
 import { formatResultFileForConsole } from '../../../bench/lib/render-console.js';
+import { CHART_DIR, CHART_PREFIX, chartsFromResults } from '../../../bench/lib/charts.js';
 import { GENERATED_NOTICE, renderBenchmarksMarkdown } from '../../../bench/lib/render-markdown.js';
 import { buildResultFile, parseResultFile, repoRoot, resultsDir, stringifyResultFile, type ResultFile } from '../../../bench/lib/result-file.js';
 import type { ResultRow } from '../../../bench/lib/scenario.js';
@@ -56,7 +57,7 @@ describe('evaluateTargets', () => {
 
 describe('renderBenchmarksMarkdown', () => {
   it('renders the notice, machine line, one table per row shape and the target verdicts', () => {
-    expect(renderBenchmarksMarkdown([sample()])).toBe(
+    expect(renderBenchmarksMarkdown([sample()], [])).toBe(
       `${GENERATED_NOTICE}
 
 ## consume
@@ -110,6 +111,23 @@ Machine: Test CPU @ 3.0GHz, 8 cores, 16.0 GiB RAM, Node v20.19.0, Linux 6.1.0 x6
     expect(md).toContain('| name | p99Ms | mode |\n|:---|---:|:---|\n| http\\|batch | 0.0123 | a\\|b |');
     expect(md).not.toContain('### Targets');
   });
+
+  it('shows every chart as an image under img/ with its caption and sources, before the scenarios', () => {
+    const md = renderBenchmarksMarkdown([sample()]);
+    const charts = chartsFromResults([sample()]);
+    expect(charts.map((c) => c.file)).toEqual(['bench-consume-throughput.svg']);
+    expect(md).toContain(`## Charts`);
+    expect(md).toContain(`![${charts[0].alt}](img/bench-consume-throughput.svg)`);
+    expect(md).toContain(`![${charts[0].alt}](img/bench-consume-throughput.svg)\n\n*From bench/results/consume.json.*`);
+    expect(md.indexOf('## Charts')).toBeLessThan(md.indexOf('## consume'));
+  });
+
+  it('quotes a listing from the result file in a fence its text cannot close', () => {
+    const text = 'local a = 1\n-- ``` not the end\n';
+    const file = buildResultFile('daemon', { description: '', targets: [], appendix: [{ title: 'Redis script: x', file: 'bench/daemon/x.lua', language: 'lua', text }] }, [], MACHINE);
+    const md = renderBenchmarksMarkdown([parseResultFile(JSON.parse(stringifyResultFile(file)))], []);
+    expect(md).toContain('### Redis script: x\n\n`bench/daemon/x.lua`, as the run loaded it:\n\n````lua\nlocal a = 1\n-- ``` not the end\n````');
+  });
 });
 
 describe('result file', () => {
@@ -141,6 +159,7 @@ describe('result file', () => {
     ['results[3].vsRateLimiterFlexible_1', (f: Record<string, unknown>) => ((f.results as Record<string, unknown>[])[3].vsRateLimiterFlexible_1 = null)],
     ['targets[0].op', (f: Record<string, unknown>) => ((f.targets as Record<string, unknown>[])[0].op = '>')],
     ['targets[1].met', (f: Record<string, unknown>) => delete (f.targets as Record<string, unknown>[])[1].met],
+    ['appendix[0].text', (f: Record<string, unknown>) => (f.appendix = [{ title: 't', file: 'f', language: 'lua' }])],
   ])('rejects a file whose "%s" is wrong, naming the field', (field, corrupt) => {
     const json = JSON.parse(stringifyResultFile(sample())) as Record<string, unknown>;
     corrupt(json);
@@ -185,14 +204,35 @@ describe('tables', () => {
 });
 
 describe('docs/benchmarks.md', () => {
-  it('is exactly what `npm run bench:docs` renders from bench/results/*.json', () => {
+  const committedResults = (): ResultFile[] => {
     const dir = resultsDir();
-    const files = readdirSync(dir)
+    return readdirSync(dir)
       .filter((n) => n.endsWith('.json'))
       .sort()
       .map((n) => parseResultFile(JSON.parse(readFileSync(path.join(dir, n), 'utf8')), n));
+  };
+
+  it('is exactly what `npm run bench:docs` renders from bench/results/*.json', () => {
     const doc = readFileSync(path.join(repoRoot(), 'docs', 'benchmarks.md'), 'utf8');
     // On failure: a result file changed without `npm run bench:docs`, or the document was edited by hand.
-    expect(doc).toBe(renderBenchmarksMarkdown(files));
+    expect(doc).toBe(renderBenchmarksMarkdown(committedResults()));
+  });
+
+  it('has exactly the charts `npm run bench:docs` draws from bench/results/*.json, byte for byte, and no stale one', () => {
+    const imgDir = path.join(repoRoot(), 'docs', CHART_DIR);
+    const charts = chartsFromResults(committedResults());
+    expect(charts.length).toBeGreaterThan(0);
+    const onDisk = readdirSync(imgDir).filter((n) => n.startsWith(CHART_PREFIX) && n.endsWith('.svg'));
+    expect(onDisk.sort()).toEqual(charts.map((c) => c.file).sort());
+    // On failure: a result file or the chart code changed without `npm run bench:docs`, or an SVG was edited by hand.
+    for (const c of charts) expect(readFileSync(path.join(imgDir, c.file), 'utf8'), c.file).toBe(c.svg);
+  });
+
+  it('quotes each script the daemon benchmark ran as its file holds it today', () => {
+    const daemon = committedResults().find((f) => f.scenario === 'daemon');
+    const listings = daemon?.appendix ?? [];
+    expect(listings.map((l) => l.file)).toEqual(['bench/daemon/redis-sliding-window.lua', 'bench/daemon/redis-bucketed-counter.lua']);
+    // On failure: a script changed without running `npm run bench -- daemon` again, so the figures are not the script's.
+    for (const l of listings) expect(l.text, l.file).toBe(readFileSync(path.join(repoRoot(), l.file), 'utf8'));
   });
 });

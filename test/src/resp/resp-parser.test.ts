@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParams } from '../../helpers/fc.js';
 import { RespHttpError, RespParser, RespProtocolError, type RespCommand } from '../../../src/resp/resp-parser.js';
 import { encodeDecision, encodeError, encodeReply } from '../../../src/resp/resp-encoder.js';
 
@@ -61,6 +63,37 @@ describe('RespParser', () => {
     }
     expect(thrown).toBeInstanceOf(RespProtocolError);
     expect((thrown as Error).message).toMatch(message);
+  });
+
+  it('reads a length line as the grammar says (an optional minus and 1 to 18 digits), whatever bytes it holds', () => {
+    // The grammar as a regular expression: the parser reads the bytes itself, so the two must agree.
+    const grammar = /^-?\d{1,18}$/;
+    const wide = { maxArgs: 1_000_000, maxArgBytes: 1_000_000, maxLineBytes: 64 };
+    fc.assert(
+      fc.property(fc.oneof(fc.stringMatching(/^-?\d{0,20}$/), fc.string({ maxLength: 20 }), fc.integer({ min: -1e6, max: 1e6 }).map(String)), (header) => {
+        const p = new RespParser(wide);
+        p.push(Buffer.from(`*${header}\r\n`, 'latin1'));
+        let result: number | undefined | 'refused';
+        try {
+          // A positive count opens a multibulk and waits for its arguments; 0 or less is skipped.
+          p.next();
+          result = p.pendingBytes === 0 ? Number(header) : undefined;
+        } catch (err) {
+          expect(err).toBeInstanceOf(RespProtocolError);
+          result = 'refused';
+        }
+        const valid = grammar.test(header) && Number(header) <= wide.maxArgs;
+        expect(result, JSON.stringify(header)).toBe(valid ? Number(header) : 'refused');
+      }),
+      fcParams(500),
+    );
+  });
+
+  it('reads a pipelined bulk length exactly, one digit more or less would misframe the next command', () => {
+    const p = new RespParser({ maxArgs: 8, maxArgBytes: 4096, maxLineBytes: 64 });
+    const key = 'k'.repeat(1234);
+    p.push(Buffer.from(`*2\r\n$4\r\nECHO\r\n$${key.length}\r\n${key}\r\n*1\r\n$4\r\nPING\r\n`));
+    expect(parseAll(p).map((c) => c.args.map((a) => a.length))).toEqual([[4, 1234], [4]]);
   });
 
   it.each(['GET / HTTP/1.1\r\n', 'POST /v1/consume HTTP/1.1\r\n', 'POST /v1', 'PING\r\nHost: example.com\r\n'])('reports %j as HTTP', (bytes) => {
