@@ -197,6 +197,9 @@ function ratiosRow(rows: readonly ResultRow[]): ResultRow {
     streamVsRedisPipeline: ratio(dps('stream'), dps('redis-bucketed-counter-pipeline')),
     respPipelineVsRedisPipeline: ratio(dps('resp-pipeline'), dps('redis-bucketed-counter-pipeline')),
     respPipelineCpuVsRedisPipeline: ratio(cpu('resp-pipeline'), cpu('redis-bucketed-counter-pipeline')),
+    // Issue 12: server CPU per ShouldRateLimit call (2 descriptors, 2 decisions) against resp-single's per decision.
+    grpcCallCpuVsRespDecision: ratio(2 * cpu('grpc-single'), cpu('resp-single')),
+    grpcSingleCpuVsRedisBucketed: ratio(cpu('grpc-single'), cpu('redis-bucketed-counter')),
   };
 }
 

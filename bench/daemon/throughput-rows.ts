@@ -6,22 +6,13 @@
  * requests in flight, same warm-up and timed window, the server's CPU per
  * decision from /proc — so adding a row is adding an entry here.
  *
- * A `grpc-single` row (Envoy's ShouldRateLimit through grpc-js) is one more
- * entry, e.g.
- *
- *     {
- *       name: 'grpc-single', shape: 'single', server: 'tallymesh',
- *       how: "grpc-js `ShouldRateLimit` with 2 descriptors per call on the daemon's `--rls-port`, one channel",
- *       connections: one,
- *       daemon: { files: { 'rls.yaml': GRPC_BENCH_RLS_CONFIG }, startArgs: ['--rls-port', '0', '--rls-config', '{dir}/rls.yaml'], ports: ['rls'] },
- *       connect: (ctx) => grpcSingleClient(ctx.daemon.ports.rls, …),
- *     }
- *
- * — the daemon then starts with its gRPC port and that file, and waits for its
- * `tallymesh rls listening on port <n>` line.
+ * Rows that need a port or a file of the daemon say so (`daemon`): the
+ * daemon then starts with those flags and files and waits for its
+ * `tallymesh <name> listening on port <n>` line.
  */
 import { KeyPicker, httpBatchClient, httpSingleClient, keepAliveAgent, streamClient, streamSingleClient, type Client } from './daemon-clients.js';
 import type { DaemonProcess, RedisProcess } from './daemon-processes.js';
+import { GRPC_BENCH_RLS_CONFIG, GRPC_DESCRIPTORS_PER_CALL, grpcSingleClient } from './grpc-client.js';
 import { redisScriptClient, respClient } from './redis-clients.js';
 import { redisScript, type RedisLimiter, type RedisScriptName } from './redis-scripts.js';
 
@@ -123,6 +114,15 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
     how: "`tallymesh/client`'s `consume(limiter, key)`, each call awaited (the client puts the calls made in one tick in one `/v1/stream` frame)",
     connections: one,
     connect: async (ctx) => streamSingleClient(ctx.daemon.url, ctx.limiterName, ctx.keys),
+  },
+  {
+    name: 'grpc-single',
+    shape: 'single',
+    server: 'tallymesh',
+    how: `grpc-js \`ShouldRateLimit\` (Envoy's rate limit service) with ${GRPC_DESCRIPTORS_PER_CALL} descriptors per call on the daemon's \`--rls-port\`, one channel; each descriptor is one decision`,
+    connections: one,
+    daemon: { files: { 'rls.yaml': GRPC_BENCH_RLS_CONFIG }, startArgs: ['--rls-port', '0', '--rls-config', '{dir}/rls.yaml'], ports: ['rls'] },
+    connect: async (ctx) => grpcSingleClient(ctx.daemon.ports.rls, '', { keys: ctx.keys }),
   },
   // Many decisions per message.
   redisRow('sliding-window', 'batched'),
