@@ -11,15 +11,18 @@ const names = (shape: 'single' | 'batched', server: 'tallymesh' | 'redis'): stri
 
 describe('THROUGHPUT_ROWS', () => {
   it('has the one-per-call and many-per-message rows of both sides, each name once', () => {
-    expect(names('single', 'tallymesh')).toEqual(['http-single', 'resp-single', 'stream-single']);
+    expect(names('single', 'tallymesh')).toEqual(['http-single', 'resp-single', 'stream-single', 'grpc-single']);
     expect(names('batched', 'tallymesh')).toEqual(['http-batch', 'resp-pipeline', 'stream']);
     expect(names('single', 'redis')).toEqual(['redis-sliding-window', 'redis-bucketed-counter']);
     expect(names('batched', 'redis')).toEqual(['redis-sliding-window-pipeline', 'redis-bucketed-counter-pipeline']);
     expect(new Set(THROUGHPUT_ROWS.map((r) => r.name)).size).toBe(THROUGHPUT_ROWS.length);
   });
 
-  it('starts the daemon with its RESP port once for both RESP rows', () => {
-    expect(daemonNeeds(THROUGHPUT_ROWS, 'some-dir')).toEqual({ startArgs: ['--resp-port', '0'], ports: ['resp'], files: {} });
+  it('starts the daemon with its RESP port once for both RESP rows, and its gRPC port with the rate limit file', () => {
+    const needs = daemonNeeds(THROUGHPUT_ROWS, 'some-dir');
+    expect(needs.startArgs).toEqual(['--resp-port', '0', '--rls-port', '0', '--rls-config', 'some-dir/rls.yaml']);
+    expect(needs.ports).toEqual(['resp', 'rls']);
+    expect(Object.keys(needs.files)).toEqual(['rls.yaml']);
   });
 });
 
