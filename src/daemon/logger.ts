@@ -15,7 +15,7 @@
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
 import type { Limiter } from '../limiter/limiter.js';
-import type { Mesh } from '../mesh/mesh.js';
+import type { Mesh, ShareEvent } from '../mesh/mesh.js';
 import type { Refusal } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
@@ -54,7 +54,7 @@ export class DaemonLog {
     this.#sampler = new LogSampler(LOG_SAMPLE_INTERVAL_MS, now);
   }
 
-  /** Logs the mesh's membership, skew, rejection and readiness events. */
+  /** Logs the mesh's membership, skew, rejection, partition share and readiness events. */
   watch(mesh: Mesh): void {
     mesh.on('peer', (e: Extract<ReplicatorEvent, { type: 'peer' }>) => {
       // 'live' and 'down' are what an operator pages on; the rest are transitions worth seeing at info too.
@@ -76,6 +76,11 @@ export class DaemonLog {
       // A version mismatch is an operator's to fix (a rolling upgrade splits the mesh): say it in the line itself.
       const msg = e.reason === 'version' ? `refused ${e.who}: protocol version mismatch: ${e.detail}` : `refused ${e.who}: ${e.reason}`;
       this.logger.warn({ event: 'reject', who: e.who, reason: e.reason, detail: e.detail, suppressed }, msg);
+    });
+    mesh.on('share', (e: ShareEvent) => {
+      const fields = { event: 'partition-share', limiter: e.limiter, active: e.active, cause: e.cause, reason: e.reason, members: e.members, lagMs: e.lagMs, maxLagMs: e.maxLagMs };
+      if (e.active) this.logger.warn(fields, `limiter ${e.limiter} admits only its share (1/${e.members}): ${e.reason}`);
+      else this.logger.info(fields, `limiter ${e.limiter} decides on the full count again: ${e.reason}`);
     });
     // A node without seeds is ready before anyone can listen: say so now.
     const ready = (): void => this.logger.info({ event: 'ready' }, 'ready: initial sync done');

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { wallOf } from '../../crdt/hlc.js';
 import { FrameType, type WindowBatch } from '../../transport/codec/frame.js';
 import { BATCH_CELL_FLOOR, BATCH_CELL_REPLICA, BATCH_CELL_STRIDE } from '../../crdt/cell-batch.js';
 import type { Peer } from './peer.js';
@@ -35,9 +34,6 @@ export interface TickDeltas {
   /** Per-peer variants of the batches, by which relayed replicas they keep (built on demand). */
   variants: Map<string, { batches: WindowBatch[]; frames: WindowBatch[][] }>;
 }
-
-/** Weight of the newest sample in the replication lag's moving average. */
-const LAG_SMOOTHING = 0.2;
 
 /** Sends, retains and receives deltas. */
 export class DeltaGossip {
@@ -138,9 +134,8 @@ export class DeltaGossip {
     return variant;
   }
 
-  /** Merges a DELTA frame from `peer` sent at HLC `hlc`, and updates its smoothed replication lag. */
-  receive(peer: Peer, hlc: number, batches: WindowBatch[], now: number): void {
-    peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - wallOf(hlc)) * LAG_SMOOTHING;
+  /** Merges a DELTA frame from `peer` (its replication lag is taken on every frame, by `Membership.hear`). */
+  receive(peer: Peer, batches: WindowBatch[]): void {
     mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted);
   }
 

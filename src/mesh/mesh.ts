@@ -16,14 +16,15 @@ import { Hlc } from '../../crdt/hlc.js';
 import type { Scheduler } from '../../transport/scheduler.js';
 import type { PeerStats, Transport } from '../../transport/transport.js';
 import { codes } from '../errors.js';
-import { Limiter, type LimiterOptions } from '../limiter/limiter.js';
+import { Limiter, type LimiterOptions, type PartitionPolicy, type PartitionShare } from '../limiter/limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
 import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
+import { PartitionGuard, type ShareEvent } from './partition-guard.js';
 import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 import type { RelayMode } from './relay-routes.js';
 
-export type { MeshOptions };
+export type { MeshOptions, ShareEvent };
 
 /** One peer as `cluster()` reports it: its replication state plus the transport's traffic counters. */
 export interface PeerStatus extends PeerStats {
@@ -52,7 +53,19 @@ export interface ClusterStatus {
     clockProblem: string | null;
   };
   peers: PeerStatus[];
-  limiters: Array<{ name: string; limit: number; windowMs: number; buckets: number; keys: number; allowed: number; denied: number; overflows: number }>;
+  limiters: Array<{
+    name: string;
+    limit: number;
+    windowMs: number;
+    buckets: number;
+    keys: number;
+    allowed: number;
+    denied: number;
+    overflows: number;
+    /** The partition policy, and the share in force (null: none). */
+    partition: PartitionPolicy;
+    share: PartitionShare | null;
+  }>;
   replication: ReplicationStats;
 }
 
@@ -61,7 +74,9 @@ const EARLY_FLUSH_KEYS = 4096;
 
 /**
  * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'`, `'unsent'` (each
- * a {@link ReplicatorEvent}), `'ready'` and `'overflow'` (a limiter).
+ * a {@link ReplicatorEvent}), `'share'` (a {@link ShareEvent}: a
+ * `partition: 'share'` limiter went onto or off its share), `'ready'` and
+ * `'overflow'` (a limiter).
  */
 export class Mesh extends EventEmitter {
   readonly nodeId: string;
@@ -78,6 +93,9 @@ export class Mesh extends EventEmitter {
   #closeHooks: Array<() => Promise<void>> = [];
   #closed = false;
   #flushQueued = false;
+  /** Watches contact for `partition: 'share'` limiters; started with the first one. */
+  #guard: PartitionGuard | null = null;
+  #stopGuard: () => void = () => {};
 
   /** @internal Use {@link createMesh}. */
   constructor(opts: ResolvedMeshOptions, transport: Transport, scheduler: Scheduler, incarnation: string) {
@@ -154,6 +172,7 @@ export class Mesh extends EventEmitter {
       return existing;
     }
     this.#limiters.set(limiter.name, limiter);
+    if (limiter.partition === 'share') this.#watchPartitions();
     return limiter;
   }
 
@@ -224,6 +243,8 @@ export class Mesh extends EventEmitter {
         buckets: l.buckets,
         keys: l.size,
         ...l.stats,
+        partition: l.partition,
+        share: l.share,
       })),
       replication: this.#replicator.stats,
     };
@@ -254,11 +275,32 @@ export class Mesh extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#readiness.close();
+    this.#stopGuard();
     // The final tick and the BYE are queued behind whatever waits for each
     // peer; the transport's close sends them in that order (issue 10, defect 9).
     this.#replicator.goodbye('shutdown');
     await this.#replicator.close();
     for (const hook of this.#closeHooks) await hook();
+  }
+
+  /**
+   * Starts the contact watch (once): a look every gossip interval. Not on
+   * each peer event: a link replaced by a preferred one is reported down and
+   * up again within one call, and must not look like lost contact.
+   */
+  #watchPartitions(): void {
+    if (this.#guard !== null) return;
+    const guard = new PartitionGuard({
+      now: () => this.#scheduler.now(),
+      peers: () => this.#replicator.peers.values(),
+      limiters: () => this.#limiters.values(),
+      forgetAfterMs: this.#opts.forgetAfterMs,
+      healAfterMs: this.#opts.suspectAfterMs,
+      emit: (event) => this.emit('share', event),
+    });
+    this.#guard = guard;
+    this.#stopGuard = this.#scheduler.every(this.#opts.gossipIntervalMs, () => guard.check());
+    guard.check();
   }
 
   #keyCount(): number {
