@@ -118,14 +118,21 @@ export interface DaemonProcess extends ManagedProcess {
   readonly url: string;
 }
 
+/** More of a daemon's command line: flags after the limiter, and a command it runs under (e.g. `ip netns exec <ns>`). */
+export interface DaemonLaunch {
+  args?: readonly string[];
+  prefix?: readonly string[];
+}
+
 /**
  * Starts `tallymesh start --port 0 …` in its own process and resolves once it
  * printed `tallymesh listening on <url>`. Extra node flags for the daemon
  * (e.g. `--cpu-prof --cpu-prof-dir=prof`) come from `nodeFlags`.
  */
-export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = []): Promise<DaemonProcess> {
-  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startDaemonProcess(id: string, limiterSpec: string, nodeFlags: readonly string[] = [], launch: DaemonLaunch = {}): Promise<DaemonProcess> {
+  const args = [...nodeFlags, CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn', ...(launch.args ?? [])];
+  const [command, ...before] = [...(launch.prefix ?? []), process.execPath];
+  const child = spawn(command, [...before, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const managed = track(child, `daemon ${id}`, DAEMON_STOP_GRACE_MS);
   const tail: string[] = [];
   try {
