@@ -100,6 +100,9 @@ describe('tallymesh start with partition=share', () => {
       expect(await limiterOf(a.url)).toMatchObject({ share: { members: 3, cause: 'contact' } });
       await eventually(async () => (await limiterOf(b.url)).share !== null, 10_000, 'b on its share');
 
+      const status = await runCli(['status', '--url', a.url]);
+      expect(status.stdout).toMatch(/^api\s.*share 1\/3: lost contact with c/m);
+
       // A fresh key: nothing spent before the loss, so a's share is a third of the limit.
       expect(await admitted(a.url, 'fresh', LIMIT)).toBe(LIMIT / 3);
 
