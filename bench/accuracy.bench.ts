@@ -96,7 +96,7 @@ async function healthyRow(nodes: number, load: number, keys: 'hot' | 'zipf', pol
     let pick: KeyPicker = () => 'hot';
     let saturated = ['hot'];
     if (keys === 'zipf') {
-      const z = zipfKeys(ZIPF_KEYS, ZIPF_S, 11);
+      const z = zipfKeys(ZIPF_KEYS, ZIPF_S);
       pick = z.pick;
       saturated = Array.from({ length: ZIPF_KEYS }, (_, i) => `k${i}`).filter((k) => z.share(k) * offered >= SATURATED * RATE_1X);
     }

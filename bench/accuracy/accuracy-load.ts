@@ -20,29 +20,24 @@ const MAX_IN_FLIGHT = 32;
 /** Draws a key per request. */
 export type KeyPicker = () => string;
 
-/** A seeded PRNG (mulberry32): the same seed, the same keys. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The golden ratio's fractional part: `frac(n·φ)` spreads draws evenly over [0, 1) (a low-discrepancy sequence). */
+const PHI = (Math.sqrt(5) - 1) / 2;
 
-/** Keys `k0 … k(n−1)` drawn with probability ∝ 1 / (rank + 1)^s; also returns each key's share of the load. */
-export function zipfKeys(n: number, s: number, seed: number): { pick: KeyPicker; share: (key: string) => number } {
+/**
+ * Keys `k0 … k(n−1)` drawn with probability ∝ 1 / (rank + 1)^s, by inverting
+ * the distribution at `frac(start + i·φ)`: every run draws the same keys, as
+ * evenly spread as a sequence can be; also returns each key's share of the load.
+ */
+export function zipfKeys(n: number, s: number, start = 0): { pick: KeyPicker; share: (key: string) => number } {
   const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** s);
   const total = weights.reduce((a, b) => a + b, 0);
   const cdf: number[] = [];
   let acc = 0;
   for (const w of weights) cdf.push((acc += w / total));
-  const rnd = prng(seed);
+  let u = start;
   return {
     pick: () => {
-      const u = rnd();
+      u = (u + PHI) % 1;
       let lo = 0;
       let hi = n - 1;
       while (lo < hi) {
