@@ -179,7 +179,7 @@ describe("partition: 'share' keeps a partitioned cluster within the stated bound
     await fc.assert(
       fc.asyncProperty(scenario, async (r) => {
         const s = toScenario(r, 'share');
-        const { nodes, log, cutAt } = await run(s);
+        const { net, nodes, log, cutAt } = await run(s);
         for (const key of KEYS) {
           // What the cluster admitted while the loss went undetected (a suspicion period, give or take a
           // replication delay on each side), and while a hit was still on its way before the cut.
@@ -195,9 +195,12 @@ describe("partition: 'share' keeps a partitioned cluster within the stated bound
         for (const key of KEYS) {
           const truth = new Map<number, number>();
           for (const h of log) if (h.key === key) truth.set(Math.floor((h.at * s.buckets) / s.windowMs), (truth.get(Math.floor((h.at * s.buckets) / s.windowMs)) ?? 0) + h.cost);
+          const cur = Math.floor((net.now() * s.buckets) / s.windowMs);
           for (const m of nodes) {
             const held = heldPerBucket(m, key);
             for (const [bucket, n] of held) expect(n, `${m.nodeId} ${key} bucket ${bucket}`).toBe(truth.get(bucket));
+            // And nothing live is missing.
+            for (const [bucket, n] of truth) if (bucket > cur - s.buckets) expect(held.get(bucket), `${m.nodeId} ${key} live bucket ${bucket}`).toBe(n);
           }
         }
         // The share ended everywhere.
