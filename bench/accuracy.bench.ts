@@ -43,7 +43,8 @@ export const description = [
   'in any 5 s window ÷ limit, alignedRatio = in any aligned span of the 10 buckets, leastRatio = least in any sliding window of the',
   `saturated run (under-admission), all after the first window (warm-up). Healthy rows: ${HEALTHY_MS / 1000} s on loopback. Partition rows: 3 daemons`,
   `in network namespaces, ${BEFORE_CUT_MS / 1000} s of load, a cut ({1}|{2,3}, or a bridge: 1 and 3 cut, both reaching 2) for ${CUT_MS / 1000} s, ${AFTER_HEAL_MS / 1000} s after the heal;`,
-  `allowanceRatio = admitted in the ${SUSPECT_AFTER_MS / 1000} s after the cut (before the loss is detected) ÷ limit, excessRatio = slidingRatio − 1 − allowanceRatio`,
+  `cutRatio = most admitted in any window touching the cut ÷ limit (beforeCutRatio: in windows wholly before it, the healthy error),`,
+  `allowanceRatio = admitted in the ${SUSPECT_AFTER_MS / 1000} s after the cut (before the loss is detected) ÷ limit, excessRatio = cutRatio − 1 − allowanceRatio`,
   '(≤ 0: within the stated bound); node1Share / side23Share = admitted in the last window of the cut ÷ their share of the limit.',
   'cpuBusy: the machine\'s CPU busy fraction over the row (all cores; the daemons and the generator share them).',
 ].join(' ');
@@ -141,6 +142,9 @@ async function partitionRow(bed: PartitionTestbed, topology: 'split' | 'bridge',
     const all = timesOf(log, 'hot');
     const allowance = countIn(all, cutAt, cutAt + SUSPECT_AFTER_MS) / LIMIT;
     const r = ratios(log, ['hot']);
+    // Windows that touch the cut (start before the heal, end after the cut), and those wholly before it: the healthy error.
+    const during = slidingExtremes(all, WINDOW_MS, Math.max(log.startedAt + WINDOW_MS, cutAt - WINDOW_MS), healAt + WINDOW_MS).most / LIMIT;
+    const before = slidingExtremes(all, WINDOW_MS, log.startedAt + WINDOW_MS, cutAt).most / LIMIT;
     // The last window of the cut: each side's share of the limit.
     const last = (nodes: number[]): number => countIn(timesOf(log, 'hot', nodes), healAt - WINDOW_MS, healAt);
     return {
@@ -151,8 +155,10 @@ async function partitionRow(bed: PartitionTestbed, topology: 'split' | 'bridge',
       keys: 'hot',
       policy,
       ...r,
+      beforeCutRatio: round(before),
+      cutRatio: round(during),
       allowanceRatio: round(allowance),
-      excessRatio: round(r.slidingRatio - 1 - allowance),
+      excessRatio: round(during - 1 - allowance),
       node1Share: round(last([0]) / (LIMIT / 3)),
       side23Share: round(last([1, 2]) / ((2 * LIMIT) / 3)),
       offeredPerSec: Math.round(log.offeredPerSec),

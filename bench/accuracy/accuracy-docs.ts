@@ -50,8 +50,9 @@ export function renderAccuracySection(file: ResultFile): string {
       ? '(not measured in this run: network namespaces were unavailable)'
       : table(partitions, [
           ['name', 'row'],
-          ['slidingRatio', 'most in any window'],
-          ['alignedRatio', 'aligned span'],
+          ['beforeCutRatio', 'most in a window before the cut'],
+          ['cutRatio', 'most in a window touching the cut'],
+          ['alignedRatio', 'aligned span (whole run)'],
           ['allowanceRatio', 'allowance'],
           ['excessRatio', 'excess over bound'],
           ['node1Share', 'node 1 / its share'],

@@ -213,8 +213,8 @@ export class Limiter {
       // more than maxKeys, so freeing one key is not enough by itself.
       if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) return this.#overflow(limit, t);
     }
-    const s = this.#share;
-    const d = s === null ? w.decide(key, cost, limit, t, true) : w.decideShare(key, cost, limit, t, true, s.fromBucket, s.weight);
+    // One field test on the hot path; the share's decision is out of line.
+    const d = this.#share === null ? w.decide(key, cost, limit, t, true) : this.#decideShare(key, cost, limit, t, true);
     if (d.allowed) {
       this.stats.allowed++;
       if (w.pending === this.#ctx.flushAt) this.#ctx.onFlushDue?.();
@@ -226,9 +226,14 @@ export class Limiter {
   peek(key: string): Decision {
     checkKey(key);
     const t = this.#ctx.hlc.wall(this.#ctx.now());
-    const s = this.#share;
     const limit = this.#limit.value;
-    return s === null ? this.#window.decide(key, 1, limit, t, false) : this.#window.decideShare(key, 1, limit, t, false, s.fromBucket, s.weight);
+    return this.#share === null ? this.#window.decide(key, 1, limit, t, false) : this.#decideShare(key, 1, limit, t, false);
+  }
+
+  /** A decision on the share in force (see `SlidingWindow.decideShare`). */
+  #decideShare(key: string, cost: number, limit: number, t: number, commit: boolean): Decision {
+    const s = this.#share as PartitionShare;
+    return this.#window.decideShare(key, cost, limit, t, commit, s.fromBucket, s.weight);
   }
 
   /** The share this limiter admits within now (null: none; always null for `partition: 'local'`). */
