@@ -159,6 +159,27 @@ export class SlidingWindow extends WindowCells {
     };
   }
 
+  /**
+   * The largest window count at `t` among at most `maxSlots` slots from
+   * `cursor` (free slots included in the tally, skipped), and where to go on
+   * from (0 once past the last slot): a paced walk over every key, for the
+   * accuracy estimate. Reading a count brings its slot's cached sums to `t`,
+   * as any decision on the key would.
+   */
+  peakCount(t: number, cursor: number, maxSlots: number): { peak: number; cursor: number } {
+    const a = this.arena;
+    const cur = bucketOf(t, this.windowMs, this.buckets);
+    const w = edgeWeight(t, cur, this.windowMs, this.buckets);
+    const end = Math.min(a.slotTop, cursor + maxSlots);
+    let peak = 0;
+    for (let slot = cursor; slot < end; slot++) {
+      if (a.keyAt(slot) === undefined) continue;
+      const n = a.countAt(slot, cur, w);
+      if (n > peak) peak = n;
+    }
+    return { peak, cursor: end >= a.slotTop ? 0 : end };
+  }
+
   /** Ms until `target` (limit − cost) fits again, if no hit is added: see {@link retryAfterMs}. */
   #retryAfter(slot: number, cur: number, t: number, target: number): number {
     const per = this.#scratch;

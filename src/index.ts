@@ -20,4 +20,4 @@ export type { Decision, EmbeddedLimiterOptions, LimiterOptions, LimiterStats, Ov
 export { codes, isTallymeshError } from './errors.js';
 export type { ErrorCode, TallymeshError } from './errors.js';
 export { createMesh, Mesh } from './mesh/mesh.js';
-export type { ClusterStatus, MeshOptions, PeerStatus, ShareEvent } from './mesh/mesh.js';
+export type { ClusterStatus, MeshOptions, PeerStatus, ShareEvent, SloEvent } from './mesh/mesh.js';

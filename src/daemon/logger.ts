@@ -15,7 +15,7 @@
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
 import type { Limiter } from '../limiter/limiter.js';
-import type { Mesh, ShareEvent } from '../mesh/mesh.js';
+import type { Mesh, ShareEvent, SloEvent } from '../mesh/mesh.js';
 import type { Refusal } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
@@ -81,6 +81,11 @@ export class DaemonLog {
       const fields = { event: 'partition-share', limiter: e.limiter, active: e.active, cause: e.cause, reason: e.reason, members: e.members, lagMs: e.lagMs, maxLagMs: e.maxLagMs };
       if (e.active) this.logger.warn(fields, `limiter ${e.limiter} admits only its share (1/${e.members}): ${e.reason}`);
       else this.logger.info(fields, `limiter ${e.limiter} decides on the full count again: ${e.reason}`);
+    });
+    mesh.on('slo', (e: SloEvent) => {
+      const fields = { event: 'accuracy-slo', limiter: e.limiter, active: e.active, ratio: e.ratio, sloRatio: e.sloRatio };
+      if (e.active) this.logger.warn(fields, `limiter ${e.limiter} admitted ${e.ratio} × its limit in a window, past its SLO of ${e.sloRatio}`);
+      else this.logger.info(fields, `limiter ${e.limiter} back within its SLO of ${e.sloRatio} (${e.ratio})`);
     });
     // A node without seeds is ready before anyone can listen: say so now.
     const ready = (): void => this.logger.info({ event: 'ready' }, 'ready: initial sync done');

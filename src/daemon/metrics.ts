@@ -81,6 +81,7 @@ export class DaemonMetrics {
   #liveKeys: Gauge<'limiter'>;
   #shareActive: Gauge<'limiter'>;
   #shareWeight: Gauge<'limiter'>;
+  #admittedRatio: Gauge<'limiter'>;
   #heldKeys: Gauge;
   #ready: Gauge;
   #httpResponses: Counter<'route' | 'status'>;
@@ -119,6 +120,12 @@ export class DaemonMetrics {
     this.#replicationLag = new Gauge({ name: 'tallymesh_peer_replication_lag_seconds', help: 'Smoothed delay from a change on the peer to its arrival here.', labelNames: ['peer'], registers });
     this.#shareActive = new Gauge({ name: 'tallymesh_limiter_share_active', help: "1 while a partition: 'share' limiter admits only its share (contact with a member lost, or lag past maxLagMs).", labelNames: ['limiter'], registers });
     this.#shareWeight = new Gauge({ name: 'tallymesh_limiter_share_weight', help: 'The share a limiter admits within (1 / members), 0 when none.', labelNames: ['limiter'], registers });
+    this.#admittedRatio = new Gauge({
+      name: 'tallymesh_limiter_admitted_ratio',
+      help: 'Estimated over-admission: the largest window count of any key read in the last window (peers merged) ÷ the limit.',
+      labelNames: ['limiter'],
+      registers,
+    });
     const shares = new Counter({ name: 'tallymesh_limiter_shares_total', help: 'Shares begun, by limiter and cause (contact: a member lost; lag: replication lag past maxLagMs).', labelNames: ['limiter', 'cause'], registers });
     mesh.on('share', (e: ShareEvent) => {
       if (e.active) shares.inc({ limiter: e.limiter, cause: e.cause });
@@ -210,6 +217,7 @@ export class DaemonMetrics {
     let held = 0;
     for (const l of cluster.limiters) {
       this.#liveKeys.set({ limiter: l.name }, l.keys);
+      this.#admittedRatio.set({ limiter: l.name }, l.admittedRatio);
       if (l.partition === 'share') {
         this.#shareActive.set({ limiter: l.name }, l.share === null ? 0 : 1);
         this.#shareWeight.set({ limiter: l.name }, l.share === null ? 0 : l.share.weight);

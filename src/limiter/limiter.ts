@@ -24,6 +24,7 @@ import {
   MAX_LIMIT,
   MAX_WINDOW_MS,
   nameOption,
+  ratioOption,
 } from '../validate.js';
 
 export type { Decision };
@@ -90,6 +91,12 @@ export interface LimiterOptions {
    * this node falls back to its share as if it had lost contact (default 200).
    */
   maxLagMs?: number;
+  /**
+   * In a mesh, the bound on the estimated admitted ratio (the largest
+   * window count of any key ÷ the limit) past which an `slo` event reports
+   * the deviation, e.g. 1.05. Unset: the ratio is measured, never reported.
+   */
+  sloRatio?: number;
 }
 
 /** Counters a limiter keeps about itself. */
@@ -136,6 +143,8 @@ export class Limiter {
   readonly partition: PartitionPolicy;
   /** With `share`: the replication lag (ms) past which it falls back to its share. */
   readonly maxLagMs: number;
+  /** The admitted-ratio bound past which a mesh reports an `slo` event (undefined: none). */
+  readonly sloRatio: number | undefined;
   readonly stats: LimiterStats = { allowed: 0, denied: 0, overflows: 0 };
   /**
    * The replication surface: deltas, merges, snapshots, digests, cells. What
@@ -163,6 +172,7 @@ export class Limiter {
     this.overflowPolicy = options.onOverflow === undefined ? 'allow' : enumOption('onOverflow', options.onOverflow, ['allow', 'deny']);
     this.partition = options.partition === undefined ? 'local' : enumOption('partition', options.partition, ['local', 'share']);
     this.maxLagMs = options.maxLagMs === undefined ? DEFAULT_MAX_LAG_MS : integerOption('maxLagMs', options.maxLagMs, 1, 3_600_000);
+    this.sloRatio = options.sloRatio === undefined ? undefined : ratioOption('sloRatio', options.sloRatio);
     this.#ctx = ctx;
     // The configured limit is the register's floor (ts 0): any runtime change wins over it.
     this.#limit = { ts: 0, replica: '', value: limit };

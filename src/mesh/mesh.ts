@@ -19,12 +19,13 @@ import { codes } from '../errors.js';
 import { Limiter, type LimiterOptions, type PartitionPolicy, type PartitionShare } from '../limiter/limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
 import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
+import { AccuracyWatch, type SloEvent } from './accuracy-watch.js';
 import { PartitionGuard, type ShareEvent } from './partition-guard.js';
 import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 import type { RelayMode } from './relay-routes.js';
 
-export type { MeshOptions, ShareEvent };
+export type { MeshOptions, ShareEvent, SloEvent };
 
 /** One peer as `cluster()` reports it: its replication state plus the transport's traffic counters. */
 export interface PeerStatus extends PeerStats {
@@ -65,6 +66,8 @@ export interface ClusterStatus {
     /** The partition policy, and the share in force (null: none). */
     partition: PartitionPolicy;
     share: PartitionShare | null;
+    /** Estimated over-admission: the largest window count of any key read in the last window ÷ the limit (docs/accuracy.md). */
+    admittedRatio: number;
   }>;
   replication: ReplicationStats;
 }
@@ -75,7 +78,9 @@ const EARLY_FLUSH_KEYS = 4096;
 /**
  * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'`, `'unsent'` (each
  * a {@link ReplicatorEvent}), `'share'` (a {@link ShareEvent}: a
- * `partition: 'share'` limiter went onto or off its share), `'ready'` and
+ * `partition: 'share'` limiter went onto or off its share), `'slo'` (a
+ * {@link SloEvent}: a limiter's estimated admitted ratio passed its
+ * `sloRatio`, or came back under), `'ready'` and
  * `'overflow'` (a limiter).
  */
 export class Mesh extends EventEmitter {
@@ -96,6 +101,8 @@ export class Mesh extends EventEmitter {
   /** Watches contact for `partition: 'share'` limiters; started with the first one. */
   #guard: PartitionGuard | null = null;
   #stopGuard: () => void = () => {};
+  #accuracy: AccuracyWatch;
+  #stopAccuracy: () => void = () => {};
 
   /** @internal Use {@link createMesh}. */
   constructor(opts: ResolvedMeshOptions, transport: Transport, scheduler: Scheduler, incarnation: string) {
@@ -125,12 +132,17 @@ export class Mesh extends EventEmitter {
       startedAt: this.#startedAt,
       onReady: () => this.emit('ready'),
     });
+    this.#accuracy = new AccuracyWatch(
+      () => scheduler.now(),
+      (event) => this.emit('slo', event),
+    );
   }
 
   /** @internal */
   async start(): Promise<void> {
     await this.#replicator.start(this.#opts.peers);
     this.#readiness.start();
+    this.#stopAccuracy = this.#scheduler.every(this.#opts.digestIntervalMs, () => this.#accuracy.walk(this.#limiters.values()));
   }
 
   /**
@@ -245,6 +257,7 @@ export class Mesh extends EventEmitter {
         ...l.stats,
         partition: l.partition,
         share: l.share,
+        admittedRatio: this.#accuracy.ratio(l),
       })),
       replication: this.#replicator.stats,
     };
@@ -276,6 +289,7 @@ export class Mesh extends EventEmitter {
     this.#closed = true;
     this.#readiness.close();
     this.#stopGuard();
+    this.#stopAccuracy();
     // The final tick and the BYE are queued behind whatever waits for each
     // peer; the transport's close sends them in that order (issue 10, defect 9).
     this.#replicator.goodbye('shutdown');

@@ -15,7 +15,7 @@ import { SseClient } from '../helpers/sse.js';
 import { eventually, runCli, startCli, type CliProcess, type DaemonProcess } from './cli-process.js';
 
 const LIMIT = 30;
-const SPEC = `name=api,limit=${LIMIT},window=60s,partition=share,maxLag=2s`;
+const SPEC = `name=api,limit=${LIMIT},window=60s,partition=share,maxLag=2s,slo=1.05`;
 const dir = mkdtempSync(join(tmpdir(), 'tallymesh-partition-share-'));
 const secretFile = join(dir, 'secret');
 writeFileSync(secretFile, `a-shared-secret-for-partition-share-${process.pid}`, { mode: 0o600 });
@@ -55,7 +55,10 @@ describe('tallymesh start with partition=share', () => {
   it('parses partition and maxLag from --limiter and YAML, and names a bad value (exit 2)', async () => {
     const flag = await runCli(['start', '--check', '--limiter', SPEC]);
     expect(flag.code).toBe(0);
-    expect(JSON.parse(flag.stdout).limiters[0]).toMatchObject({ name: 'api', partition: 'share', maxLagMs: 2_000 });
+    expect(JSON.parse(flag.stdout).limiters[0]).toMatchObject({ name: 'api', partition: 'share', maxLagMs: 2_000, sloRatio: 1.05 });
+    const badSlo = await runCli(['start', '--check', '--limiter', 'name=api,limit=5,window=1m,slo=0.5']);
+    expect(badSlo.code).toBe(2);
+    expect(badSlo.stderr).toContain('--limiter[0].slo');
     const yaml = join(dir, 'ok.yaml');
     writeFileSync(yaml, `limiters:\n  - { name: api, limit: ${LIMIT}, window: 60s, partition: share, maxLag: 150ms }\n`);
     const file = await runCli(['start', '--check', '--config', yaml]);
@@ -125,6 +128,9 @@ describe('tallymesh start with partition=share', () => {
       expect(await admitted(a.url, 'fresh', LIMIT)).toBe(LIMIT - LIMIT / 3);
       const after = parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text());
       expect(sampleValue(after, 'tallymesh_limiter_share_active', { limiter: 'api' })).toBe(0);
+      // The key is at its limit now, and no more: the accuracy estimate says 1 (within the SLO, so no slo event).
+      await eventually(async () => sampleValue(parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text()), 'tallymesh_limiter_admitted_ratio', { limiter: 'api' }) === 1, 10_000, 'admitted ratio 1');
+      expect(events.events.filter((e) => e.event === 'slo')).toEqual([]);
     } finally {
       events.close();
     }

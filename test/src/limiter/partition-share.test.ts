@@ -102,11 +102,14 @@ describe("partition: 'share' decisions", () => {
     expect(a.consume('k', 90).allowed).toBe(true);
   });
 
-  it('refuses a partition policy or maxLagMs it does not know, naming the option', () => {
+  it('refuses a partition policy, maxLagMs or sloRatio it does not take, naming the option', () => {
     expect(() => createLimiter({ ...OPTIONS, partition: 'shared' as 'share' })).toThrow(
       expect.objectContaining({ code: 'TALLYMESH_ERR_OPTION_RANGE', message: expect.stringContaining('partition') }),
     );
     expect(() => createLimiter({ ...OPTIONS, maxLagMs: 0 })).toThrow(expect.objectContaining({ message: expect.stringContaining('maxLagMs') }));
     expect(createLimiter({ ...OPTIONS, partition: 'share' }).maxLagMs).toBe(200);
+    expect(() => createLimiter({ ...OPTIONS, sloRatio: 0.5 })).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_OPTION_RANGE', message: expect.stringContaining('sloRatio') }));
+    expect(() => createLimiter({ ...OPTIONS, sloRatio: '1.1' as unknown as number })).toThrow(expect.objectContaining({ code: 'TALLYMESH_ERR_OPTION_TYPE' }));
+    expect(createLimiter({ ...OPTIONS, sloRatio: 1.05 }).sloRatio).toBe(1.05);
   });
 });
