@@ -59,6 +59,7 @@ export function formatCluster(c: ClusterStatus): string {
       { header: 'ALLOWED', right: true },
       { header: 'DENIED', right: true },
       { header: 'OVERFLOWS', right: true },
+      { header: 'PARTITION' },
     ],
     c.limiters.map((l) => [
       l.name,
@@ -69,6 +70,8 @@ export function formatCluster(c: ClusterStatus): string {
       formatCount(l.allowed),
       formatCount(l.denied),
       formatCount(l.overflows),
+      // A share in force is what an operator must see first: the limiter admits a fraction of its limit.
+      l.share === null ? l.partition : `share 1/${l.share.members}: ${l.share.reason}`,
     ]),
   );
   const reachable = c.peers.filter((p) => p.reachable).length;

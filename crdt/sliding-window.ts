@@ -21,7 +21,8 @@
  * @module
  */
 import { WindowCells, type WindowCellsOptions } from './window-cells.js';
-import { bucketOf, edgeWeight, resetMs, retryAfterMs } from './window-math.js';
+import { bucketOf, countAhead, edgeWeight, resetMs, retryAfterMs } from './window-math.js';
+import { shareSums } from './window-share.js';
 
 /** A rate-limit decision. */
 export interface Decision {
@@ -116,6 +117,67 @@ export class SlidingWindow extends WindowCells {
       resetMs: this.#resetMs(slot, t),
       retryAfterMs: this.#retryAfter(slot, cur, t, limit - cost),
     };
+  }
+
+  /**
+   * {@link decide} for a node that lost contact with some member: the hit
+   * must fit the window count (as in `decide`) and the node's share, `weight`
+   * of the budget left in share bucket `fromBucket` (see `window-share.ts`).
+   * `remaining` and `retryAfterMs` answer for both.
+   */
+  decideShare(key: string, cost: number, limit: number, t: number, commit: boolean, fromBucket: number, weight: number): Decision {
+    const a = this.arena;
+    const cur = bucketOf(t, this.windowMs, this.buckets);
+    const slot = a.slotOf(key);
+    const budget = weight * limit;
+    let share = 0;
+    const per = this.#scratch;
+    if (slot !== undefined) {
+      shareSums(a, slot, cur, fromBucket, weight, per);
+      share = countAhead(per, cur, t, this.windowMs, this.buckets);
+    }
+    if (share + cost <= budget || cost > limit) {
+      const d = this.decide(key, cost, limit, t, commit);
+      if (d.allowed) {
+        const left = Math.floor(budget - share - (commit ? cost : 0));
+        if (left < d.remaining) d.remaining = left > 0 ? left : 0;
+      }
+      return d;
+    }
+    // Denied by the share (the window count may have room): the share fits again once enough of
+    // this node's own hits, and of the budget spent before the loss, have slid out.
+    const d = this.decide(key, cost, limit, t, false);
+    // A cost above the whole share never fits while the share lasts: ask again after a window.
+    const shareRetry = slot === undefined ? Math.ceil(this.windowMs) : retryAfterMs(per, cur, t, this.windowMs, this.buckets, budget - cost);
+    const left = Math.floor(budget - share);
+    return {
+      allowed: false,
+      limit,
+      remaining: Math.max(0, Math.min(d.remaining, left)),
+      resetMs: d.resetMs,
+      retryAfterMs: Math.max(d.retryAfterMs, shareRetry),
+    };
+  }
+
+  /**
+   * The largest window count at `t` among at most `maxSlots` slots from
+   * `cursor` (free slots included in the tally, skipped), and where to go on
+   * from (0 once past the last slot): a paced walk over every key, for the
+   * accuracy estimate. Reading a count brings its slot's cached sums to `t`,
+   * as any decision on the key would.
+   */
+  peakCount(t: number, cursor: number, maxSlots: number): { peak: number; cursor: number } {
+    const a = this.arena;
+    const cur = bucketOf(t, this.windowMs, this.buckets);
+    const w = edgeWeight(t, cur, this.windowMs, this.buckets);
+    const end = Math.min(a.slotTop, cursor + maxSlots);
+    let peak = 0;
+    for (let slot = cursor; slot < end; slot++) {
+      if (a.keyAt(slot) === undefined) continue;
+      const n = a.countAt(slot, cur, w);
+      if (n > peak) peak = n;
+    }
+    return { peak, cursor: end >= a.slotTop ? 0 : end };
   }
 
   /** Ms until `target` (limit − cost) fits again, if no hit is added: see {@link retryAfterMs}. */

@@ -16,8 +16,8 @@
  * @module
  */
 export { createLimiter, Limiter } from './limiter/limiter.js';
-export type { Decision, EmbeddedLimiterOptions, LimiterOptions, LimiterStats, OverflowPolicy } from './limiter/limiter.js';
+export type { Decision, EmbeddedLimiterOptions, LimiterOptions, LimiterStats, OverflowPolicy, PartitionPolicy, PartitionShare } from './limiter/limiter.js';
 export { codes, isTallymeshError } from './errors.js';
 export type { ErrorCode, TallymeshError } from './errors.js';
 export { createMesh, Mesh } from './mesh/mesh.js';
-export type { ClusterStatus, MeshOptions, PeerStatus } from './mesh/mesh.js';
+export type { ClusterStatus, MeshOptions, PeerStatus, ShareEvent, SloEvent } from './mesh/mesh.js';

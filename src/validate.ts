@@ -91,6 +91,13 @@ export function enumOption<T extends string>(name: string, value: unknown, allow
   return value as T;
 }
 
+/** Validates a ratio bound: a finite number from 1 to 100 (1.05: 5 % over). */
+export function ratioOption(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new codes.TALLYMESH_ERR_OPTION_TYPE(name, 'a number', describeValue(value));
+  if (value < 1 || value > 100) throw new codes.TALLYMESH_ERR_OPTION_RANGE(name, 'from 1 to 100', describeValue(value));
+  return value;
+}
+
 /** Default bucket count for a window: one per second, clamped to [10, 600]. */
 export function defaultBuckets(windowMs: number): number {
   return Math.min(MAX_BUCKETS, Math.max(MIN_DEFAULT_BUCKETS, Math.round(windowMs / 1000)));

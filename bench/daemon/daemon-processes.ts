@@ -133,6 +133,8 @@ export interface DaemonProcessOptions {
   startArgs?: readonly string[];
   /** Ports to wait for: the daemon prints `tallymesh <name> listening on port <n>` for each, e.g. `['resp']`. */
   ports?: readonly string[];
+  /** A command the daemon runs under, e.g. `['ip', 'netns', 'exec', '<ns>']`. */
+  prefix?: readonly string[];
 }
 
 /**
@@ -143,7 +145,8 @@ export interface DaemonProcessOptions {
 export async function startDaemonProcess(id: string, limiterSpec: string, o: DaemonProcessOptions = {}): Promise<DaemonProcess> {
   // No drain: no load balancer watches a benchmark's daemon, and the stop grace below must cover the close and a CPU profile.
   const args = [...(o.nodeFlags ?? []), CLI, 'start', '--id', id, '--port', '0', '--limiter', limiterSpec, '--log-level', 'warn', '--drain-ms', '0', ...(o.startArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...before] = [...(o.prefix ?? []), process.execPath];
+  const child = spawn(command, [...before, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const managed = track(child, `daemon ${id}`, DAEMON_STOP_GRACE_MS);
   const tail: string[] = [];
   const portNames = o.ports ?? [];

@@ -20,7 +20,7 @@
  */
 import type http from 'node:http';
 import type { Decision, Limiter } from '../limiter/limiter.js';
-import type { Mesh } from '../mesh/mesh.js';
+import type { Mesh, ShareEvent, SloEvent } from '../mesh/mesh.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
 
@@ -40,7 +40,7 @@ const SKEW_EVENT_MS = 1_000;
 const OVERFLOW_EVENT_MS = 10_000;
 
 /** Event types on the stream. */
-export type EventType = 'denied' | 'peer' | 'skew' | 'overflow' | 'ready' | 'gap';
+export type EventType = 'denied' | 'peer' | 'skew' | 'overflow' | 'share' | 'slo' | 'ready' | 'gap';
 
 /** Options of {@link EventHub}. */
 export interface EventHubOptions {
@@ -91,7 +91,7 @@ export class EventHub {
     return this.#clients.size;
   }
 
-  /** Publishes the mesh's membership, skew and readiness events. */
+  /** Publishes the mesh's membership, skew, partition share and readiness events. */
   watch(mesh: Mesh): void {
     mesh.on('peer', (e: Extract<ReplicatorEvent, { type: 'peer' }>) =>
       this.publish('peer', { nodeId: e.nodeId, address: e.address, state: e.state, reason: e.reason }),
@@ -100,6 +100,10 @@ export class EventHub {
       const suppressed = this.#skewSampler.take(e.nodeId);
       if (suppressed !== null) this.publish('skew', { nodeId: e.nodeId, offsetMs: e.offsetMs, suppressed });
     });
+    // Rare (a partition, lag past maxLagMs) and each one changes what the limiter admits: never sampled.
+    mesh.on('share', ({ type: _type, ...e }: ShareEvent) => this.publish('share', e));
+    // At most one per limiter per walk (a digest interval), and only on a crossing.
+    mesh.on('slo', ({ type: _type, ...e }: SloEvent) => this.publish('slo', e));
     if (mesh.ready) this.publish('ready', {});
     else mesh.once('ready', () => this.publish('ready', {}));
   }

@@ -15,7 +15,7 @@
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/daemon-config.js';
 import type { Limiter } from '../limiter/limiter.js';
-import type { Mesh } from '../mesh/mesh.js';
+import type { Mesh, ShareEvent, SloEvent } from '../mesh/mesh.js';
 import type { Refusal } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
@@ -59,8 +59,8 @@ export class DaemonLog {
   }
 
   /**
-   * Logs the mesh's membership, dial, skew, rejection, geometry and readiness
-   * events. `seeds` are the configured seed addresses: a failed dial to one
+   * Logs the mesh's membership, dial, skew, rejection, geometry, partition
+   * share and readiness events. `seeds` are the configured seed addresses: a failed dial to one
    * is a WARN once the node is ready (before, an INFO: nodes started
    * together need not listen yet), to an address learned from peers an INFO.
    */
@@ -115,6 +115,16 @@ export class DaemonLog {
         { event: 'geometry-conflict', limiter: e.limiter, peer: e.nodeId, local: e.local, remote: e.remote, suppressed },
         `limiter ${e.limiter}: peer ${e.nodeId} uses window ${e.remote.windowMs} ms in ${e.remote.buckets} buckets, this node ${e.local.windowMs} ms in ${e.local.buckets}: their counts for it are refused both ways (give every node the same window and buckets)`,
       );
+    });
+    mesh.on('share', (e: ShareEvent) => {
+      const fields = { event: 'partition-share', limiter: e.limiter, active: e.active, cause: e.cause, reason: e.reason, members: e.members, lagMs: e.lagMs, maxLagMs: e.maxLagMs };
+      if (e.active) this.logger.warn(fields, `limiter ${e.limiter} admits only its share (1/${e.members}): ${e.reason}`);
+      else this.logger.info(fields, `limiter ${e.limiter} decides on the full count again: ${e.reason}`);
+    });
+    mesh.on('slo', (e: SloEvent) => {
+      const fields = { event: 'accuracy-slo', limiter: e.limiter, active: e.active, ratio: e.ratio, sloRatio: e.sloRatio };
+      if (e.active) this.logger.warn(fields, `limiter ${e.limiter} admitted ${e.ratio} × its limit in a window, past its SLO of ${e.sloRatio}`);
+      else this.logger.info(fields, `limiter ${e.limiter} back within its SLO of ${e.sloRatio} (${e.ratio})`);
     });
     // A node without seeds is ready before anyone can listen: say so now.
     const ready = (): void => {

@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Mesh, PeerStatus } from '../mesh/mesh.js';
+import type { Mesh, PeerStatus, ShareEvent } from '../mesh/mesh.js';
 import type { RefusalReason } from '../mesh/port/port-guard.js';
 import type { ReplicatorEvent } from '../mesh/replicator.js';
 import type { RespStats } from '../resp/index.js';
@@ -82,6 +82,9 @@ export class DaemonMetrics {
   #clockOffset: Gauge<'peer'>;
   #replicationLag: Gauge<'peer'>;
   #liveKeys: Gauge<'limiter'>;
+  #shareActive: Gauge<'limiter'>;
+  #shareWeight: Gauge<'limiter'>;
+  #admittedRatio: Gauge<'limiter'>;
   #heldKeys: Gauge;
   #ready: Gauge;
   #httpResponses: Counter<'route' | 'status'>;
@@ -124,6 +127,18 @@ export class DaemonMetrics {
     this.#peers = new Gauge({ name: 'tallymesh_peers', help: 'Known peers, by link state.', labelNames: ['state'], registers });
     this.#clockOffset = new Gauge({ name: 'tallymesh_peer_clock_offset_seconds', help: 'Peer HLC wall time minus local time at receipt (includes one-way latency).', labelNames: ['peer'], registers });
     this.#replicationLag = new Gauge({ name: 'tallymesh_peer_replication_lag_seconds', help: 'Smoothed delay from a change on the peer to its arrival here.', labelNames: ['peer'], registers });
+    this.#shareActive = new Gauge({ name: 'tallymesh_limiter_share_active', help: "1 while a partition: 'share' limiter admits only its share (contact with a member lost, or lag past maxLagMs).", labelNames: ['limiter'], registers });
+    this.#shareWeight = new Gauge({ name: 'tallymesh_limiter_share_weight', help: 'The share a limiter admits within (1 / members), 0 when none.', labelNames: ['limiter'], registers });
+    this.#admittedRatio = new Gauge({
+      name: 'tallymesh_limiter_admitted_ratio',
+      help: 'Estimated over-admission: the largest window count of any key read in the last window (peers merged) ÷ the limit.',
+      labelNames: ['limiter'],
+      registers,
+    });
+    const shares = new Counter({ name: 'tallymesh_limiter_shares_total', help: 'Shares begun, by limiter and cause (contact: a member lost; lag: replication lag past maxLagMs).', labelNames: ['limiter', 'cause'], registers });
+    mesh.on('share', (e: ShareEvent) => {
+      if (e.active) shares.inc({ limiter: e.limiter, cause: e.cause });
+    });
     this.#liveKeys = new Gauge({ name: 'tallymesh_live_keys', help: 'Keys with live state, by limiter.', labelNames: ['limiter'], registers });
     this.#heldKeys = new Gauge({ name: 'tallymesh_held_keys', help: 'Keys this node holds over all limiters (counted, merged from peers, or reset): what maxKeys bounds.', registers });
     new Gauge({ name: 'tallymesh_max_keys', help: 'Node-wide key bound (maxKeys).', registers }).set(sources.maxKeys);
@@ -232,6 +247,11 @@ export class DaemonMetrics {
     let held = 0;
     for (const l of cluster.limiters) {
       this.#liveKeys.set({ limiter: l.name }, l.keys);
+      this.#admittedRatio.set({ limiter: l.name }, l.admittedRatio);
+      if (l.partition === 'share') {
+        this.#shareActive.set({ limiter: l.name }, l.share === null ? 0 : 1);
+        this.#shareWeight.set({ limiter: l.name }, l.share === null ? 0 : l.share.weight);
+      }
       held += l.keys;
     }
     this.#heldKeys.set(held);

@@ -24,12 +24,40 @@ import {
   MAX_LIMIT,
   MAX_WINDOW_MS,
   nameOption,
+  ratioOption,
 } from '../validate.js';
 
 export type { Decision };
 
 /** What to do with a new key when the limiter already holds `maxKeys` keys. */
 export type OverflowPolicy = 'allow' | 'deny';
+
+/**
+ * What a node of a mesh admits once it lost contact with a member (down,
+ * suspect, or lagging past `maxLagMs`): `local` decides on what it knows, as
+ * when healthy; `share` admits only its own share of the budget left when it
+ * lost contact (docs/accuracy.md, Partition policy).
+ */
+export type PartitionPolicy = 'local' | 'share';
+
+/** Default `maxLagMs`: the lag past which the design notes fall back to a local share. */
+export const DEFAULT_MAX_LAG_MS = 200;
+
+/** The share a `partition: 'share'` limiter admits within while it has lost contact (see {@link Limiter.share}). */
+export interface PartitionShare {
+  /** Bucket in which contact was lost: every hit before it, and other replicas' hits in it, count as the budget spent. */
+  readonly fromBucket: number;
+  /** This node's weight among the members (1 / members). */
+  readonly weight: number;
+  /** Members (this node included) the weight was taken over. */
+  readonly members: number;
+  /** Physical ms when the share began. */
+  readonly since: number;
+  /** `contact`: a member is unreachable; `lag`: a member's replication lag passed `maxLagMs`. */
+  readonly cause: 'contact' | 'lag';
+  /** Why, in words: the members lost, or the lag. */
+  readonly reason: string;
+}
 
 /** Options of {@link createLimiter}. */
 export interface LimiterOptions {
@@ -50,6 +78,25 @@ export interface LimiterOptions {
    * daemon reports them (docs/operations.md, Key bound and overflow).
    */
   onOverflow?: OverflowPolicy;
+  /**
+   * In a mesh, what to admit after losing contact with a member: `local`
+   * (the default: decide on what this node knows) or `share` (only this
+   * node's share of the budget left when contact was lost, so a partitioned
+   * cluster stays within a stated bound; docs/accuracy.md). Embedded, alone,
+   * it changes nothing.
+   */
+  partition?: PartitionPolicy;
+  /**
+   * With `partition: 'share'`: replication lag from a member (ms) past which
+   * this node falls back to its share as if it had lost contact (default 200).
+   */
+  maxLagMs?: number;
+  /**
+   * In a mesh, the bound on the estimated admitted ratio (the largest
+   * window count of any key ÷ the limit) past which an `slo` event reports
+   * the deviation, e.g. 1.05. Unset: the ratio is measured, never reported.
+   */
+  sloRatio?: number;
 }
 
 /** Counters a limiter keeps about itself. */
@@ -92,6 +139,12 @@ export class Limiter {
   readonly buckets: number;
   readonly maxKeys: number;
   readonly overflowPolicy: OverflowPolicy;
+  /** What this limiter admits after losing contact with a member (see {@link PartitionPolicy}). */
+  readonly partition: PartitionPolicy;
+  /** With `share`: the replication lag (ms) past which it falls back to its share. */
+  readonly maxLagMs: number;
+  /** The admitted-ratio bound past which a mesh reports an `slo` event (undefined: none). */
+  readonly sloRatio: number | undefined;
   readonly stats: LimiterStats = { allowed: 0, denied: 0, overflows: 0 };
   /**
    * The replication surface: deltas, merges, snapshots, digests, cells. What
@@ -102,6 +155,8 @@ export class Limiter {
   #ctx: LimiterContext;
   /** The limit in force: an LWW register so runtime changes converge cluster-wide. */
   #limit: LwwRegister<number>;
+  /** The share in force (null: none, the healthy case and every `local` limiter). */
+  #share: PartitionShare | null = null;
 
   /** @internal Use {@link createLimiter} or `mesh.limiter()`. */
   constructor(options: LimiterOptions, ctx: LimiterContext) {
@@ -115,6 +170,9 @@ export class Limiter {
       options.buckets === undefined ? defaultBuckets(this.windowMs) : integerOption('buckets', options.buckets, 1, MAX_BUCKETS);
     this.maxKeys = options.maxKeys === undefined ? DEFAULT_MAX_KEYS : integerOption('maxKeys', options.maxKeys, 1, 1e9);
     this.overflowPolicy = options.onOverflow === undefined ? 'allow' : enumOption('onOverflow', options.onOverflow, ['allow', 'deny']);
+    this.partition = options.partition === undefined ? 'local' : enumOption('partition', options.partition, ['local', 'share']);
+    this.maxLagMs = options.maxLagMs === undefined ? DEFAULT_MAX_LAG_MS : integerOption('maxLagMs', options.maxLagMs, 1, 3_600_000);
+    this.sloRatio = options.sloRatio === undefined ? undefined : ratioOption('sloRatio', options.sloRatio);
     this.#ctx = ctx;
     // The configured limit is the register's floor (ts 0): any runtime change wins over it.
     this.#limit = { ts: 0, replica: '', value: limit };
@@ -165,7 +223,8 @@ export class Limiter {
       // more than maxKeys, so freeing one key is not enough by itself.
       if (w.sweep(t, 64) === 0 || w.size >= this.maxKeys || this.#ctx.nodeFull?.() === true) return this.#overflow(limit, t);
     }
-    const d = w.decide(key, cost, limit, t, true);
+    // One field test on the hot path; the share's decision is out of line.
+    const d = this.#share === null ? w.decide(key, cost, limit, t, true) : this.#decideShare(key, cost, limit, t, true);
     if (d.allowed) {
       this.stats.allowed++;
       if (w.pending === this.#ctx.flushAt) this.#ctx.onFlushDue?.();
@@ -176,7 +235,46 @@ export class Limiter {
   /** The decision a request of cost 1 would get now, without counting anything. */
   peek(key: string): Decision {
     checkKey(key);
-    return this.#window.decide(key, 1, this.#limit.value, this.#ctx.hlc.wall(this.#ctx.now()), false);
+    const t = this.#ctx.hlc.wall(this.#ctx.now());
+    const limit = this.#limit.value;
+    return this.#share === null ? this.#window.decide(key, 1, limit, t, false) : this.#decideShare(key, 1, limit, t, false);
+  }
+
+  /** A decision on the share in force (see `SlidingWindow.decideShare`). */
+  #decideShare(key: string, cost: number, limit: number, t: number, commit: boolean): Decision {
+    const s = this.#share as PartitionShare;
+    return this.#window.decideShare(key, cost, limit, t, commit, s.fromBucket, s.weight);
+  }
+
+  /** The share this limiter admits within now (null: none; always null for `partition: 'local'`). */
+  get share(): PartitionShare | null {
+    return this.#share;
+  }
+
+  /**
+   * @internal Called by the mesh: this node lost contact with a member, so
+   * a `share` limiter admits only `1 / members` of the budget left now. A
+   * share already in force keeps its bucket (the budget left when contact
+   * was first lost) and takes the new weight and reason. Returns true when
+   * the share begins. Ignored (false) for a `local` limiter.
+   */
+  enterShare(members: number, cause: PartitionShare['cause'], reason: string): boolean {
+    if (this.partition !== 'share') return false;
+    const weight = 1 / members;
+    const s = this.#share;
+    if (s !== null) {
+      if (s.weight !== weight || s.reason !== reason) this.#share = { ...s, weight, members, cause, reason };
+      return false;
+    }
+    this.#share = { fromBucket: this.replica.currentBucket(), weight, members, since: this.#ctx.now(), cause, reason };
+    return true;
+  }
+
+  /** @internal Called by the mesh when contact is back: decisions are on the full count again. Returns true when a share ended. */
+  leaveShare(): boolean {
+    const ended = this.#share !== null;
+    this.#share = null;
+    return ended;
   }
 
   /** The weighted window count of `key` now. */

@@ -185,6 +185,11 @@ export class ReplicaState {
     return this.#window.sweepDue(this.#host.time());
   }
 
+  /** The largest window count now among at most `maxSlots` keys' slots from `cursor`, and the cursor to go on from (see `SlidingWindow.peakCount`). */
+  peakCount(cursor: number, maxSlots: number): { peak: number; cursor: number } {
+    return this.#window.peakCount(this.#host.time(), cursor, maxSlots);
+  }
+
   /** Live cells of `key` (bucket, replica, floor, count), for inspection and checks. */
   cellsOf(key: string): ReplicaCell[] {
     return this.#window.cellsOf(key, this.#host.time());

@@ -35,9 +35,6 @@ export interface TickDeltas {
   variants: Map<string, { batches: WindowBatch[]; frames: WindowBatch[][] }>;
 }
 
-/** Weight of the newest sample in the replication lag's moving average. */
-const LAG_SMOOTHING = 0.2;
-
 /** Sends, retains and receives deltas. */
 export class DeltaGossip {
   #ctx: ReplicationContext;
@@ -137,14 +134,8 @@ export class DeltaGossip {
     return variant;
   }
 
-  /**
-   * Merges a DELTA frame from `peer`, sent when the sender's own clock read
-   * `sentMs` (the frame's physical clock, not its HLC: an HLC may carry a
-   * faster third node's time through a relay, which is no delay of this
-   * link), and updates its smoothed replication lag.
-   */
-  receive(peer: Peer, sentMs: number, batches: WindowBatch[], now: number): void {
-    peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - sentMs) * LAG_SMOOTHING;
+  /** Merges a DELTA frame from `peer` (its replication lag is taken on every frame, by `Membership.hear`). */
+  receive(peer: Peer, batches: WindowBatch[]): void {
     mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted);
   }
 

@@ -19,8 +19,8 @@ import type { ReplicationContext } from './replication-context.js';
 const MAX_PEERS = 256;
 /** Most addresses dialed. */
 const MAX_KNOWN_ADDRESSES = 1024;
-/** A peer down for this long is forgotten (it comes back through PEERS or --peers). */
-const STALE_PEER_MS = 10 * 60_000;
+/** Weight of the newest sample in the replication lag's moving average. */
+const LAG_SMOOTHING = 0.2;
 
 /** The peers of one node and what it knows of their health. */
 export class Membership {
@@ -75,6 +75,7 @@ export class Membership {
       this.peers.set(info.nodeId, peer);
     }
     peer.linked = true;
+    peer.left = false;
     peer.address = info.address || peer.address;
     if (peer.address !== '') this.known.add(peer.address);
     peer.lastHeardAt = this.#ctx.scheduler.now();
@@ -123,6 +124,12 @@ export class Membership {
     if (verdict === 'accepted') {
       peer.skewStrikes = 0;
       peer.lastHeardAt = now;
+      // Every frame is stamped when sent (deltas at the tick that drained them), so every frame
+      // samples the delay; heartbeats keep it current when the peer has nothing to send. The
+      // sender's own clock, not its HLC: an HLC may carry a faster third node's time through a
+      // relay, which is no delay of this link.
+      const sentMs = physicalMs > 0 ? physicalMs : wallOf(hlc);
+      peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - sentMs) * LAG_SMOOTHING;
       return true;
     }
     this.#ctx.counters.skewRejections++;
@@ -184,7 +191,7 @@ export class Membership {
   onLinksChanged: () => void = () => this.sendPeers();
 
   /**
-   * Bounds the peer table: forgets peers down for longer than STALE_PEER_MS
+   * Bounds the peer table: forgets peers down for longer than `forgetAfterMs`
    * and, past MAX_PEERS records, the longest-silent down ones. A node id that
    * authenticated once must not cost memory for ever.
    */
@@ -193,7 +200,7 @@ export class Membership {
     const down = [...this.peers.values()].filter((p) => !p.linked).sort((a, b) => a.lastHeardAt - b.lastHeardAt);
     let excess = this.peers.size - MAX_PEERS;
     for (const p of down) {
-      if (excess <= 0 && now - p.lastHeardAt < STALE_PEER_MS) break;
+      if (excess <= 0 && now - p.lastHeardAt < this.#ctx.options.forgetAfterMs) break;
       this.peers.delete(p.nodeId);
       excess--;
     }

@@ -46,6 +46,12 @@ export interface MeshOptions {
   digestIntervalMs?: number;
   /** Silence after which a peer counts as unreachable (default 1000 ms). */
   suspectAfterMs?: number;
+  /**
+   * A peer not heard for this long is no longer a member (default 600,000 ms,
+   * 10 min): it holds no partition share (`partition: 'share'` limiters) and,
+   * when down, its record is forgotten.
+   */
+  forgetAfterMs?: number;
   /** How long a joining node waits for seeds before it calls itself ready alone (default 2000 ms). */
   joinTimeoutMs?: number;
   /** Remote clocks further ahead than this are refused (default 500 ms). */
@@ -163,6 +169,7 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     gossipIntervalMs,
     digestIntervalMs: integerOption('digestIntervalMs', o.digestIntervalMs ?? 1000, 10, 3_600_000),
     suspectAfterMs,
+    forgetAfterMs: integerOption('forgetAfterMs', o.forgetAfterMs ?? 600_000, 1_000, 30 * 86_400_000),
     joinTimeoutMs: integerOption('joinTimeoutMs', o.joinTimeoutMs ?? 2000, 0, 3_600_000),
     maxClockOffsetMs: integerOption('maxClockOffsetMs', o.maxClockOffsetMs ?? 500, 1, 3_600_000),
     maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),

@@ -16,15 +16,17 @@ import { Hlc } from '../../crdt/hlc.js';
 import type { Scheduler } from '../../transport/scheduler.js';
 import type { PeerStats, Transport } from '../../transport/transport.js';
 import { codes } from '../errors.js';
-import { Limiter, type LimiterOptions } from '../limiter/limiter.js';
+import { Limiter, type LimiterOptions, type PartitionPolicy, type PartitionShare } from '../limiter/limiter.js';
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './mesh-options.js';
 import { newIncarnation, replicaIdOf } from '../limiter/replica-id.js';
+import { AccuracyWatch, type SloEvent } from './accuracy-watch.js';
+import { PartitionGuard, type ShareEvent } from './partition-guard.js';
 import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 import type { RelayMode } from './relay-routes.js';
 import { SeedStatus, type SeedReport } from './seed-status.js';
 
-export type { MeshOptions };
+export type { MeshOptions, ShareEvent, SloEvent };
 
 /** One peer as `cluster()` reports it: its replication state plus the transport's traffic counters. */
 export interface PeerStatus extends PeerStats {
@@ -55,7 +57,21 @@ export interface ClusterStatus {
   peers: PeerStatus[];
   /** The seed peers (`peers` option) and what their dials did. */
   seeds: SeedReport[];
-  limiters: Array<{ name: string; limit: number; windowMs: number; buckets: number; keys: number; allowed: number; denied: number; overflows: number }>;
+  limiters: Array<{
+    name: string;
+    limit: number;
+    windowMs: number;
+    buckets: number;
+    keys: number;
+    allowed: number;
+    denied: number;
+    overflows: number;
+    /** The partition policy, and the share in force (null: none). */
+    partition: PartitionPolicy;
+    share: PartitionShare | null;
+    /** Estimated over-admission: the largest window count of any key read in the last window ÷ the limit (docs/accuracy.md). */
+    admittedRatio: number;
+  }>;
   replication: ReplicationStats;
 }
 
@@ -64,7 +80,11 @@ const EARLY_FLUSH_KEYS = 4096;
 
 /**
  * A node of the mesh. Emits `'peer'`, `'skew'`, `'reject'`, `'unsent'` (each
- * a {@link ReplicatorEvent}), `'ready'` and `'overflow'` (a limiter).
+ * a {@link ReplicatorEvent}), `'share'` (a {@link ShareEvent}: a
+ * `partition: 'share'` limiter went onto or off its share), `'slo'` (a
+ * {@link SloEvent}: a limiter's estimated admitted ratio passed its
+ * `sloRatio`, or came back under), `'ready'` and
+ * `'overflow'` (a limiter).
  */
 export class Mesh extends EventEmitter {
   readonly nodeId: string;
@@ -82,6 +102,11 @@ export class Mesh extends EventEmitter {
   #closeHooks: Array<() => Promise<void>> = [];
   #closed = false;
   #flushQueued = false;
+  /** Watches contact for `partition: 'share'` limiters; started with the first one. */
+  #guard: PartitionGuard | null = null;
+  #stopGuard: () => void = () => {};
+  #accuracy: AccuracyWatch;
+  #stopAccuracy: () => void = () => {};
 
   /** @internal Use {@link createMesh}. */
   constructor(opts: ResolvedMeshOptions, transport: Transport, scheduler: Scheduler, incarnation: string) {
@@ -112,12 +137,17 @@ export class Mesh extends EventEmitter {
       startedAt: this.#startedAt,
       onReady: () => this.emit('ready'),
     });
+    this.#accuracy = new AccuracyWatch(
+      () => scheduler.now(),
+      (event) => this.emit('slo', event),
+    );
   }
 
   /** @internal */
   async start(): Promise<void> {
     await this.#replicator.start(this.#opts.peers);
     this.#readiness.start();
+    this.#stopAccuracy = this.#scheduler.every(this.#opts.digestIntervalMs, () => this.#accuracy.walk(this.#limiters.values()));
   }
 
   /**
@@ -159,6 +189,7 @@ export class Mesh extends EventEmitter {
       return existing;
     }
     this.#limiters.set(limiter.name, limiter);
+    if (limiter.partition === 'share') this.#watchPartitions();
     return limiter;
   }
 
@@ -253,6 +284,9 @@ export class Mesh extends EventEmitter {
         buckets: l.buckets,
         keys: l.size,
         ...l.stats,
+        partition: l.partition,
+        share: l.share,
+        admittedRatio: this.#accuracy.ratio(l),
       })),
       replication: this.#replicator.stats,
     };
@@ -283,11 +317,33 @@ export class Mesh extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#readiness.close();
+    this.#stopGuard();
+    this.#stopAccuracy();
     // The final tick and the BYE are queued behind whatever waits for each
     // peer; the transport's close sends them in that order (issue 10, defect 9).
     this.#replicator.goodbye('shutdown');
     await this.#replicator.close();
     for (const hook of this.#closeHooks) await hook();
+  }
+
+  /**
+   * Starts the contact watch (once): a look every gossip interval. Not on
+   * each peer event: a link replaced by a preferred one is reported down and
+   * up again within one call, and must not look like lost contact.
+   */
+  #watchPartitions(): void {
+    if (this.#guard !== null) return;
+    const guard = new PartitionGuard({
+      now: () => this.#scheduler.now(),
+      peers: () => this.#replicator.peers.values(),
+      limiters: () => this.#limiters.values(),
+      forgetAfterMs: this.#opts.forgetAfterMs,
+      healAfterMs: this.#opts.suspectAfterMs,
+      emit: (event) => this.emit('share', event),
+    });
+    this.#guard = guard;
+    this.#stopGuard = this.#scheduler.every(this.#opts.gossipIntervalMs, () => guard.check());
+    guard.check();
   }
 
   #keyCount(): number {

@@ -42,10 +42,16 @@ export class Peer {
   lastSentAt = 0;
   /** Peer's HLC wall minus our physical clock at receipt (ms; includes one-way latency). */
   clockOffsetMs = 0;
-  /** Smoothed delay between a change on the peer and its arrival here (ms). */
+  /**
+   * Smoothed delay between a frame's sending on the peer and its arrival
+   * here (ms; by the peer's HLC stamp, so it includes clock offset). Every
+   * frame samples it: deltas are stamped at the tick that drained them.
+   */
   replicationLagMs = 0;
   /** When this node last asked the peer for a snapshot (SYNC); −∞: never. */
   syncSentAt = Number.NEGATIVE_INFINITY;
+  /** The peer said BYE (it left on purpose); cleared when its link comes up again. */
+  left = false;
   /**
    * Deltas the peer may not have: everything sent in the current and the
    * previous retention period (one `suspectAfterMs` each), plus everything

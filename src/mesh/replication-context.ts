@@ -18,6 +18,8 @@ export interface ReplicatorOptions {
   gossipIntervalMs: number;
   digestIntervalMs: number;
   suspectAfterMs: number;
+  /** A peer not heard for this long is no longer a member: it holds no partition share, and a down one is forgotten. */
+  forgetAfterMs: number;
   /** Cells a peer's delta log may hold before it is replaced by a snapshot. */
   maxLogCells: number;
   /** Keys sent per snapshot chunk. */

@@ -223,7 +223,7 @@ export class Replicator {
     }
     switch (frame.type) {
       case FrameType.DELTA:
-        this.#deltas.receive(peer, frame.physicalMs ?? wallOf(frame.hlc), frame.body.batches, now);
+        this.#deltas.receive(peer, frame.body.batches);
         break;
       case FrameType.SNAPSHOT:
         // Not relayed: a joiner would send the whole window on to every peer at once.
@@ -245,6 +245,8 @@ export class Replicator {
         this.#snapshots.request(peer);
         break;
       case FrameType.BYE:
+        // Gone on purpose, its hits flushed before the BYE: no longer a member holding a share.
+        peer.left = true;
         this.#membership.setState(peer, 'down', `left: ${frame.body.reason}`);
         break;
       default:

@@ -8,7 +8,7 @@
  * @module
  */
 import { codes } from '../../errors.js';
-import type { LimiterOptions, OverflowPolicy } from '../../limiter/limiter.js';
+import type { LimiterOptions, OverflowPolicy, PartitionPolicy } from '../../limiter/limiter.js';
 import { allowedHostPattern } from '../../mesh/port/port-guard.js';
 import { describeConfigValue as showValue, isAddress, MAX_BUCKETS, MAX_LIMIT, MAX_WINDOW_MS, nameOption, parseDuration } from '../../validate.js';
 
@@ -96,10 +96,10 @@ export function parseList(value: unknown, field: string): Array<{ value: unknown
 }
 
 /** Every field a limiter accepts, in YAML and in a `--limiter` spec. */
-export const LIMITER_FIELDS = ['name', 'limit', 'window', 'buckets', 'overflow'] as const;
+export const LIMITER_FIELDS = ['name', 'limit', 'window', 'buckets', 'overflow', 'partition', 'maxLag', 'slo'] as const;
 
 /**
- * Parses a `--limiter` spec (`name=api,limit=100,window=60s[,buckets=60][,overflow=deny]`)
+ * Parses a `--limiter` spec (`name=api,limit=100,window=60s[,buckets=60][,overflow=deny][,partition=share][,maxLag=200ms][,slo=1.05]`)
  * into the same record a YAML limiter entry is.
  *
  * @example parseLimiterSpec('name=api,limit=100,window=60s', '--limiter[0]') // { name: 'api', limit: '100', window: '60s' }
@@ -145,6 +145,9 @@ export function parseLimiter(raw: unknown, field: string, maxKeys: number): Limi
     maxKeys,
     onOverflow: r.overflow === undefined ? 'allow' : parseEnum<OverflowPolicy>(r.overflow, `${field}.overflow`, ['allow', 'deny']),
   };
+  if (r.partition !== undefined) out.partition = parseEnum<PartitionPolicy>(r.partition, `${field}.partition`, ['local', 'share']);
+  if (r.slo !== undefined) out.sloRatio = parseNumber(r.slo, `${field}.slo`, 1, 100);
+  if (r.maxLag !== undefined) out.maxLagMs = parseDuration(r.maxLag, `${field}.maxLag`, 1, 3_600_000);
   if (r.buckets !== undefined) out.buckets = parseInteger(r.buckets, `${field}.buckets`, 1, Math.min(MAX_BUCKETS, windowMs));
   return out;
 }
