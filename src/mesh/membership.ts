@@ -21,6 +21,8 @@ const MAX_PEERS = 256;
 const MAX_KNOWN_ADDRESSES = 1024;
 /** Weight of the newest sample in the replication lag's moving average. */
 const LAG_SMOOTHING = 0.2;
+/** How fast a link's delay floor may rise (ms per ms): 10 ms a second, so a clock stepped ahead is followed within a minute. */
+const FLOOR_DRIFT_PER_MS = 0.01;
 
 /** The peers of one node and what it knows of their health. */
 export class Membership {
@@ -129,7 +131,16 @@ export class Membership {
       // sender's own clock, not its HLC: an HLC may carry a faster third node's time through a
       // relay, which is no delay of this link.
       const sentMs = physicalMs > 0 ? physicalMs : wallOf(hlc);
-      peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, now - sentMs) * LAG_SMOOTHING;
+      const sample = now - sentMs;
+      peer.replicationLagMs = peer.replicationLagMs * (1 - LAG_SMOOTHING) + Math.max(0, sample) * LAG_SMOOTHING;
+      // The delay beyond this link's floor: `sample` is the one-way delay plus the two clocks'
+      // offset, which is constant, so its least recent value (rising by FLOOR_DRIFT_PER_MS, so a
+      // clock correction is followed) takes the offset and the base delay out. What is left is
+      // queueing: a peer or link falling behind, whatever the clocks say (the partition guard's lag).
+      const floor = Math.min(sample, peer.lagFloorMs + (now - peer.lagFloorAt) * FLOOR_DRIFT_PER_MS);
+      peer.lagFloorMs = floor;
+      peer.lagFloorAt = now;
+      peer.excessLagMs = peer.excessLagMs * (1 - LAG_SMOOTHING) + (sample - floor) * LAG_SMOOTHING;
       return true;
     }
     this.#ctx.counters.skewRejections++;

@@ -81,8 +81,9 @@ export class PartitionGuard {
       if (p.lastHeardAt === 0 || p.left || now - p.lastHeardAt > this.#o.forgetAfterMs) continue;
       c.members++;
       if (p.state !== 'live' && p.state !== 'syncing') c.lost.push(`${p.nodeId} (${p.state})`);
-      else if (p.replicationLagMs > c.lagMs) {
-        c.lagMs = p.replicationLagMs;
+      else if (p.excessLagMs > c.lagMs) {
+        // The delay beyond the link's own floor: a constant clock offset (up to maxClockOffsetMs) is not lag.
+        c.lagMs = p.excessLagMs;
         c.laggard = p.nodeId;
       }
     }

@@ -48,6 +48,11 @@ export class Peer {
    * frame samples it: deltas are stamped at the tick that drained them.
    */
   replicationLagMs = 0;
+  /** The least recent one-way sample (delay + clock offset) of this link, drifting up slowly: its base. */
+  lagFloorMs = Number.POSITIVE_INFINITY;
+  lagFloorAt = 0;
+  /** Smoothed delay beyond the link's floor: the lag a peer or link falling behind adds, free of clock offset. */
+  excessLagMs = 0;
   /** When this node last asked the peer for a snapshot (SYNC); −∞: never. */
   syncSentAt = Number.NEGATIVE_INFINITY;
   /** The peer said BYE (it left on purpose); cleared when its link comes up again. */
