@@ -83,6 +83,8 @@ export interface SimulationOptions {
   limitChanges?: SimLimitChange[];
   /** Quiet virtual ms after the load before the final check (default: enough for digests, a reconnect and three buckets). */
   settleMs?: number;
+  /** The limiter's partition policy (docs/accuracy.md; default `local`). `randomScenario` never draws it: the CI seeds run both. */
+  partition?: 'local' | 'share';
   /** Run the probe after the settle: a node that has heard everything must admit exactly up to the limit (default true). */
   probe?: boolean;
   onProgress?: (fraction: number) => void;

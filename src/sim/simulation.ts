@@ -104,7 +104,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       suspectAfterMs: Math.max(200, 10 * gossip),
       joinTimeoutMs: 500,
     });
-    const limiter = mesh.limiter({ name: LIMITER, limit: o.limit, windowMs: o.windowMs, buckets: o.buckets });
+    const limiter = mesh.limiter({ name: LIMITER, limit: o.limit, windowMs: o.windowMs, buckets: o.buckets, partition: o.partition });
     const node = { id, mesh, limiter, draining: false, lastHlc: 0 };
     nodes.set(id, node);
     truth.started(limiter.replicaId, net.now());
@@ -286,6 +286,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       offsetsMs: offsets,
       honest,
       maxClockOffsetMs,
+      partition: o.partition ?? 'local',
       windowMs: o.windowMs,
       buckets,
       isCut: (from, to) => net.isCut(from, to),
@@ -335,8 +336,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       if (handedOver(node, others())) break;
     }
     o.inspect?.(view('ending', id));
+    // A graceful stop: the goodbye and the last frames go out as a process's
+    // closed sockets would deliver them (no crash: a crash drops what is in flight).
     await node.mesh.close();
-    net.crash(id);
     nodes.delete(id);
     truth.ended(node.limiter.replicaId, net.now(), how);
     return true;

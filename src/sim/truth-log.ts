@@ -149,6 +149,11 @@ export class TruthLog {
     this.#ended.set(replica, { at, how });
   }
 
+  /** Replica ids whose incarnation ended `how`. */
+  endedBy(how: 'crash' | 'restart' | 'leave'): string[] {
+    return [...this.#ended].filter(([, e]) => e.how === how).map(([replica]) => replica);
+  }
+
   /** When and how `replica`'s incarnation ended (undefined: it is running). */
   endOf(replica: string): { at: number; how: 'crash' | 'restart' | 'leave' } | undefined {
     return this.#ended.get(replica);

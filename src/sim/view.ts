@@ -34,6 +34,8 @@ export interface SimulationView {
   /** Nodes whose clocks every other such node accepts, directly or through relays (see `honest-clocks.ts`). */
   honest: ReadonlySet<string>;
   maxClockOffsetMs: number;
+  /** The limiter's partition policy. */
+  partition: 'local' | 'share';
   windowMs: number;
   buckets: number;
   /** Whether frames from `from` to `to` are dropped now. */
