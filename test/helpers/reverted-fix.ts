@@ -14,6 +14,8 @@ import { randomScenario, runSimulation, type SimulationOptions } from '../../src
 import { SimOracle } from './sim-oracle.js';
 
 const TOTAL = Number(process.env.TALLYMESH_SIM_SEEDS ?? 1000);
+/** The first seed (TALLYMESH_SIM_SEEDS_FROM, default 1): a long measurement may run in parts. */
+const FROM = Number(process.env.TALLYMESH_SIM_SEEDS_FROM ?? 1);
 const ALL = process.env.TALLYMESH_SIM_REVERT_ALL === '1';
 /** Catches after which a CI run stops: one proves the simulator can fail. */
 const ENOUGH = 1;
@@ -23,7 +25,7 @@ export function expectCaught(defect: string, scenario: (seed: number) => Simulat
   it(`catches defect ${defect} with its fix reverted`, async () => {
     const caught: string[] = [];
     let ran = 0;
-    for (let seed = 1; seed <= TOTAL && (ALL || caught.length < ENOUGH); seed++) {
+    for (let seed = FROM; seed <= TOTAL && (ALL || caught.length < ENOUGH); seed++) {
       ran++;
       const oracle = new SimOracle();
       let problems: string[];
