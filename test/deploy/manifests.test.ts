@@ -196,13 +196,14 @@ describe('Kubernetes objects', () => {
     expect((statefulSet.metadata.annotations ?? statefulSet.spec.template.metadata.annotations)['prometheus.io/port']).toBe(String(config.port));
   });
 
-  it('sets a memory limit (the key bound follows it), runs as non-root, and outlasts the shutdown timeout', () => {
+  it('sets a memory limit (the key bound follows it), runs as non-root, and outlasts the drain and the shutdown timeout', () => {
     expect(container.resources.limits.memory).toMatch(/^\d+(Mi|Gi)$/);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
     expect(container.securityContext.allowPrivilegeEscalation).toBe(false);
-    const shutdownMs = loadConfig({ flags: { config: writeTemp('grace.yaml', configText) }, env: { TALLYMESH_SECRET: 'x'.repeat(32) }, cwd: tmp }).config.shutdownTimeoutMs;
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
+    const { shutdownTimeoutMs, drainMs } = loadConfig({ flags: { config: writeTemp('grace.yaml', configText) }, env: { TALLYMESH_SECRET: 'x'.repeat(32) }, cwd: tmp }).config;
+    // SIGTERM starts the drain (readiness 503 while decisions are served), then the close: both before SIGKILL.
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan((drainMs ?? 0) + shutdownTimeoutMs);
   });
 
   it('takes the cluster secret from the Secret the kit describes', () => {
@@ -347,7 +348,7 @@ describe('against a running daemon', () => {
 
 describe('the systemd unit', () => {
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-  it('is hardened: a dynamic user without privileges, a memory limit, a stop timeout above the shutdown timeout', () => {
+  it('is hardened: a dynamic user without privileges, a memory limit, a stop timeout above the drain and the shutdown timeout', () => {
     const s = systemdUnit.get('Service') as Map<string, string[]>;
     const one = (k: string) => s.get(k)?.[0];
     expect(one('DynamicUser')).toBe('yes');
@@ -355,7 +356,8 @@ describe('the systemd unit', () => {
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('CapabilityBoundingSet')).toBe('');
     expect(one('MemoryMax')).toMatch(/^\d+[KMG]?$/);
-    expect(Number.parseInt(one('TimeoutStopSec') ?? '0', 10) * 1000).toBeGreaterThan(5000);
+    const { shutdownTimeoutMs, drainMs } = loadConfig({ flags: { config: join(DEPLOY, 'systemd', 'tallymesh.yaml') }, env: { TALLYMESH_SECRET: 'x'.repeat(32) }, cwd: tmp }).config;
+    expect(Number.parseInt(one('TimeoutStopSec') ?? '0', 10) * 1000).toBeGreaterThan((drainMs ?? 0) + shutdownTimeoutMs);
     expect(one('RestartPreventExitStatus')).toBe('2');
   });
 
