@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { codes } from '../errors.js';
 import { formatAddress, integerOption, isAddress } from '../validate.js';
-import { LogSampler } from './log-sampler.js';
+import { LogSampler } from './observe/log-sampler.js';
 
 /** Default interval between two lookups of every name. */
 export const DEFAULT_DNS_INTERVAL_MS = 5000;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { Decider } from './decider.js';
-import type { DaemonMetrics } from './metrics.js';
+import type { DaemonMetrics } from './observe/metrics.js';
 import type { Mesh } from '../mesh/mesh.js';
 import { RlsServer, RlsService, type RlsBounds, type RlsRequestBounds } from '../rls/index.js';
 import { tokenCheck } from '../resp/index.js';

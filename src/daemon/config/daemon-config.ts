@@ -81,7 +81,7 @@ export interface DaemonConfig {
   /** The rate limit configuration in envoyproxy/ratelimit's format (`--rls-config`), read and validated by the loader. */
   rlsConfig?: RlsConfig;
   /**
-   * Port of the plain admin listener (src/daemon/admin-listener.ts): probes, `/metrics`, `/v1/cluster`,
+   * Port of the plain admin listener (src/daemon/http/admin-listener.ts): probes, `/metrics`, `/v1/cluster`,
    * `/v1/events` and the dashboard, without TLS or token, never the decision endpoints; absent = off; 0 picks one.
    */
   adminPort?: number;

@@ -10,8 +10,8 @@
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { bearerCheck } from '../http-auth.js';
-import { pathOf } from '../http-api.js';
+import { bearerCheck } from '../http/http-auth.js';
+import { pathOf } from '../http/http-api.js';
 import { loadUiAssets, UI_STATIC_DIR } from './ui-assets.js';
 import { createUiRoutes, type UiRoutes } from './ui-routes.js';
 import { UiSession } from './ui-session.js';

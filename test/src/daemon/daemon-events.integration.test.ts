@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { keyHasher } from '../../../src/daemon/key-hash.js';
+import { keyHasher } from '../../../src/daemon/observe/key-hash.js';
 import { closeAll, postJson, SECRET, startTestDaemon } from '../../helpers/daemon.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prom-parse.js';
 import { SseClient } from '../../helpers/sse.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { keyHasher } from '../../../src/daemon/key-hash.js';
-import { LATENCY_SAMPLE_EVERY } from '../../../src/daemon/metrics.js';
+import { keyHasher } from '../../../src/daemon/observe/key-hash.js';
+import { LATENCY_SAMPLE_EVERY } from '../../../src/daemon/observe/metrics.js';
 import { encodeStreamRequest } from '../../../src/stream/stream-codec.js';
 import { closeAll, eventually, getJson, postJson, SECRET, startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { parsePrometheusText, sampleValue, type PromFamily } from '../../helpers/prom-parse.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter } from '../../../src/limiter/limiter.js';
-import { OVERFLOW_RECENT_MS, OverflowWatch } from '../../../src/daemon/overflow-watch.js';
+import { createLimiter } from '../../../../src/limiter/limiter.js';
+import { OVERFLOW_RECENT_MS, OverflowWatch } from '../../../../src/daemon/observe/overflow-watch.js';
 
 describe('OverflowWatch', () => {
   const open = createLimiter({ name: 'open', limit: 1, windowMs: 1_000 });

@@ -14,9 +14,9 @@
  *
  * @module
  */
-import type { Mesh } from '../mesh/mesh.js';
-import type { RecentOverflow } from './overflow-watch.js';
-import { missingSeeds, seedsNotReached, type SeedReport } from '../mesh/seed-status.js';
+import type { Mesh } from '../../mesh/mesh.js';
+import type { RecentOverflow } from '../observe/overflow-watch.js';
+import { missingSeeds, seedsNotReached, type SeedReport } from '../../mesh/seed-status.js';
 
 /**
  * The `/readyz` answer (sent with 200 when ready, else 503).

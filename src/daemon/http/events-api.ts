@@ -19,10 +19,10 @@
  * @module
  */
 import type http from 'node:http';
-import type { Decision, Limiter } from '../limiter/limiter.js';
-import type { Mesh, ShareEvent, SloEvent } from '../mesh/mesh.js';
-import type { ReplicatorEvent } from '../mesh/replicator.js';
-import { LogSampler } from './log-sampler.js';
+import type { Decision, Limiter } from '../../limiter/limiter.js';
+import type { Mesh, ShareEvent, SloEvent } from '../../mesh/mesh.js';
+import type { ReplicatorEvent } from '../../mesh/replicator.js';
+import { LogSampler } from '../observe/log-sampler.js';
 
 /** Events kept for `Last-Event-ID` resumption. */
 export const EVENT_BUFFER_SIZE = 1024;

@@ -17,7 +17,7 @@
  * @module
  */
 import type http from 'node:http';
-import { codes } from '../errors.js';
+import { codes } from '../../errors.js';
 
 /** Largest request body accepted: 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -4,9 +4,9 @@
  * bound) is reached by running the mesh, never by a hand-built stand-in.
  */
 import { describe, expect, it } from 'vitest';
-import { readiness } from '../../../src/daemon/readiness.js';
-import { createMesh, type Mesh } from '../../../src/mesh/mesh.js';
-import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
+import { readiness } from '../../../../src/daemon/http/readiness.js';
+import { createMesh, type Mesh } from '../../../../src/mesh/mesh.js';
+import { createSimNetwork, type SimNetwork } from '../../../../transport/sim/sim-network.js';
 
 const SECRET = 'a-cluster-secret';
 /** The simulated network's default one-way latency is 1–5 ms: clocks that agree measure within that. */

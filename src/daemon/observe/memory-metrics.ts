@@ -10,7 +10,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { Gauge, type Registry } from 'prom-client';
-import type { MemoryBudget } from './memory-budget.js';
+import type { MemoryBudget } from '../memory-budget.js';
 
 /**
  * Registers `tallymesh_memory_limit_bytes{source}` (0 without a limit) and

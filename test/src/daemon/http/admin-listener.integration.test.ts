@@ -9,9 +9,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { closeAll, getJson, postJson, startTestDaemon } from '../../helpers/daemon.js';
-import { SseClient } from '../../helpers/sse.js';
-import { UI_CSP } from '../../../src/daemon/ui/ui-routes.js';
+import { closeAll, getJson, postJson, startTestDaemon } from '../../../helpers/daemon.js';
+import { SseClient } from '../../../helpers/sse.js';
+import { UI_CSP } from '../../../../src/daemon/ui/ui-routes.js';
 
 afterEach(closeAll);
 

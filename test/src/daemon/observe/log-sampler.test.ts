@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogSampler } from '../../../src/daemon/log-sampler.js';
+import { LogSampler } from '../../../../src/daemon/observe/log-sampler.js';
 
 describe('LogSampler', () => {
   it('lets one report per subject through per interval and counts the ones held back', () => {

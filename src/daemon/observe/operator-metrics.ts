@@ -12,9 +12,9 @@
  * @module
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Mesh } from '../mesh/mesh.js';
-import type { ReplicatorEvent } from '../mesh/replicator.js';
-import { SEED_STATES } from '../mesh/seed-status.js';
+import type { Mesh } from '../../mesh/mesh.js';
+import type { ReplicatorEvent } from '../../mesh/replicator.js';
+import { SEED_STATES } from '../../mesh/seed-status.js';
 
 /** How a reload or a runtime limit change ended, as a metric label. */
 export type ChangeResult = 'applied' | 'unchanged' | 'invalid' | 'refused';

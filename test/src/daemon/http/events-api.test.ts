@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EVENT_BUFFER_SIZE, EventHub, KEEP_ALIVE_MS, MAX_CLIENT_BYTES } from '../../../src/daemon/events-api.js';
-import { createLimiter } from '../../../src/limiter/limiter.js';
+import { EVENT_BUFFER_SIZE, EventHub, KEEP_ALIVE_MS, MAX_CLIENT_BYTES } from '../../../../src/daemon/http/events-api.js';
+import { createLimiter } from '../../../../src/limiter/limiter.js';
 
 /** Just enough of a ServerResponse: records what is written and lets a test fake a full socket buffer. */
 class FakeResponse extends EventEmitter {

@@ -14,20 +14,20 @@
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { MAX_BATCH_REQUESTS, type Decider } from './decider.js';
-import { codes, isTallymeshError } from '../errors.js';
+import { MAX_BATCH_REQUESTS, type Decider } from '../decider.js';
+import { codes, isTallymeshError } from '../../errors.js';
 import type { EventHub } from './events-api.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
 import { readJson } from './http-body.js';
-import type { Mesh } from '../mesh/mesh.js';
-import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
-import type { DaemonMetrics } from './metrics.js';
-import type { DnsDiscoveryStatus } from './dns-discovery.js';
-import type { MemoryBudget } from './memory-budget.js';
-import type { OverflowWatch } from './overflow-watch.js';
+import type { Mesh } from '../../mesh/mesh.js';
+import { checkRequest, type HostAllowlist, type Refusal } from '../../mesh/port/port-guard.js';
+import type { DaemonMetrics } from '../observe/metrics.js';
+import type { DnsDiscoveryStatus } from '../dns-discovery.js';
+import type { MemoryBudget } from '../memory-budget.js';
+import type { OverflowWatch } from '../observe/overflow-watch.js';
 import { readiness } from './readiness.js';
-import type { UiRoutes } from './ui/ui-routes.js';
-import type { Reloader } from './reload.js';
+import type { UiRoutes } from '../ui/ui-routes.js';
+import type { Reloader } from '../lifecycle/reload.js';
 import { LIMITER_ROUTE, limiterRoute, RELOAD_PATH, reloadRoute } from './runtime-config-api.js';
 
 /** Options of {@link createHttpApi}. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pathOf } from '../../../src/daemon/http-api.js';
+import { pathOf } from '../../../../src/daemon/http/http-api.js';
 
 describe('pathOf', () => {
   it('is the request target without its query', () => {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Limiter, OverflowPolicy } from '../limiter/limiter.js';
+import type { Limiter, OverflowPolicy } from '../../limiter/limiter.js';
 
 /** How long after its last overflow a limiter stays listed as degraded. */
 export const OVERFLOW_RECENT_MS = 60_000;

@@ -18,12 +18,12 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { codes } from '../errors.js';
+import { codes } from '../../errors.js';
 import { pathOf } from './http-api.js';
-import { checkRequest, type HostAllowlist, type Refusal } from '../mesh/port/port-guard.js';
-import { createBoundedServer } from '../mesh/port/server-bounds.js';
-import { formatAddress } from '../validate.js';
-import type { UiRoutes } from './ui/ui-routes.js';
+import { checkRequest, type HostAllowlist, type Refusal } from '../../mesh/port/port-guard.js';
+import { createBoundedServer } from '../../mesh/port/server-bounds.js';
+import { formatAddress } from '../../validate.js';
+import type { UiRoutes } from '../ui/ui-routes.js';
 
 /** The API paths the admin listener serves (besides `/ui`). */
 export const ADMIN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/v1/cluster', '/v1/events']);

@@ -22,13 +22,13 @@ import type http from 'node:http';
 import type https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { DaemonConfig } from './config/daemon-config.js';
-import { codes, isTallymeshError } from '../errors.js';
-import { createLimiter, type Limiter, type LimiterOptions } from '../limiter/limiter.js';
-import type { Mesh } from '../mesh/mesh.js';
-import type { MeshTlsOptions } from '../mesh/mesh-options.js';
-import type { OperatorMetrics } from './operator-metrics.js';
-import { integerOption, MAX_LIMIT } from '../validate.js';
+import type { DaemonConfig } from '../config/daemon-config.js';
+import { codes, isTallymeshError } from '../../errors.js';
+import { createLimiter, type Limiter, type LimiterOptions } from '../../limiter/limiter.js';
+import type { Mesh } from '../../mesh/mesh.js';
+import type { MeshTlsOptions } from '../../mesh/mesh-options.js';
+import type { OperatorMetrics } from '../observe/operator-metrics.js';
+import { integerOption, MAX_LIMIT } from '../../validate.js';
 
 /** Re-reads the configuration the daemon started from; `file` is null when it has none. */
 export type ConfigSource = () => { config: DaemonConfig; file: string | null };

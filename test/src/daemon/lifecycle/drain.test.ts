@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Drain } from '../../../src/daemon/drain.js';
+import { Drain } from '../../../../src/daemon/lifecycle/drain.js';
 
 describe('Drain', () => {
   beforeEach(() => {

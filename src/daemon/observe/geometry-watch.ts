@@ -14,8 +14,8 @@
  *
  * @module
  */
-import type { Mesh } from '../mesh/mesh.js';
-import type { ReplicatorEvent } from '../mesh/replicator.js';
+import type { Mesh } from '../../mesh/mesh.js';
+import type { ReplicatorEvent } from '../../mesh/replicator.js';
 
 /** A conflict is reported for this long after the last refused batch. */
 export const GEOMETRY_RECENT_MS = 60_000;

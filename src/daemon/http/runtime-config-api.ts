@@ -8,9 +8,9 @@
  * @module
  */
 import type http from 'node:http';
-import { codes } from '../errors.js';
+import { codes } from '../../errors.js';
 import { readJson } from './http-body.js';
-import type { Reloader } from './reload.js';
+import type { Reloader } from '../lifecycle/reload.js';
 
 /** Path of the reload endpoint. */
 export const RELOAD_PATH = '/v1/admin/reload';

@@ -13,13 +13,13 @@
  * @module
  */
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config/daemon-config.js';
-import type { Limiter } from '../limiter/limiter.js';
-import type { Mesh, ShareEvent, SloEvent } from '../mesh/mesh.js';
-import type { Refusal } from '../mesh/port/port-guard.js';
-import type { ReplicatorEvent } from '../mesh/replicator.js';
+import type { LogLevel } from '../config/daemon-config.js';
+import type { Limiter } from '../../limiter/limiter.js';
+import type { Mesh, ShareEvent, SloEvent } from '../../mesh/mesh.js';
+import type { Refusal } from '../../mesh/port/port-guard.js';
+import type { ReplicatorEvent } from '../../mesh/replicator.js';
 import { LogSampler } from './log-sampler.js';
-import { seedsNotReached } from '../mesh/seed-status.js';
+import { seedsNotReached } from '../../mesh/seed-status.js';
 
 /** Rejections that are part of normal operation, logged at debug: a duplicate link losing its resolution. */
 const EXPECTED_REJECTIONS = new Set(['duplicate']);

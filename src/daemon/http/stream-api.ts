@@ -27,13 +27,13 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Decider } from './decider.js';
-import { codes, isTallymeshError } from '../errors.js';
-import { refuseUpgrade } from '../mesh/port/port-guard.js';
+import type { Decider } from '../decider.js';
+import { codes, isTallymeshError } from '../../errors.js';
+import { refuseUpgrade } from '../../mesh/port/port-guard.js';
 import { AUTH_CHALLENGE } from './http-auth.js';
-import type { DaemonMetrics } from './metrics.js';
-import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from '../stream/stream-codec.js';
-import { integerOption } from '../validate.js';
+import type { DaemonMetrics } from '../observe/metrics.js';
+import { decodeStreamRequest, encodeStreamResponse, MAX_STREAM_FRAME_BYTES, type StreamRequest } from '../../stream/stream-codec.js';
+import { integerOption } from '../../validate.js';
 
 /** URL path of the stream. */
 export const STREAM_PATH = '/v1/stream';

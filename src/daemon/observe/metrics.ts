@@ -15,11 +15,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Mesh, PeerStatus, ShareEvent } from '../mesh/mesh.js';
-import type { RefusalReason } from '../mesh/port/port-guard.js';
-import type { ReplicatorEvent } from '../mesh/replicator.js';
-import type { RespStats } from '../resp/index.js';
-import type { DescriptorResult, RlsStats } from '../rls/index.js';
+import type { Mesh, PeerStatus, ShareEvent } from '../../mesh/mesh.js';
+import type { RefusalReason } from '../../mesh/port/port-guard.js';
+import type { ReplicatorEvent } from '../../mesh/replicator.js';
+import type { RespStats } from '../../resp/index.js';
+import type { DescriptorResult, RlsStats } from '../../rls/index.js';
 
 /** One request in this many has its latency measured (two clock reads and a histogram update). */
 export const LATENCY_SAMPLE_EVERY = 8;

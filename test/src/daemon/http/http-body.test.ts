@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { checkMediaType, parseJson } from '../../../src/daemon/http-body.js';
+import { checkMediaType, parseJson } from '../../../../src/daemon/http/http-body.js';
 
 describe('parseJson', () => {
   it('parses UTF-8 JSON and ignores a leading byte order mark', () => {
