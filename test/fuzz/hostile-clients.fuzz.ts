@@ -42,7 +42,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from '../../src/daemon/daemon.js';
-import { DEFAULT_STREAM_BOUNDS } from '../../src/daemon/stream-api.js';
+import { DEFAULT_STREAM_BOUNDS } from '../../src/daemon/http/stream-api.js';
 import { decodeStreamResponse, encodeStreamRequest } from '../../src/stream/stream-codec.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../../transport/options.js';
 import { createPrng } from '../../transport/sim/prng.js';
