@@ -6,10 +6,10 @@
  * `local` policy, so the truth (the hits each side was granted) is known.
  */
 import { describe, expect, it } from 'vitest';
-import type { Mesh } from '../../../src/mesh/mesh.js';
-import type { SloEvent } from '../../../src/mesh/accuracy-watch.js';
-import { createSimNetwork } from '../../../transport/sim/sim-network.js';
-import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
+import type { Mesh } from '../../../../src/mesh/mesh.js';
+import type { SloEvent } from '../../../../src/mesh/accuracy/accuracy-watch.js';
+import { createSimNetwork } from '../../../../transport/sim/sim-network.js';
+import { FAST_INTERVALS, simNode } from '../../../helpers/sim-mesh.js';
 
 const LIMITER = { name: 'api', limit: 100, windowMs: 10_000, sloRatio: 1.05 };
 const ratioOf = (m: Mesh): number => m.cluster().limiters[0].admittedRatio;

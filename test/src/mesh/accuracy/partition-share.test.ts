@@ -11,12 +11,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Mesh } from '../../../src/mesh/mesh.js';
-import type { ShareEvent } from '../../../src/mesh/partition-guard.js';
-import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { createPrng } from '../../../transport/sim/prng.js';
-import { fcParams } from '../../helpers/fc.js';
-import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
+import type { Mesh } from '../../../../src/mesh/mesh.js';
+import type { ShareEvent } from '../../../../src/mesh/accuracy/partition-guard.js';
+import { createSimNetwork, type SimNetwork } from '../../../../transport/sim/sim-network.js';
+import { createPrng } from '../../../../transport/sim/prng.js';
+import { fcParams } from '../../../helpers/fc.js';
+import { FAST_INTERVALS, simNode } from '../../../helpers/sim-mesh.js';
 
 const GOSSIP_MS = 20;
 /** The simulated network's one-way latency is 1–5 ms. */

@@ -5,8 +5,8 @@
  * `partition: 'share'` limiter on its share for the whole run.
  */
 import { describe, expect, it } from 'vitest';
-import { createSimNetwork } from '../../../transport/sim/sim-network.js';
-import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
+import { createSimNetwork } from '../../../../transport/sim/sim-network.js';
+import { FAST_INTERVALS, simNode } from '../../../helpers/sim-mesh.js';
 
 const LIMITER = { name: 'api', limit: 100, windowMs: 10_000, partition: 'share' as const, maxLagMs: 200 };
 

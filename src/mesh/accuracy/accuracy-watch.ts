@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Limiter } from '../limiter/limiter.js';
+import type { Limiter } from '../../limiter/limiter.js';
 
 /** Slots read per limiter per walk. */
 export const WALK_SLOTS = 4096;

@@ -17,8 +17,8 @@
  *
  * @module
  */
-import type { Limiter } from '../limiter/limiter.js';
-import type { Peer } from './peer.js';
+import type { Limiter } from '../../limiter/limiter.js';
+import type { Peer } from '../peer.js';
 
 /** A share that began on lag ends only once the lag is back under this fraction of `maxLagMs`, so that it does not flap. */
 export const LAG_RECOVERY_FRACTION = 0.75;

@@ -5,10 +5,10 @@
  * `forgetAfterMs`, and the heal.
  */
 import { describe, expect, it } from 'vitest';
-import type { Mesh } from '../../../src/mesh/mesh.js';
-import type { ShareEvent } from '../../../src/mesh/partition-guard.js';
-import { createSimNetwork, type SimNetwork } from '../../../transport/sim/sim-network.js';
-import { FAST_INTERVALS, simNode } from '../../helpers/sim-mesh.js';
+import type { Mesh } from '../../../../src/mesh/mesh.js';
+import type { ShareEvent } from '../../../../src/mesh/accuracy/partition-guard.js';
+import { createSimNetwork, type SimNetwork } from '../../../../transport/sim/sim-network.js';
+import { FAST_INTERVALS, simNode } from '../../../helpers/sim-mesh.js';
 
 const LIMITERS = [
   { name: 'shared', limit: 90, windowMs: 10_000, partition: 'share' as const, maxLagMs: 100 },
