@@ -42,6 +42,7 @@ export function registerStart(program: Command): void {
     .option('--max-keys <n>', 'keys held per node before each limiter overflows (default 1000000)')
     .option('--events-denied-per-sec <n>', 'denial events per second sent on /v1/events (default 10)')
     .option('--gossip-interval <duration>', 'delta flush interval (default 20ms)')
+    .option('--prefill <fraction>', "lag-aware admission: share (0-1) of the peers' estimated hits in flight added to a hot key's count (default 0.7)")
     .option('--suspect-after <duration>', 'silence after which a peer is unreachable (default 1s)')
     .option('--max-clock-offset <duration>', 'peers whose clock is further ahead are refused (default 500ms)')
     .option('--shutdown-timeout <duration>', 'upper bound for a graceful shutdown (default 5s)')

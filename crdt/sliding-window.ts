@@ -23,6 +23,7 @@
 import { WindowCells, type WindowCellsOptions } from './window-cells.js';
 import { bucketOf, countAhead, edgeWeight, resetMs, retryAfterMs } from './window-math.js';
 import { shareSums } from './window-share.js';
+import type { HotKey, LagEstimate } from './lag-estimate.js';
 
 /** A rate-limit decision. */
 export interface Decision {
@@ -74,10 +75,28 @@ export class SlidingWindow extends WindowCells {
   decide(key: string, cost: number, limit: number, t: number, commit: boolean): Decision {
     const a = this.arena;
     const cur = bucketOf(t, this.windowMs, this.buckets);
-    let slot = a.slotOf(key);
+    const slot = a.slotOf(key);
     let count = 0;
-    if (slot !== undefined) count = a.countAt(slot, cur, edgeWeight(t, cur, this.windowMs, this.buckets));
-    if (count + cost <= limit) {
+    if (slot !== undefined) {
+      count = a.countAt(slot, cur, edgeWeight(t, cur, this.windowMs, this.buckets));
+      // A key peers count too may be hot: its decision adds the hits probably in flight (lag-estimate.ts).
+      const est = this.estimate;
+      if (est !== null && est.size !== 0) {
+        const hot = est.hotOf(slot, key);
+        if (hot !== undefined) return this.#decideHot(est, hot, key, slot, cur, count, cost, limit, t, commit);
+      }
+    }
+    return this.#decideOn(key, slot, cur, count, 0, cost, limit, t, commit);
+  }
+
+  /**
+   * The decision on `count` (the key's window count) plus `extra` hits that
+   * are not in the cells (a hot key's pre-fill): admitted when they and
+   * `cost` fit under `limit`, and then, with `commit`, counted.
+   */
+  #decideOn(key: string, slot: number | undefined, cur: number, count: number, extra: number, cost: number, limit: number, t: number, commit: boolean): Decision {
+    const a = this.arena;
+    if (count + extra + cost <= limit) {
       if (commit) {
         if (slot === undefined) {
           // Each new key pays for sweeping two slots, so expired keys are
@@ -88,7 +107,7 @@ export class SlidingWindow extends WindowCells {
         this.addLocal(slot, cur, cost);
         count += cost;
       }
-      const remaining = Math.floor(limit - count);
+      const remaining = Math.floor(limit - count - extra);
       return {
         allowed: true,
         limit,
@@ -104,19 +123,41 @@ export class SlidingWindow extends WindowCells {
       return {
         allowed: false,
         limit,
-        remaining: Math.max(0, Math.floor(limit - count)),
+        remaining: Math.max(0, Math.floor(limit - count - extra)),
         resetMs: slot === undefined ? 0 : this.#resetMs(slot, t),
         retryAfterMs: Infinity,
       };
     }
-    const remaining = Math.floor(limit - count);
+    const remaining = Math.floor(limit - count - extra);
     return {
       allowed: false,
       limit,
       remaining: remaining > 0 ? remaining : 0,
       resetMs: this.#resetMs(slot, t),
-      retryAfterMs: this.#retryAfter(slot, cur, t, limit - cost),
+      retryAfterMs: this.#retryAfter(slot, cur, t, Math.max(0, limit - cost - extra)),
     };
+  }
+
+  /**
+   * The decision on a hot key (see `lag-estimate.ts`): its count plus the
+   * pre-fill, and near the limit this node's quota of what is left.
+   */
+  #decideHot(est: LagEstimate, hot: HotKey, key: string, slot: number, cur: number, count: number, cost: number, limit: number, t: number, commit: boolean): Decision {
+    if (commit) hot.demand += cost;
+    const pre = hot.prefill;
+    if (est.quota) {
+      const left = limit - count - pre;
+      if (left < hot.near && cost <= left) {
+        const own = est.ownRecent(hot);
+        const quota = hot.weight * (left + own) - own;
+        if (cost > quota) {
+          return { allowed: false, limit, remaining: quota > 0 ? Math.floor(quota) : 0, resetMs: this.#resetMs(slot, t), retryAfterMs: est.retryMs(hot) };
+        }
+      }
+    }
+    const d = this.#decideOn(key, slot, cur, count, pre, cost, limit, t, commit);
+    if (d.allowed && commit) est.addOwn(hot, cost);
+    return d;
   }
 
   /**

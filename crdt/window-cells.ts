@@ -27,6 +27,7 @@ import { fnv1a, mix32 } from './hash.js';
 import { NO_REPLICA, ReplicaRegistry, SELF } from './replica-registry.js';
 import { NO_CELL, WindowArena } from './window-arena.js';
 import { bucketOf } from './window-math.js';
+import type { LagEstimate } from './lag-estimate.js';
 
 /** Options of a window's cells (and of `SlidingWindow`). */
 export interface WindowCellsOptions {
@@ -108,6 +109,14 @@ export class WindowCells {
   #sweepCursor = 0;
   /** Time of the last paced sweep (NaN: none yet). */
   #sweptAt = NaN;
+  /** Hits the last {@link #mergeCell} added to a cell's count. */
+  #mergedHits = 0;
+  /**
+   * Lag-aware admission's estimates (null: off, the embedded default). A
+   * fresh merge tells it the remote hits it brought; the decision reads it;
+   * it never writes a cell (see `lag-estimate.ts`).
+   */
+  estimate: LagEstimate | null = null;
 
   constructor(options: WindowCellsOptions) {
     this.windowMs = options.windowMs;
@@ -137,6 +146,11 @@ export class WindowCells {
   /** Replica ids registered, this replica's included: at most {@link MAX_REPLICA_IDS}. */
   get replicaCount(): number {
     return this.#replicas.size;
+  }
+
+  /** Replica ids by local index (`''` for a free index): what lag-aware admission takes delays for. */
+  get replicaIds(): readonly string[] {
+    return this.#replicas.ids;
   }
 
   /**
@@ -261,11 +275,16 @@ export class WindowCells {
    * received to every peer at once). A predicate on the replica id relays
    * only the cells of the replicas it accepts (the mesh's targeted relay:
    * `src/mesh/relay-routes.ts`); changed resets are relayed unless `relay`
-   * is false.
+   * is false. `fresh` (a delta, not a snapshot chunk) lets the window's
+   * lag-aware {@link estimate} learn the remote hits the batch brings.
    */
-  merge(state: CellBatch, t: number, relay: boolean | ((replicaId: string) => boolean) = true): number {
+  merge(state: CellBatch, t: number, relay: boolean | ((replicaId: string) => boolean) = true, fresh = false): number {
     const a = this.arena;
     const cur = this.bucketOf(t);
+    // A fresh batch (a delta) brings hits its replicas admitted lately: what lag-aware admission
+    // learns the peers' rates from. Cells of older buckets are catching up, not in flight.
+    const est = fresh ? this.estimate : null;
+    const freshFrom = est === null ? Infinity : est.freshFrom(t, this.bucketMs);
     const minLive = cur - this.buckets;
     // No honest replica counts in a bucket further ahead than the clock bound:
     // a cell from beyond it would pin a key for as long as it claims.
@@ -301,6 +320,7 @@ export class WindowCells {
         const change = this.#mergeCell(slot, bucket, replica, floor, count);
         if (change !== 0) {
           changed++;
+          if (bucket >= freshFrom && replica !== SELF && this.#mergedHits > 0) (est as LagEstimate).remote(slot, key, replica, this.#mergedHits);
           // A raised floor is a reset's observation: its origin is the reset's
           // issuer, not the cell's replica, so it is relayed whatever the
           // targeting says of that replica (resets are rare).
@@ -522,6 +542,7 @@ export class WindowCells {
     const a = this.arena;
     const e = a.findCell(slot, bucket, replica);
     if (e === NO_CELL) {
+      this.#mergedHits = count;
       a.insertCell(slot, bucket, replica, floor, count);
       // Met in this lap: a lap that examined the slot before the cell came must not forget its replica.
       this.#replicas.met(replica);
@@ -530,6 +551,7 @@ export class WindowCells {
     const oldFloor = a.cellFloor(e);
     const oldCount = a.cellCount(e);
     if (floor <= oldFloor && count <= oldCount) return 0;
+    this.#mergedHits = count > oldCount ? count - oldCount : 0;
     // The arena moves the cached sums by the change of visible hits.
     a.setCell(slot, e, floor > oldFloor ? floor : oldFloor, count > oldCount ? count : oldCount);
     return floor > oldFloor ? CHANGED | FLOOR_ROSE : CHANGED;

@@ -91,6 +91,19 @@ export function enumOption<T extends string>(name: string, value: unknown, allow
   return value as T;
 }
 
+/** Requires a boolean. */
+export function booleanOption(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new codes.TALLYMESH_ERR_OPTION_TYPE(name, 'a boolean', describeValue(value));
+  return value;
+}
+
+/** Requires a finite number from `min` to `max`. */
+export function fractionOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new codes.TALLYMESH_ERR_OPTION_TYPE(name, 'a number', describeValue(value));
+  if (value < min || value > max) throw new codes.TALLYMESH_ERR_OPTION_RANGE(name, `from ${min} to ${max}`, describeValue(value));
+  return value;
+}
+
 /** Validates a ratio bound: a finite number from 1 to 100 (1.05: 5 % over). */
 export function ratioOption(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new codes.TALLYMESH_ERR_OPTION_TYPE(name, 'a number', describeValue(value));

@@ -13,7 +13,7 @@ import type { Frame } from './codec/frame.js';
 import { Link } from './link.js';
 import type { Conduit, LinkHost } from './link.js';
 import type { Scheduler } from './scheduler.js';
-import type { DialFailure, PeerInfo, PeerStats, RejectReason, TransportHandlers } from './transport.js';
+import { PROBE_INTERVAL_MS, type DialFailure, type PeerInfo, type PeerStats, type RejectReason, type TransportHandlers } from './transport.js';
 
 /** Redial delays: attempt n waits a uniform random time in [0, min(maxMs, initialMs * 2^n)) ("full jitter"). */
 export interface BackoffOptions {
@@ -148,6 +148,8 @@ export class LinkManager implements LinkHost {
   #loops = new Map<string, DialLoop>();
   /** Links that authenticated (a dialed link closed before that failed its handshake). */
   #authenticated = new WeakSet<Link>();
+  /** Stops the round-trip probes. */
+  #stopProbes: (() => void) | null = null;
 
   constructor(options: LinkManagerOptions) {
     this.#options = options;
@@ -178,6 +180,9 @@ export class LinkManager implements LinkHost {
     this.#handlers = handlers;
     this.#lifecycle = 'running';
     for (const loop of this.#loops.values()) this.#dial(loop);
+    this.#stopProbes = this.scheduler.every(PROBE_INTERVAL_MS, () => {
+      for (const link of this.#open.values()) link.probe();
+    });
   }
 
   /** See {@link Transport.connect}. */
@@ -253,6 +258,11 @@ export class LinkManager implements LinkHost {
     };
   }
 
+  /** See {@link Transport.roundTripMs}. */
+  roundTripMs(nodeId: string): number | undefined {
+    return this.#open.get(nodeId)?.roundTripMs();
+  }
+
   /**
    * Stop every loop and close every link with `reason`, draining each: what
    * the owner queued last (the final DELTA, the BYE) still goes out before
@@ -261,6 +271,8 @@ export class LinkManager implements LinkHost {
   close(reason: string): void {
     if (this.#lifecycle === 'closed') return;
     this.#lifecycle = 'closed';
+    this.#stopProbes?.();
+    this.#stopProbes = null;
     for (const loop of this.#loops.values()) loop.cancelTimer?.();
     this.#loops.clear();
     for (const link of [...this.#links]) link.close(reason, 'drain');

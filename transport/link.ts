@@ -46,6 +46,15 @@ export interface Conduit {
   close(reason: string, mode?: CloseMode): void;
   /** Bytes accepted but not yet handed to the network. */
   queuedBytes(): number;
+  /**
+   * Sends a round-trip probe that the other end answers by itself (a
+   * WebSocket ping, answered with a pong by every compliant peer): no frame of
+   * the tallymesh protocol, so peers of any version answer it. Optional: a
+   * conduit without it has no {@link roundTripMs}.
+   */
+  probe?(): void;
+  /** Smoothed round-trip time of the probes (ms); NaN until one was answered. */
+  readonly roundTripMs?: number;
 }
 
 /** Handshake progress of a link (the same names for both roles). */
@@ -154,6 +163,17 @@ export class Link {
   /** Bytes waiting in the conduit. */
   queuedBytes(): number {
     return this.#conduit.queuedBytes();
+  }
+
+  /** Sends a round-trip probe when the link is open and its conduit can (see {@link Conduit.probe}). */
+  probe(): void {
+    if (this.#state === 'open') this.#conduit.probe?.();
+  }
+
+  /** Smoothed round-trip time to the peer (ms); undefined until measured, or when the conduit cannot probe. */
+  roundTripMs(): number | undefined {
+    const rtt = this.#conduit.roundTripMs;
+    return rtt === undefined || Number.isNaN(rtt) ? undefined : rtt;
   }
 
   /** Arm the handshake deadline; a dialer also sends its HELLO. Call once, after the host registered the link. */

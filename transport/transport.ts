@@ -7,6 +7,9 @@
  */
 import type { Frame } from './codec/frame.js';
 
+/** How often each open link is probed for its round-trip time (ms). */
+export const PROBE_INTERVAL_MS = 1000;
+
 /** An authenticated peer. */
 export interface PeerInfo {
   nodeId: string;
@@ -121,6 +124,14 @@ export interface Transport {
   peers(): PeerInfo[];
   /** Traffic counters for a peer (zeros for an unknown peer). */
   stats(nodeId: string): PeerStats;
+  /**
+   * Smoothed round-trip time to an authenticated peer in ms, measured by
+   * probes the peer answers by itself, every {@link PROBE_INTERVAL_MS}
+   * (undefined: not linked, not measured yet, or a transport that cannot
+   * probe). What lag-aware admission takes a one-way delay from
+   * (docs/accuracy.md).
+   */
+  roundTripMs?(nodeId: string): number | undefined;
   /**
    * Close every link and stop listening. Idempotent. Frames already queued
    * (the owner's final DELTA and BYE) are sent before each link closes, for

@@ -165,6 +165,7 @@ function meshOptions(config: DaemonConfig): MeshOptions {
     peers: config.peers,
     secret: config.secret,
     gossipIntervalMs: config.gossipIntervalMs,
+    prefill: config.prefill,
     suspectAfterMs: config.suspectAfterMs,
     maxClockOffsetMs: config.maxClockOffsetMs,
     joinTimeoutMs: config.joinTimeoutMs,

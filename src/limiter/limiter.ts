@@ -9,6 +9,7 @@
  * @module
  */
 import { Hlc } from '../../crdt/hlc.js';
+import { LagEstimate, type LagEstimateOptions } from '../../crdt/lag-estimate.js';
 import type { LwwRegister } from '../../crdt/lww.js';
 import { SlidingWindow, type Decision } from '../../crdt/sliding-window.js';
 import { codes } from '../errors.js';
@@ -16,6 +17,7 @@ import { newIncarnation, replicaIdOf } from './replica-id.js';
 import { ReplicaState, type ReplicaBatch, type ReplicaCell } from './replica-state.js';
 import {
   checkCost,
+  booleanOption,
   checkKey,
   defaultBuckets,
   enumOption,
@@ -92,6 +94,14 @@ export interface LimiterOptions {
    */
   maxLagMs?: number;
   /**
+   * In a mesh, lag-aware admission (default true): a key peers count too is
+   * decided on its count plus the hits they have probably admitted but this
+   * node has not seen yet, and near its limit on this node's quota of what
+   * is left (docs/accuracy.md, Lag-aware admission). False decides on the
+   * count alone, as before it existed. Embedded, alone, it changes nothing.
+   */
+  lagAware?: boolean;
+  /**
    * In a mesh, the bound on the estimated admitted ratio (the largest
    * window count of any key ÷ the limit) past which an `slo` event reports
    * the deviation, e.g. 1.05. Unset: the ratio is measured, never reported.
@@ -120,6 +130,8 @@ export interface LimiterContext {
   nodeFull?: () => boolean;
   /** Called when this many keys wait to be replicated: ship them now instead of at the next tick. */
   flushAt?: number;
+  /** Set by a mesh: the lag-aware admission settings its `lagAware` limiters use (absent: embedded, none). */
+  lagEstimate?: LagEstimateOptions;
   onFlushDue?: () => void;
 }
 
@@ -145,6 +157,8 @@ export class Limiter {
   readonly maxLagMs: number;
   /** The admitted-ratio bound past which a mesh reports an `slo` event (undefined: none). */
   readonly sloRatio: number | undefined;
+  /** Whether a mesh decides this limiter's hot keys lag-aware (see {@link LimiterOptions.lagAware}). */
+  readonly lagAware: boolean;
   readonly stats: LimiterStats = { allowed: 0, denied: 0, overflows: 0 };
   /**
    * The replication surface: deltas, merges, snapshots, digests, cells. What
@@ -173,6 +187,7 @@ export class Limiter {
     this.partition = options.partition === undefined ? 'local' : enumOption('partition', options.partition, ['local', 'share']);
     this.maxLagMs = options.maxLagMs === undefined ? DEFAULT_MAX_LAG_MS : integerOption('maxLagMs', options.maxLagMs, 1, 3_600_000);
     this.sloRatio = options.sloRatio === undefined ? undefined : ratioOption('sloRatio', options.sloRatio);
+    this.lagAware = options.lagAware === undefined ? true : booleanOption('lagAware', options.lagAware);
     this.#ctx = ctx;
     // The configured limit is the register's floor (ts 0): any runtime change wins over it.
     this.#limit = { ts: 0, replica: '', value: limit };
@@ -182,6 +197,7 @@ export class Limiter {
       replicaId: ctx.replicaId,
       maxClockOffsetMs: ctx.maxClockOffsetMs,
     });
+    if (this.lagAware && ctx.lagEstimate !== undefined) this.#window.estimate = new LagEstimate(this.windowMs, ctx.lagEstimate, ctx.now);
     this.replica = new ReplicaState(this.#window, {
       time: () => this.#time(),
       limit: () => this.#limit,

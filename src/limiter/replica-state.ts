@@ -102,9 +102,26 @@ export class ReplicaState {
    * {@link drainDelta}, for peers the sender may not reach (a bridge, issue
    * 10, defect 11); snapshot chunks are merged without. A predicate on the
    * replica id relays only the accepted replicas' cells (targeted relay).
+   * `fresh` marks a delta, whose new hits feed lag-aware admission's rates
+   * (see {@link tickEstimate}); snapshot chunks and repairs are not fresh.
    */
-  merge(state: ReplicaBatch, relay: boolean | ((replicaId: string) => boolean) = true): number {
-    return this.#window.merge(state, this.#host.time(), relay);
+  merge(state: ReplicaBatch, relay: boolean | ((replicaId: string) => boolean) = true, fresh = false): number {
+    return this.#window.merge(state, this.#host.time(), relay, fresh);
+  }
+
+  /**
+   * Lag-aware admission's tick (docs/accuracy.md): folds the remote hits
+   * merged since the last tick into the hot keys' rates and takes each
+   * replica's replication delay (ms) from `delayOf`. Nothing when the
+   * limiter runs without it.
+   */
+  tickEstimate(delayOf: (replicaId: string) => number): void {
+    this.#window.estimate?.tick(this.#window.replicaIds, delayOf);
+  }
+
+  /** Hot keys lag-aware admission tracks (0 when off). */
+  get hotKeys(): number {
+    return this.#window.estimate?.size ?? 0;
   }
 
   /**

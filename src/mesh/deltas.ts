@@ -136,7 +136,7 @@ export class DeltaGossip {
 
   /** Merges a DELTA frame from `peer` (its replication lag is taken on every frame, by `Membership.hear`). */
   receive(peer: Peer, batches: WindowBatch[]): void {
-    mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted);
+    mergeBatches(this.#ctx, peer, batches, this.#routes.mode === 'off' ? false : this.#relayWanted, true);
   }
 
   #sendDelta(peer: Peer, batches: WindowBatch[]): boolean {

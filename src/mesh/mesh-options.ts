@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Scheduler } from '../../transport/scheduler.js';
 import type { Transport } from '../../transport/transport.js';
 import { codes } from '../errors.js';
-import { integerOption, isAddress, nameOption } from '../validate.js';
+import { DEFAULT_PREFILL, DEFAULT_RATE_SMOOTHING } from '../../crdt/lag-estimate.js';
+import { fractionOption, integerOption, isAddress, nameOption } from '../validate.js';
 import type { ReplicatorOptions } from './replication-context.js';
 
 /** TLS material for `wss` between peers. PEM strings or Buffers. */
@@ -52,6 +53,15 @@ export interface MeshOptions {
    * when down, its record is forgotten.
    */
   forgetAfterMs?: number;
+  /**
+   * Lag-aware admission (limiters with `lagAware`, the default): the share,
+   * 0–1, of the estimated hits in flight from peers that a hot key's count is
+   * pre-filled with (default 0.7; 0 turns the pre-fill off, the quota near
+   * the limit stays). docs/accuracy.md, Lag-aware admission.
+   */
+  prefill?: number;
+  /** Lag-aware admission: weight (0.01–1) of the newest gossip interval in the rate averages (default 0.2). */
+  rateSmoothing?: number;
   /** How long a joining node waits for seeds before it calls itself ready alone (default 2000 ms). */
   joinTimeoutMs?: number;
   /** Remote clocks further ahead than this are refused (default 500 ms). */
@@ -97,6 +107,8 @@ export interface ResolvedMeshOptions extends ReplicatorOptions {
   /** Never empty: a random one (32 bytes from the CSPRNG) when none was given. */
   secret: string;
   joinTimeoutMs: number;
+  prefill: number;
+  rateSmoothing: number;
   maxClockOffsetMs: number;
   maxFrameBytes: number;
   maxQueueBytes: number;
@@ -171,6 +183,8 @@ export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
     suspectAfterMs,
     forgetAfterMs: integerOption('forgetAfterMs', o.forgetAfterMs ?? 600_000, 1_000, 30 * 86_400_000),
     joinTimeoutMs: integerOption('joinTimeoutMs', o.joinTimeoutMs ?? 2000, 0, 3_600_000),
+    prefill: fractionOption('prefill', o.prefill ?? DEFAULT_PREFILL, 0, 1),
+    rateSmoothing: fractionOption('rateSmoothing', o.rateSmoothing ?? DEFAULT_RATE_SMOOTHING, 0.01, 1),
     maxClockOffsetMs: integerOption('maxClockOffsetMs', o.maxClockOffsetMs ?? 500, 1, 3_600_000),
     maxFrameBytes: integerOption('maxFrameBytes', o.maxFrameBytes ?? 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     maxQueueBytes: integerOption('maxQueueBytes', o.maxQueueBytes ?? 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -25,6 +25,7 @@ import { Readiness } from './readiness.js';
 import { Replicator, type ReplicatorEvent, type ReplicationStats } from './replicator.js';
 import type { RelayMode } from './relay-routes.js';
 import { SeedStatus, type SeedReport } from './seed-status.js';
+import { tickLagEstimates, type LagDelaysHost } from './accuracy/lag-delays.js';
 
 export type { MeshOptions, ShareEvent, SloEvent };
 
@@ -38,6 +39,8 @@ export interface PeerStatus extends PeerStats {
   reachable: boolean;
   clockOffsetMs: number;
   replicationLagMs: number;
+  /** Smoothed round trip measured by the transport's probes (null: not linked or not measured yet). */
+  roundTripMs: number | null;
   lastHeardMs: number | null;
   rejected: Record<string, number>;
 }
@@ -71,6 +74,9 @@ export interface ClusterStatus {
     share: PartitionShare | null;
     /** Estimated over-admission: the largest window count of any key read in the last window ÷ the limit (docs/accuracy.md). */
     admittedRatio: number;
+    /** Whether hot keys are decided lag-aware, and how many keys are hot now (docs/accuracy.md, Lag-aware admission). */
+    lagAware: boolean;
+    hotKeys: number;
   }>;
   replication: ReplicationStats;
 }
@@ -147,7 +153,19 @@ export class Mesh extends EventEmitter {
   async start(): Promise<void> {
     await this.#replicator.start(this.#opts.peers);
     this.#readiness.start();
-    this.#stopAccuracy = this.#scheduler.every(this.#opts.digestIntervalMs, () => this.#accuracy.walk(this.#limiters.values()));
+    const stopWalk = this.#scheduler.every(this.#opts.digestIntervalMs, () => this.#accuracy.walk(this.#limiters.values()));
+    const lagHost: LagDelaysHost = {
+      nodeId: this.nodeId,
+      gossipIntervalMs: this.#opts.gossipIntervalMs,
+      peers: () => this.#replicator.peers.values(),
+      roundTripMs: (nodeId) => this.#transport.roundTripMs?.(nodeId),
+      limiters: () => this.#limiters.values(),
+    };
+    const stopLag = this.#scheduler.every(this.#opts.gossipIntervalMs, () => tickLagEstimates(lagHost));
+    this.#stopAccuracy = () => {
+      stopWalk();
+      stopLag();
+    };
   }
 
   /**
@@ -180,6 +198,7 @@ export class Mesh extends EventEmitter {
       nodeFull: () => this.#keyCount() >= this.#opts.maxKeys,
       flushAt: EARLY_FLUSH_KEYS,
       onFlushDue: () => this.#queueFlush(),
+      lagEstimate: { prefill: this.#opts.prefill, smoothing: this.#opts.rateSmoothing },
     });
     const existing = this.#limiters.get(limiter.name);
     if (existing !== undefined) {
@@ -260,6 +279,7 @@ export class Mesh extends EventEmitter {
         reachable: p.state === 'live' || p.state === 'syncing',
         clockOffsetMs: p.clockOffsetMs,
         replicationLagMs: Math.round(p.replicationLagMs * 10) / 10,
+        roundTripMs: p.roundTripMs === null ? null : Math.round(p.roundTripMs * 10) / 10,
         lastHeardMs: p.lastHeardAt === 0 ? null : now - p.lastHeardAt,
         ...s,
         rejected: { ...p.rejected },
@@ -287,6 +307,8 @@ export class Mesh extends EventEmitter {
         partition: l.partition,
         share: l.share,
         admittedRatio: this.#accuracy.ratio(l),
+        lagAware: l.lagAware,
+        hotKeys: l.replica.hotKeys,
       })),
       replication: this.#replicator.stats,
     };

@@ -53,6 +53,8 @@ export class Peer {
   lagFloorAt = 0;
   /** Smoothed delay beyond the link's floor: the lag a peer or link falling behind adds, free of clock offset. */
   excessLagMs = 0;
+  /** The transport's smoothed round trip to the peer (ms), as of lag-aware admission's last tick; null: unknown. */
+  roundTripMs: number | null = null;
   /** When this node last asked the peer for a snapshot (SYNC); −∞: never. */
   syncSentAt = Number.NEGATIVE_INFINITY;
   /** The peer said BYE (it left on purpose); cleared when its link comes up again. */

@@ -102,9 +102,10 @@ export function sameGeometry(limiter: Limiter, batch: { windowMs: number; bucket
  * default; false for snapshot chunks) the cells that changed go on to our
  * peers with the next delta (issue 10, defect 11); a predicate on the replica
  * id (the mesh's `RelayRoutes.wanted`) relays only the replicas some peer
- * needs.
+ * needs. `fresh` (a DELTA frame) lets lag-aware admission learn the peers'
+ * recent hits from what the batches bring.
  */
-export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[], relay: boolean | ((replicaId: string) => boolean) = true): void {
+export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: WindowBatch[], relay: boolean | ((replicaId: string) => boolean) = true, fresh = false): void {
   for (const batch of batches) {
     const limiter = ctx.limiters.get(batch.name);
     if (limiter === undefined) {
@@ -128,6 +129,6 @@ export function mergeBatches(ctx: ReplicationContext, peer: Peer, batches: Windo
       ctx.refuse(peer, 'too-many-replicas', `${batch.name}: ${batch.replicas.length} replica ids, ${limiter.replica.replicaCount} held`);
       continue;
     }
-    ctx.counters.cellsMerged += limiter.replica.merge(batch, relay);
+    ctx.counters.cellsMerged += limiter.replica.merge(batch, relay, fresh);
   }
 }

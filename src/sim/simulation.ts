@@ -348,7 +348,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
    * The probe: honest nodes — those cut off from the burst node first —
    * admit up to half the limit on a fresh key; after as many gossip
    * intervals as a relay through a bridge needs (twenty, and the latency;
-   * earlier once every node holds them), one node is asked for twice the
+   * earlier once every node holds them), and three more (lag-aware admission
+   * stops counting hits in flight two of its ticks after the peers fell
+   * silent on the key), one node is asked for twice the
    * limit at once. Having heard everything, it must admit exactly up to its
    * limit; the oracle checks the log.
    */
@@ -377,6 +379,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
     };
     const hearMs = 20 * gossip + 4 * (o.latencyMs?.[1] ?? 5);
     for (let waited = 0; waited < hearMs && !voters.every(heard); waited += STEP_MS) {
+      net.advance(STEP_MS);
+      observe('probe');
+    }
+    // Lag-aware admission holds back hits it thinks are in flight until the peers have been
+    // silent on the key for two of its ticks (docs/accuracy.md): three gossip intervals more.
+    for (let waited = 0; waited < 3 * gossip; waited += STEP_MS) {
       net.advance(STEP_MS);
       observe('probe');
     }

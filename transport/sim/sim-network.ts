@@ -283,6 +283,10 @@ class SimTransport implements Transport {
     return this.#host.manager.stats(nodeId);
   }
 
+  roundTripMs(nodeId: string): number | undefined {
+    return this.#host.manager.roundTripMs(nodeId);
+  }
+
   async close(): Promise<void> {
     if (!this.#alive()) return;
     this.#host.state = 'stopped';

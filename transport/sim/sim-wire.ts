@@ -98,6 +98,13 @@ export class SimEndpoint implements Conduit {
   queuedBytes(): number {
     return 0; // the simulated wire has no backpressure
   }
+
+  /** Smoothed round trip of the probes (NaN: none answered yet). */
+  roundTripMs = Number.NaN;
+
+  probe(): void {
+    if (this.open) this.#wire.transmitProbe(this);
+  }
 }
 
 /**
@@ -218,6 +225,27 @@ export class SimWire {
         to.link.receive(bytes); // decoded afresh on every delivery: no object is shared
       });
     }
+  }
+
+  /**
+   * A round-trip probe from `from` (a WebSocket ping and its pong): one mean
+   * latency each way, swallowed by a cut in either direction. It draws
+   * nothing from the seeded stream, so probing changes no run's faults.
+   */
+  transmitProbe(from: SimEndpoint): void {
+    const to = from.peer;
+    if (to === null || this.isCut(from.owner.nodeId, to.owner.nodeId)) return;
+    const [lo, hi] = this.#faults.latencyMs;
+    const oneWay = (lo + hi) / 2;
+    const sent = this.#clock.now();
+    this.#clock.schedule(oneWay, () => {
+      if (!to.open || this.isCut(to.owner.nodeId, from.owner.nodeId)) return;
+      this.#clock.schedule(oneWay, () => {
+        if (!from.open) return;
+        const rtt = this.#clock.now() - sent;
+        from.roundTripMs = Number.isNaN(from.roundTripMs) ? rtt : from.roundTripMs * 0.8 + rtt * 0.2;
+      });
+    });
   }
 
   /** Tell `from`'s peer the connection closed, after the frames already in flight. */

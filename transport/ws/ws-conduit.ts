@@ -55,6 +55,13 @@ function closeReason(reason: string): string {
   return text;
 }
 
+/** Payload of a round-trip probe: its send time as a float64 of `performance.now()`. */
+const PROBE_BYTES = 8;
+/** Weight of the newest round trip in the smoothed one. */
+const ROUND_TRIP_SMOOTHING = 0.2;
+/** Round trips above this (ms) are not an answer to a probe. */
+const MAX_ROUND_TRIP_MS = 60_000;
+
 /** Where a conduit is in its life: taking frames, sending out what it took before closing, or done. */
 type ConduitState = 'open' | 'draining' | 'closed';
 
@@ -93,6 +100,8 @@ export class WsConduit implements Conduit {
   #onUnsent: (unsent: UnsentFrames) => void;
   /** Heard from the peer since the last keepalive ping. */
   #alive = true;
+  /** Smoothed round-trip time of the probes (NaN: none answered yet). */
+  roundTripMs = Number.NaN;
   #pump = (): void => {
     while (this.#queue.length > 0 && this.socket.readyState === WebSocket.OPEN && this.socket.bufferedAmount < HIGH_WATER_BYTES) {
       this.#send(this.#queue.shift() as Uint8Array);
@@ -110,8 +119,10 @@ export class WsConduit implements Conduit {
       if (!isBinary) this.#link?.fail('malformed', 'text message (frames are binary)');
       else this.#link?.receive(toBytes(data));
     });
-    socket.on('pong', () => {
+    socket.on('pong', (data: Buffer) => {
       this.#alive = true;
+      // A probe's pong echoes the 8-byte send time (RFC 6455 §5.5.3: a pong carries the ping's data).
+      if (data.length === PROBE_BYTES) this.#sampleRoundTrip(performance.now() - data.readDoubleLE(0));
     });
     socket.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol violations here, then closes the socket itself.
@@ -218,6 +229,20 @@ export class WsConduit implements Conduit {
     this.#queue.clear();
     if (unsent.frames > 0) this.#onUnsent(unsent);
     return unsent;
+  }
+
+  /** Sends a round-trip probe: a ping carrying its send time, which the peer's pong echoes. */
+  probe(): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const data = Buffer.allocUnsafe(PROBE_BYTES);
+    data.writeDoubleLE(performance.now(), 0);
+    this.socket.ping(data);
+  }
+
+  #sampleRoundTrip(ms: number): void {
+    // A pong not answering one of our probes (a peer may send any 8 bytes) is ignored.
+    if (!(ms >= 0 && ms < MAX_ROUND_TRIP_MS)) return;
+    this.roundTripMs = Number.isNaN(this.roundTripMs) ? ms : this.roundTripMs * (1 - ROUND_TRIP_SMOOTHING) + ms * ROUND_TRIP_SMOOTHING;
   }
 
   /** Keepalive tick: ping, or terminate a socket that answered nothing since the last tick (half-open TCP). */

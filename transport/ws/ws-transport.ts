@@ -252,6 +252,10 @@ class WsTransport implements Transport {
     return this.#manager.stats(nodeId);
   }
 
+  roundTripMs(nodeId: string): number | undefined {
+    return this.#manager.roundTripMs(nodeId);
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;

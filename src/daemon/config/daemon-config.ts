@@ -61,6 +61,8 @@ export interface DaemonConfig {
   /** pino level (default 'info'). */
   logLevel: LogLevel;
   gossipIntervalMs: number;
+  /** Lag-aware admission's pre-fill, 0–1 (default 0.7; docs/accuracy.md). */
+  prefill?: number;
   suspectAfterMs: number;
   maxClockOffsetMs: number;
   /** How long a joining node waits for its seeds before it calls itself ready alone (default 2000 ms). */

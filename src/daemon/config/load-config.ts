@@ -27,8 +27,10 @@ import {
   parseLimiterSpec,
   parseList,
   parseName,
+  parseNumber,
   showValue,
 } from './parse.js';
+import { DEFAULT_PREFILL } from '../../../crdt/lag-estimate.js';
 import { readRls, readSecret, readTls, TLS_KEYS, type ConfigOrigin, type Entry, type Layer } from './files.js';
 import { LOG_LEVELS, type DaemonConfig } from './daemon-config.js';
 import type { LimiterOptions } from '../../limiter/limiter.js';
@@ -52,6 +54,7 @@ export interface ConfigFlags {
   eventsDeniedPerSec?: string | number;
   logLevel?: string;
   gossipInterval?: string | number;
+  prefill?: string | number;
   suspectAfter?: string | number;
   maxClockOffset?: string | number;
   shutdownTimeout?: string | number;
@@ -116,6 +119,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'eventsDeniedPerSec', flag: 'eventsDeniedPerSec', env: 'TALLYMESH_EVENTS_DENIED_PER_SEC' },
   { key: 'logLevel', flag: 'logLevel', env: 'TALLYMESH_LOG_LEVEL' },
   { key: 'gossipInterval', flag: 'gossipInterval', env: 'TALLYMESH_GOSSIP_INTERVAL' },
+  { key: 'prefill', flag: 'prefill', env: 'TALLYMESH_PREFILL' },
   { key: 'suspectAfter', flag: 'suspectAfter', env: 'TALLYMESH_SUSPECT_AFTER' },
   { key: 'maxClockOffset', flag: 'maxClockOffset', env: 'TALLYMESH_MAX_CLOCK_OFFSET' },
   { key: 'shutdownTimeout', flag: 'shutdownTimeout', env: 'TALLYMESH_SHUTDOWN_TIMEOUT' },
@@ -188,6 +192,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     eventsDeniedPerSec: get('eventsDeniedPerSec', (e) => parseInteger(e.value, e.field, 0, 100_000), 10),
     logLevel: get('logLevel', (e) => parseEnum(e.value, e.field, LOG_LEVELS), 'info'),
     gossipIntervalMs: get('gossipInterval', (e) => parseDuration(e.value, e.field, 1, 60_000), 20),
+    prefill: get('prefill', (e) => parseNumber(e.value, e.field, 0, 1), DEFAULT_PREFILL),
     suspectAfterMs: get('suspectAfter', (e) => parseDuration(e.value, e.field, 10, 3_600_000), 1000),
     maxClockOffsetMs: get('maxClockOffset', (e) => parseDuration(e.value, e.field, 1, 3_600_000), 500),
     shutdownTimeoutMs: get('shutdownTimeout', (e) => parseDuration(e.value, e.field, 0, 600_000), 5000),

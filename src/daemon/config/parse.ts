@@ -96,10 +96,18 @@ export function parseList(value: unknown, field: string): Array<{ value: unknown
 }
 
 /** Every field a limiter accepts, in YAML and in a `--limiter` spec. */
-export const LIMITER_FIELDS = ['name', 'limit', 'window', 'buckets', 'overflow', 'partition', 'maxLag', 'slo'] as const;
+export const LIMITER_FIELDS = ['name', 'limit', 'window', 'buckets', 'overflow', 'partition', 'maxLag', 'slo', 'lagAware'] as const;
+
+/** A switch: YAML `true`/`false`, or `on`/`off`/`true`/`false` in a spec or the environment. */
+export function parseSwitch(value: unknown, field: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  return configError(field, `must be on or off (true or false), got ${showValue(value)}`);
+}
 
 /**
- * Parses a `--limiter` spec (`name=api,limit=100,window=60s[,buckets=60][,overflow=deny][,partition=share][,maxLag=200ms][,slo=1.05]`)
+ * Parses a `--limiter` spec (`name=api,limit=100,window=60s[,buckets=60][,overflow=deny][,partition=share][,maxLag=200ms][,slo=1.05][,lagAware=off]`)
  * into the same record a YAML limiter entry is.
  *
  * @example parseLimiterSpec('name=api,limit=100,window=60s', '--limiter[0]') // { name: 'api', limit: '100', window: '60s' }
@@ -147,6 +155,7 @@ export function parseLimiter(raw: unknown, field: string, maxKeys: number): Limi
   };
   if (r.partition !== undefined) out.partition = parseEnum<PartitionPolicy>(r.partition, `${field}.partition`, ['local', 'share']);
   if (r.slo !== undefined) out.sloRatio = parseNumber(r.slo, `${field}.slo`, 1, 100);
+  if (r.lagAware !== undefined) out.lagAware = parseSwitch(r.lagAware, `${field}.lagAware`);
   if (r.maxLag !== undefined) out.maxLagMs = parseDuration(r.maxLag, `${field}.maxLag`, 1, 3_600_000);
   if (r.buckets !== undefined) out.buckets = parseInteger(r.buckets, `${field}.buckets`, 1, Math.min(MAX_BUCKETS, windowMs));
   return out;

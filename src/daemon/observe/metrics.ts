@@ -82,6 +82,8 @@ export class DaemonMetrics {
   #clockOffset: Gauge<'peer'>;
   #replicationLag: Gauge<'peer'>;
   #liveKeys: Gauge<'limiter'>;
+  #hotKeys: Gauge<'limiter'>;
+  #roundTrip: Gauge<'peer'>;
   #shareActive: Gauge<'limiter'>;
   #shareWeight: Gauge<'limiter'>;
   #admittedRatio: Gauge<'limiter'>;
@@ -139,6 +141,8 @@ export class DaemonMetrics {
     mesh.on('share', (e: ShareEvent) => {
       if (e.active) shares.inc({ limiter: e.limiter, cause: e.cause });
     });
+    this.#hotKeys = new Gauge({ name: 'tallymesh_limiter_hot_keys', help: 'Keys peers count too that lag-aware admission decides on its estimates (at most 1024 per limiter).', labelNames: ['limiter'], registers });
+    this.#roundTrip = new Gauge({ name: 'tallymesh_peer_round_trip_seconds', help: 'Smoothed round trip to the peer, measured by WebSocket ping probes every second.', labelNames: ['peer'], registers });
     this.#liveKeys = new Gauge({ name: 'tallymesh_live_keys', help: 'Keys with live state, by limiter.', labelNames: ['limiter'], registers });
     this.#heldKeys = new Gauge({ name: 'tallymesh_held_keys', help: 'Keys this node holds over all limiters (counted, merged from peers, or reset): what maxKeys bounds.', registers });
     new Gauge({ name: 'tallymesh_max_keys', help: 'Node-wide key bound (maxKeys).', registers }).set(sources.maxKeys);
@@ -244,10 +248,12 @@ export class DaemonMetrics {
       this.#advance(this.#overflows, `overflows:${l.name}`, { limiter: l.name, policy: l.overflowPolicy }, l.stats.overflows);
     }
     this.#liveKeys.reset();
+    this.#hotKeys.reset();
     let held = 0;
     for (const l of cluster.limiters) {
       this.#liveKeys.set({ limiter: l.name }, l.keys);
       this.#admittedRatio.set({ limiter: l.name }, l.admittedRatio);
+      this.#hotKeys.set({ limiter: l.name }, l.hotKeys);
       if (l.partition === 'share') {
         this.#shareActive.set({ limiter: l.name }, l.share === null ? 0 : 1);
         this.#shareWeight.set({ limiter: l.name }, l.share === null ? 0 : l.share.weight);
@@ -266,11 +272,13 @@ export class DaemonMetrics {
     this.#peers.reset();
     this.#clockOffset.reset();
     this.#replicationLag.reset();
+    this.#roundTrip.reset();
     const byState = new Map<string, number>(PEER_STATES.map((s) => [s, 0]));
     for (const p of cluster.peers) {
       byState.set(p.state, (byState.get(p.state) ?? 0) + 1);
       this.#clockOffset.set({ peer: p.nodeId }, p.clockOffsetMs / 1000);
       this.#replicationLag.set({ peer: p.nodeId }, p.replicationLagMs / 1000);
+      if (p.roundTripMs !== null) this.#roundTrip.set({ peer: p.nodeId }, p.roundTripMs / 1000);
       const peer = p.nodeId;
       this.#advance(this.#gossipBytes, `bytes-in:${peer}`, { peer, direction: 'in' }, p.bytesIn);
       this.#advance(this.#gossipBytes, `bytes-out:${peer}`, { peer, direction: 'out' }, p.bytesOut);

@@ -163,6 +163,31 @@ describe('WebSocket transport against a misbehaving peer', () => {
     expect(a.recorder.rejects().map((r) => r.reason)).toEqual(['timeout']);
   });
 
+  it('measures the round trip to a peer by ping probes its WebSocket answers (no tallymesh frame), and ignores pongs that answer none', async () => {
+    const a = await cluster.startNode('a');
+    // x answers every ping itself, 80 ms late, echoing its data as RFC 6455 requires; the first
+    // pong is forged (a send time in the future, which would make a negative round trip).
+    const x = await rawPeer(cluster.rawSockets, a.transport.address(), 'x', { autoPong: false });
+    let pings = 0;
+    x.socket.on('ping', (data: Buffer) => {
+      if (pings++ === 0) {
+        const forged = Buffer.alloc(8);
+        forged.writeDoubleLE(performance.now() + 1e6, 0);
+        x.socket.pong(forged);
+      }
+      setTimeout(() => x.socket.pong(data), 80);
+    });
+    await waitFor(() => a.transport.peers().length === 1, 'x to be up');
+    expect(a.transport.roundTripMs?.('x')).toBeUndefined();
+    await waitFor(() => a.transport.roundTripMs?.('x') !== undefined, 'a round trip');
+    const rtt = a.transport.roundTripMs?.('x') as number;
+    expect(rtt).toBeGreaterThanOrEqual(80);
+    expect(rtt).toBeLessThan(1_000);
+    // No tallymesh frame was sent for it: the probes are WebSocket control frames.
+    expect(x.received).toEqual([]);
+    expect(a.transport.roundTripMs?.('nobody')).toBeUndefined();
+  });
+
   it('drops a peer that stops answering keepalive pings', async () => {
     const a = await cluster.startNode('a', { keepaliveMs: 50 });
     const x = await rawPeer(cluster.rawSockets, a.transport.address(), 'x', { autoPong: false });
