@@ -6,19 +6,32 @@
  * namespaces ({1}|{2,3} and a bridge), under `partition=local` (today's
  * algorithm) and `partition=share`. The arithmetic is in
  * accuracy/accuracy-windows.ts, the load in accuracy/accuracy-load.ts.
+ *
+ * `TALLYMESH_BENCH_ACCURACY_ROWS=healthy` or `=partition` runs only those
+ * rows (unset or `all`: every row; a `TALLYMESH_BENCH_` name, so the daemons,
+ * which inherit the environment, do not warn about it). The runner still
+ * writes bench/results/accuracy.json with only the rows that ran: before
+ * committing, merge them into the full file (`git show
+ * HEAD:bench/results/accuracy.json > /tmp/whole.json`, then `node
+ * dist/bench/lib/merge-results.js bench/results/accuracy.json
+ * /tmp/whole.json` and copy it back), which marks each merged row with the
+ * run it came from.
  */
 import { startAccuracyCluster, type Placement } from './accuracy/accuracy-cluster.js';
 import { BATCH, runLoad, zipfKeys, type KeyPicker, type LoadLog } from './accuracy/accuracy-load.js';
 import { namespacesUnavailable, PartitionTestbed } from './accuracy/accuracy-netns.js';
-import { countIn, mostAligned, slidingExtremes } from './accuracy/accuracy-windows.js';
+import { countIn, mostAligned, perInterval, slidingExtremes } from './accuracy/accuracy-windows.js';
 import { killChildrenOnSignals } from './daemon/daemon-processes.js';
 import type { ResultRow } from './lib/scenario.js';
+import { encodeSeries } from './lib/series-figure.js';
 import type { Target } from './lib/targets.js';
 
 const LIMIT = 1_000;
 const WINDOW_MS = 5_000;
 /** The limiter's default for a 5 s window: one bucket per second, clamped to at least 10. */
 const BUCKETS = 10;
+/** The partition rows' timeline: hits admitted per bucket of the limiter. */
+const INTERVAL_MS = WINDOW_MS / BUCKETS;
 /** Requests per second at 1× load: the limit's own rate. */
 const RATE_1X = (LIMIT * 1000) / WINDOW_MS;
 const HEALTHY_MS = 4 * WINDOW_MS;
@@ -47,6 +60,8 @@ export const description = [
   `cutRatio = most admitted in any window touching the cut ÷ limit (beforeCutRatio: in windows wholly before it, the healthy error),`,
   `allowanceRatio = admitted in the ${SUSPECT_AFTER_MS / 1000} s after the cut (before the loss is detected) ÷ limit, excessRatio = cutRatio − 1 − allowanceRatio`,
   '(≤ 0: within the stated bound), partitionExcess = the same over max(1, beforeCutRatio) (what the partition added to the healthy error); node1Share / side23Share = admitted in the last window of the cut ÷ their share of the limit.',
+  `admittedSeries (partition rows, drawn in docs/accuracy.md, not tabled): hits admitted by all nodes per ${INTERVAL_MS} ms bucket of the limiter (epoch-aligned), from the bucket holding the start of the load;`,
+  'cutAtMs and healAtMs: when the cut and the heal were made, ms from the start of that first bucket.',
   'cpuBusy: the machine\'s CPU busy fraction over the row (all cores; the daemons and the generator share them).',
 ].join(' ');
 
@@ -150,6 +165,9 @@ async function partitionRow(bed: PartitionTestbed, topology: 'split' | 'bridge',
     const before = slidingExtremes(all, WINDOW_MS, log.startedAt + WINDOW_MS, cutAt).most / LIMIT;
     // The last window of the cut: each side's share of the limit.
     const last = (nodes: number[]): number => countIn(timesOf(log, 'hot', nodes), healAt - WINDOW_MS, healAt);
+    // The timeline, bucket by bucket, through the end of the load (or the last answer, if later).
+    const origin = Math.floor(log.startedAt / INTERVAL_MS) * INTERVAL_MS;
+    const series = perInterval(all, origin, INTERVAL_MS, Math.ceil((Math.max(all.at(-1) ?? 0, log.endedAt) + 1 - origin) / INTERVAL_MS));
     return {
       name,
       topology,
@@ -168,23 +186,41 @@ async function partitionRow(bed: PartitionTestbed, topology: 'split' | 'bridge',
       offeredPerSec: Math.round(log.offeredPerSec),
       failed: log.failed,
       cpuBusy: round(log.cpuBusy),
+      limit: LIMIT,
+      windowMs: WINDOW_MS,
+      intervalMs: INTERVAL_MS,
+      cutAtMs: Math.round(cutAt - origin),
+      healAtMs: Math.round(healAt - origin),
+      admittedSeries: encodeSeries(series),
     };
   } finally {
     await cluster.stop();
   }
 }
 
+/** Which rows `TALLYMESH_BENCH_ACCURACY_ROWS` asks for. */
+function wantedRows(env: string | undefined): { healthy: boolean; partition: boolean } {
+  const v = (env ?? '').trim();
+  if (v === '' || v === 'all') return { healthy: true, partition: true };
+  if (v === 'healthy' || v === 'partition') return { healthy: v === 'healthy', partition: v === 'partition' };
+  throw new Error(`TALLYMESH_BENCH_ACCURACY_ROWS must be healthy, partition or all, got "${v}"`);
+}
+
 export async function run(): Promise<ResultRow[]> {
+  const wanted = wantedRows(process.env.TALLYMESH_BENCH_ACCURACY_ROWS);
   const offSignals = killChildrenOnSignals();
   const rows: ResultRow[] = [];
   try {
-    rows.push(await healthyRow(1, 15, 'hot', 'local'));
-    rows.push(await healthyRow(3, 15, 'hot', 'local'));
-    rows.push(await healthyRow(3, 15, 'hot', 'share'));
-    rows.push(await healthyRow(3, 100, 'hot', 'local'));
-    rows.push(await healthyRow(5, 15, 'hot', 'local'));
-    rows.push(await healthyRow(3, 15, 'zipf', 'local'));
-    rows.push(await healthyRow(3, 15, 'zipf', 'share'));
+    if (wanted.healthy) {
+      rows.push(await healthyRow(1, 15, 'hot', 'local'));
+      rows.push(await healthyRow(3, 15, 'hot', 'local'));
+      rows.push(await healthyRow(3, 15, 'hot', 'share'));
+      rows.push(await healthyRow(3, 100, 'hot', 'local'));
+      rows.push(await healthyRow(5, 15, 'hot', 'local'));
+      rows.push(await healthyRow(3, 15, 'zipf', 'local'));
+      rows.push(await healthyRow(3, 15, 'zipf', 'share'));
+    }
+    if (!wanted.partition) return rows;
     const why = namespacesUnavailable();
     if (why !== null) {
       if (process.env.CI) throw new Error(`accuracy: partitions need network namespaces: ${why}`);

@@ -60,3 +60,17 @@ export function countIn(times: readonly number[], from: number, to: number): num
   for (const t of times) if (t >= from && t < to) n++;
   return n;
 }
+
+/**
+ * Hits per interval: `count` intervals of `intervalMs` from `origin`
+ * (interval `i` is `[origin + i·intervalMs, origin + (i + 1)·intervalMs)`);
+ * hits outside them are not counted.
+ */
+export function perInterval(times: readonly number[], origin: number, intervalMs: number, count: number): number[] {
+  const out = new Array<number>(Math.max(0, count)).fill(0);
+  for (const t of times) {
+    const i = Math.floor((t - origin) / intervalMs);
+    if (i >= 0 && i < out.length) out[i]++;
+  }
+  return out;
+}

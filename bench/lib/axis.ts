@@ -36,6 +36,28 @@ export function linearAxis(max: number): Axis {
 }
 
 /**
+ * A linear axis over [min, max] widened to whole steps of 1, 2 or 5 × a power
+ * of ten (about 4 of them), for figures that sit far from zero (ratios
+ * around 1). An empty range is widened by one step each way.
+ *
+ * @example
+ * rangeAxis(0.51, 2.08).ticks; // → [0.5, 1, 1.5, 2, 2.5]
+ */
+export function rangeAxis(min: number, max: number): Axis {
+  const span = max - min;
+  const step = niceCeil(span > 0 ? span / 4 : Math.abs(max) > 0 ? Math.abs(max) / 4 : 1);
+  let lo = Math.floor(min / step + 1e-9) * step;
+  let hi = Math.ceil(max / step - 1e-9) * step;
+  if (hi <= lo) {
+    lo -= step;
+    hi += step;
+  }
+  const ticks: number[] = [];
+  for (let t = lo; t <= hi + step / 2; t += step) ticks.push(Math.round(t * 1e9) / 1e9);
+  return { kind: 'linear', at: (v) => Math.min(1, Math.max(0, (v - lo) / (hi - lo))), ticks };
+}
+
+/**
  * A log axis from the power of ten at or below `min` to the one at or above
  * `max` (at least one decade). Values at or below the bottom sit at 0.
  *

@@ -6,7 +6,7 @@
  * tallymesh from its competitors). Missing values draw no bar and say "—".
  */
 import { linearAxis, logAxis, shortNumber, type Axis } from './axis.js';
-import { approxTextWidth, chartHeading, INK, legend, line, MARGIN, MUTED, rect, svgDocument, text, titled } from './svg.js';
+import { approxTextWidth, chartHeading, GRID, INK, legend, line, MARGIN, MUTED, rect, svgDocument, text, titled } from './svg.js';
 
 /** One row of the chart. */
 export interface BarCategory {
@@ -53,7 +53,6 @@ const ROW_GAP = 8;
 const SECTION_HEIGHT = 20;
 const VALUE_ROOM = 48;
 const DEFAULT_COLOR = '#718096';
-const GRID = '#e2e8f0';
 
 function axisFor(panel: BarPanel): Axis {
   const values = panel.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));

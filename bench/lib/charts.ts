@@ -40,7 +40,7 @@ const num = (row: ResultRow | undefined, figure: string): number | null => {
 };
 
 /** A line per result file: where the figures come from, on what, when, under what load. */
-function subtitle(files: readonly ResultFile[]): string[] {
+export function subtitle(files: readonly ResultFile[]): string[] {
   return files.map((f) => `bench/results/${f.scenario}.json: ${f.machine.cpu}, ${f.machine.cores} cores, load ${f.machine.loadAvg1} at start, ${f.machine.date.slice(0, 10)}`);
 }
 

@@ -5,12 +5,13 @@
  * Runs from the command line; the fault suite imports
  * {@link writeBenchmarksDoc} to do the same after it writes its results.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chartsFromResults, CHART_DIR, CHART_PREFIX } from './charts.js';
 import { parseResultFile, repoRoot, resultsDir, type ResultFile } from './result-file.js';
 import { renderBenchmarksMarkdown } from './render-markdown.js';
+import { writeCharts } from './write-charts.js';
 
 /** Reads and validates every result file; a malformed one aborts with its name. */
 export async function readResultFiles(dir: string = resultsDir()): Promise<ResultFile[]> {
@@ -41,14 +42,8 @@ export async function writeBenchmarksDoc(): Promise<{ path: string; files: numbe
   const files = await readResultFiles();
   const docs = path.join(repoRoot(), 'docs');
   const out = path.join(docs, 'benchmarks.md');
-  const imgDir = path.join(docs, CHART_DIR);
   const charts = chartsFromResults(files);
-  await mkdir(imgDir, { recursive: true });
-  const keep = new Set(charts.map((c) => c.file));
-  for (const name of await readdir(imgDir)) {
-    if (name.startsWith(CHART_PREFIX) && name.endsWith('.svg') && !keep.has(name)) await rm(path.join(imgDir, name));
-  }
-  for (const c of charts) await writeFile(path.join(imgDir, c.file), c.svg);
+  await writeCharts(path.join(docs, CHART_DIR), CHART_PREFIX, charts);
   await writeFile(out, renderBenchmarksMarkdown(files, charts));
   return { path: out, files: files.length, charts: charts.length };
 }

@@ -36,6 +36,16 @@ export function line(x1: number, y1: number, x2: number, y2: number, extra: Attr
   return `<line${attrs({ x1, y1, x2, y2, ...extra })}/>`;
 }
 
+/** `<circle>`. */
+export function circle(cx: number, cy: number, r: number, extra: Attrs = {}): string {
+  return `<circle${attrs({ cx, cy, r, ...extra })}/>`;
+}
+
+/** `<polyline>` through `points` ([x, y] pairs), unfilled unless `extra` says otherwise. */
+export function polyline(points: ReadonlyArray<readonly [number, number]>, extra: Attrs = {}): string {
+  return `<polyline${attrs({ points: points.map(([x, y]) => `${coord(x)},${coord(y)}`).join(' '), fill: 'none', ...extra })}/>`;
+}
+
 /** `<text>` holding `content` (escaped). */
 export function text(x: number, y: number, content: string, extra: Attrs = {}): string {
   return `<text${attrs({ x, y, ...extra })}>${escapeXml(content)}</text>`;
@@ -79,6 +89,8 @@ export function approxTextWidth(s: string, fontSize = 12): number {
 /** Text colours the charts share: ink for labels and figures, muted for axes and notes. */
 export const INK = '#1a202c';
 export const MUTED = '#4a5568';
+/** Grid lines behind the figures. */
+export const GRID = '#e2e8f0';
 /** Space around every chart. */
 export const MARGIN = 12;
 

@@ -5,6 +5,7 @@
  * one table per shape shows every figure without a sea of empty cells.
  */
 import type { ResultRow } from './scenario.js';
+import { isSeriesFigure } from './series-figure.js';
 
 /** A rectangular table: header cells plus rows of already-formatted cells. */
 export interface Table {
@@ -17,17 +18,18 @@ export interface Table {
 /**
  * Groups rows that have the same figures in the same order, keeping the order
  * in which shapes first appear, and formats each group as a {@link Table}.
+ * Series figures (series-figure.ts) are left out: they are drawn, not tabled.
  */
 export function tablesFromRows(rows: readonly ResultRow[]): Table[] {
   const groups = new Map<string, ResultRow[]>();
   for (const row of rows) {
-    const shape = Object.keys(row).join('\u0000');
+    const shape = Object.keys(row).filter((k) => !isSeriesFigure(k)).join('\u0000');
     const group = groups.get(shape);
     if (group) group.push(row);
     else groups.set(shape, [row]);
   }
   return [...groups.values()].map((group) => {
-    const columns = Object.keys(group[0]);
+    const columns = Object.keys(group[0]).filter((k) => !isSeriesFigure(k));
     return {
       columns,
       rows: group.map((row) => columns.map((c) => formatFigure(row[c]))),

@@ -3,7 +3,7 @@
  * on logs whose answers are worked out by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { countIn, mostAligned, slidingExtremes } from '../../bench/accuracy/accuracy-windows.js';
+import { countIn, mostAligned, perInterval, slidingExtremes } from '../../bench/accuracy/accuracy-windows.js';
 
 describe('accuracy windows', () => {
   it('finds the most and the least hits in any sliding window, at millisecond steps', () => {
@@ -25,5 +25,11 @@ describe('accuracy windows', () => {
     // A sliding window sees [200, 1 200): 5.
     expect(slidingExtremes(times, 1_000, 0, 2_000).most).toBe(5);
     expect(countIn(times, 300, 1_000)).toBe(2);
+  });
+
+  it('counts hits per interval from an origin, leaving out those outside the intervals', () => {
+    // Intervals of 500 ms from 1 000: [1 000, 1 500), [1 500, 2 000), [2 000, 2 500).
+    expect(perInterval([999, 1_000, 1_499.9, 1_500, 2_499, 2_500], 1_000, 500, 3)).toEqual([2, 1, 1]);
+    expect(perInterval([1_000], 1_000, 500, 0)).toEqual([]);
   });
 });

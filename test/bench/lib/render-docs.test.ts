@@ -3,12 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MachineInfo } from '../../../bench/lib/machine.js';
 import { formatResultFileForConsole } from '../../../bench/lib/render-console.js';
-import { CHART_DIR, CHART_PREFIX, chartsFromResults } from '../../../bench/lib/charts.js';
+import { CHART_PREFIX, chartsFromResults } from '../../../bench/lib/charts.js';
 import { GENERATED_NOTICE, renderBenchmarksMarkdown } from '../../../bench/lib/render-markdown.js';
 import { buildResultFile, parseResultFile, repoRoot, resultsDir, stringifyResultFile, type ResultFile } from '../../../bench/lib/result-file.js';
 import type { ResultRow } from '../../../bench/lib/scenario.js';
 import { formatFigure, formatTextTable, tablesFromRows } from '../../../bench/lib/table.js';
 import { evaluateTargets, type Target } from '../../../bench/lib/targets.js';
+import { expectCommittedCharts } from '../../helpers/committed-charts.js';
 
 const MACHINE: MachineInfo = {
   cpu: 'Test CPU @ 3.0GHz',
@@ -219,13 +220,7 @@ describe('docs/benchmarks.md', () => {
   });
 
   it('has exactly the charts `npm run bench:docs` draws from bench/results/*.json, byte for byte, and no stale one', () => {
-    const imgDir = path.join(repoRoot(), 'docs', CHART_DIR);
-    const charts = chartsFromResults(committedResults());
-    expect(charts.length).toBeGreaterThan(0);
-    const onDisk = readdirSync(imgDir).filter((n) => n.startsWith(CHART_PREFIX) && n.endsWith('.svg'));
-    expect(onDisk.sort()).toEqual(charts.map((c) => c.file).sort());
-    // On failure: a result file or the chart code changed without `npm run bench:docs`, or an SVG was edited by hand.
-    for (const c of charts) expect(readFileSync(path.join(imgDir, c.file), 'utf8'), c.file).toBe(c.svg);
+    expectCommittedCharts(CHART_PREFIX, chartsFromResults(committedResults()), '`npm run bench:docs`');
   });
 
   it('quotes each script the daemon benchmark ran as its file holds it today', () => {
