@@ -4,7 +4,8 @@
  * healthy clusters on loopback (one node: the floor; three nodes at 15× and
  * 100× load; five at 15×; a hot key and Zipf keys) and partitions in network
  * namespaces ({1}|{2,3} and a bridge), under `partition=local` (today's
- * algorithm) and `partition=share`. The arithmetic is in
+ * algorithm) and `partition=share`, each healthy cluster with lag-aware
+ * admission on (the default) and off (`lagAware=off`: the count alone). The arithmetic is in
  * accuracy/accuracy-windows.ts, the load in accuracy/accuracy-load.ts.
  *
  * `TALLYMESH_BENCH_ACCURACY_ROWS=healthy` or `=partition` runs only those
@@ -55,7 +56,8 @@ export const description = [
   `1× = ${n(RATE_1X)} requests/s. Keys: one hot key, or Zipf (${ZIPF_KEYS} keys, s = ${ZIPF_S}; ratios over the keys offered ≥ ${SATURATED}× the limit's rate).`,
   'From the generator\'s own log of admitted decisions (time = midpoint of the batch\'s request and answer): slidingRatio = most admitted',
   'in any 5 s window ÷ limit, alignedRatio = in any aligned span of the 10 buckets, leastRatio = least in any sliding window of the',
-  `saturated run (under-admission), all after the first window (warm-up). Healthy rows: ${HEALTHY_MS / 1000} s on loopback. Partition rows: 3 daemons`,
+  `saturated run (under-admission), all after the first window (warm-up). Healthy rows: ${HEALTHY_MS / 1000} s on loopback, with lag-aware admission (the default)`,
+  'and again with `lagAware=off` (the count alone, the algorithm before it: rows marked "(lag-aware off)"). Partition rows (lag-aware on): 3 daemons',
   `in network namespaces, ${BEFORE_CUT_MS / 1000} s of load, a cut ({1}|{2,3}, or a bridge: 1 and 3 cut, both reaching 2) for ${CUT_MS / 1000} s, ${AFTER_HEAL_MS / 1000} s after the heal;`,
   `cutRatio = most admitted in any window touching the cut ÷ limit (beforeCutRatio: in windows wholly before it, the healthy error),`,
   `allowanceRatio = admitted in the ${SUSPECT_AFTER_MS / 1000} s after the cut (before the loss is detected) ÷ limit, excessRatio = cutRatio − 1 − allowanceRatio`,
@@ -80,7 +82,8 @@ export const targets: readonly Target[] = [
 
 type Policy = 'local' | 'share';
 
-const spec = (policy: Policy): string => `name=api,limit=${LIMIT},window=${WINDOW_MS / 1000}s,partition=${policy}`;
+const spec = (policy: Policy, lagAware = true): string =>
+  `name=api,limit=${LIMIT},window=${WINDOW_MS / 1000}s,partition=${policy}${lagAware ? '' : ',lagAware=off'}`;
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** Every admitted time of `key`, all nodes. */
@@ -106,10 +109,10 @@ function ratios(log: LoadLog, keys: readonly string[]): { slidingRatio: number; 
   return { slidingRatio: round(most / LIMIT), alignedRatio: round(aligned / LIMIT), leastRatio: round(least / LIMIT) };
 }
 
-async function healthyRow(nodes: number, load: number, keys: 'hot' | 'zipf', policy: Policy): Promise<ResultRow> {
-  const name = `${nodes} node${nodes > 1 ? 's' : ''} ${load}x ${keys} ${policy}`;
+async function healthyRow(nodes: number, load: number, keys: 'hot' | 'zipf', policy: Policy, lagAware = true): Promise<ResultRow> {
+  const name = `${nodes} node${nodes > 1 ? 's' : ''} ${load}x ${keys} ${policy}${lagAware ? '' : ' (lag-aware off)'}`;
   console.error(`accuracy: ${name}`);
-  const cluster = await startAccuracyCluster(spec(policy), Array.from({ length: nodes }, () => ({ host: '127.0.0.1' })));
+  const cluster = await startAccuracyCluster(spec(policy, lagAware), Array.from({ length: nodes }, () => ({ host: '127.0.0.1' })));
   try {
     const offered = load * RATE_1X;
     let pick: KeyPicker = () => 'hot';
@@ -127,6 +130,7 @@ async function healthyRow(nodes: number, load: number, keys: 'hot' | 'zipf', pol
       load,
       keys,
       policy,
+      lagAware,
       ...ratios(log, saturated),
       saturatedKeys: saturated.length,
       offeredPerSec: Math.round(log.offeredPerSec),
@@ -175,6 +179,7 @@ async function partitionRow(bed: PartitionTestbed, topology: 'split' | 'bridge',
       load,
       keys: 'hot',
       policy,
+      lagAware: true,
       ...r,
       beforeCutRatio: round(before),
       cutRatio: round(during),
@@ -212,12 +217,14 @@ export async function run(): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   try {
     if (wanted.healthy) {
+      // One node is the floor; each cluster row runs again with lag-aware admission off (the count
+      // alone, today's algorithm before it), the competitor in the same run.
       rows.push(await healthyRow(1, 15, 'hot', 'local'));
-      rows.push(await healthyRow(3, 15, 'hot', 'local'));
+      for (const lagAware of [true, false]) rows.push(await healthyRow(3, 15, 'hot', 'local', lagAware));
       rows.push(await healthyRow(3, 15, 'hot', 'share'));
-      rows.push(await healthyRow(3, 100, 'hot', 'local'));
-      rows.push(await healthyRow(5, 15, 'hot', 'local'));
-      rows.push(await healthyRow(3, 15, 'zipf', 'local'));
+      for (const lagAware of [true, false]) rows.push(await healthyRow(3, 100, 'hot', 'local', lagAware));
+      for (const lagAware of [true, false]) rows.push(await healthyRow(5, 15, 'hot', 'local', lagAware));
+      for (const lagAware of [true, false]) rows.push(await healthyRow(3, 15, 'zipf', 'local', lagAware));
       rows.push(await healthyRow(3, 15, 'zipf', 'share'));
     }
     if (!wanted.partition) return rows;

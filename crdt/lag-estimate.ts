@@ -20,10 +20,15 @@
  *
  * 1. **pre-fills** the count with `⌊prefill · u⌋` whole hits (default
  *    `prefill` 0.7: the estimate is of a mean, and over-estimating it denies
- *    hits the window had room for);
+ *    hits the window had room for); `u` here is at most the last two ticks'
+ *    figure, so once the peers have been silent on the key for two ticks
+ *    (nothing of theirs is in flight: each ships its hits every tick) the
+ *    pre-fill is 0 and a node that has heard everything decides on its count;
  * 2. when the budget left, `left = L − count − pre-fill`, is below what the
- *    cluster could admit during one replication delay, `near = (q + r) · D`
- *    (D the rate-weighted mean delay), admits only within **its quota**:
+ *    cluster could admit during one replication delay,
+ *    `near = max(q · n, r + q) · D` (D the rate-weighted mean delay; `q · n`
+ *    because the riskiest moment is budget coming back after a pause, when
+ *    every active node asks at once), admits only within **its quota**:
  *    `own + cost ≤ w · (left + own)`, where `own` is its own recent hits (an
  *    exponentially decaying sum with time constant D: hits its peers have
  *    probably not seen yet) and `w = 1 / n`, n the nodes that admitted hits
