@@ -13,6 +13,6 @@
 export { MIN_SCENARIO, randomScenario, runSimulation } from './simulation.js';
 export { honestNodes } from './honest-clocks.js';
 export { parseDuration } from '../validate.js';
-export type { SimCrash, SimLimitChange, SimNodeEvent, SimPartition, SimulationOptions, SimulationReport, SimulationView } from './simulation.js';
+export type { SimCrash, SimLimitChange, SimNodeEvent, SimPartition, SimTimings, SimulationOptions, SimulationReport, SimulationView } from './simulation.js';
 export type { Mismatch, NodeView } from './accuracy.js';
-export type { TruthHit, TruthHits, TruthLimitChange, TruthLog } from './truth-log.js';
+export type { TruthCut, TruthHit, TruthHits, TruthLimitChange, TruthLog } from './truth-log.js';

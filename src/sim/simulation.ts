@@ -13,15 +13,16 @@
  */
 import { createPrng, type Prng } from '../../transport/sim/prng.js';
 import { createSimNetwork, type SimNetwork } from '../../transport/sim/sim-network.js';
+import { DEFAULT_SIM_FAULTS } from '../../transport/sim/sim-wire.js';
 import { createMesh, type Mesh } from '../mesh/mesh.js';
 import type { Limiter } from '../limiter/limiter.js';
 import { handedOver, mismatches as findMismatches, overCounted, type Mismatch, type NodeView } from './accuracy.js';
-import { TruthLog } from './truth-log.js';
+import { TruthLog, type TruthCut } from './truth-log.js';
 import { honestNodes } from './honest-clocks.js';
 import type { SimPartition, SimulationOptions } from './scenario.js';
-import type { SimulationView } from './view.js';
+import type { SimTimings, SimulationView } from './view.js';
 
-export type { SimulationView } from './view.js';
+export type { SimTimings, SimulationView } from './view.js';
 
 export type { SimCrash, SimLimitChange, SimNodeEvent, SimPartition, SimulationOptions } from './scenario.js';
 export { randomScenario, MIN_SCENARIO } from './scenario.js';
@@ -84,6 +85,18 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const honest = honestNodes(offsets, maxClockOffsetMs);
   const gossip = o.gossipIntervalMs ?? 20;
   const digestMs = o.digestIntervalMs ?? 250;
+  // What every node runs with and what the network does, for the inspector (a test oracle derives its allowances from these).
+  const timings: SimTimings = {
+    stepMs: STEP_MS,
+    gossipIntervalMs: gossip,
+    digestIntervalMs: digestMs,
+    suspectAfterMs: Math.max(200, 10 * gossip),
+    joinTimeoutMs: 500,
+    latencyMs: o.latencyMs ?? DEFAULT_SIM_FAULTS.latencyMs,
+    loss: o.loss ?? 0,
+    duplicate: o.duplicate ?? 0,
+    reorder: o.reorder ?? 0,
+  };
   const truth = new TruthLog(o.windowMs, o.limit);
   const nodes = new Map<string, SimNode>();
   let incarnations = 0;
@@ -101,8 +114,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       gossipIntervalMs: gossip,
       digestIntervalMs: digestMs,
       maxClockOffsetMs,
-      suspectAfterMs: Math.max(200, 10 * gossip),
-      joinTimeoutMs: 500,
+      suspectAfterMs: timings.suspectAfterMs,
+      joinTimeoutMs: timings.joinTimeoutMs,
     });
     const limiter = mesh.limiter({ name: LIMITER, limit: o.limit, windowMs: o.windowMs, buckets: o.buckets, partition: o.partition });
     const node = { id, mesh, limiter, draining: false, lastHlc: 0 };
@@ -119,6 +132,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   const latencies: number[] = [];
   const pending: Array<{ replica: string; key: string; bucket: number; count: number; at: number }> = [];
   const partitions = [...(o.partitions ?? [])];
+  /** The truth log's record of each cut applied. */
+  const applied = new Map<SimPartition, TruthCut>();
   // Node events in time order: joins, crashes (and the starts that follow them), restarts, leaves, limit changes.
   type Event = { at: number; kind: 'join' | 'crash' | 'back' | 'restart' | 'leave'; node: string; downMs?: number } | { at: number; kind: 'limit'; node: string; limit: number };
   const events: Event[] = [
@@ -140,9 +155,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
 
   for (let elapsed = 0; elapsed < o.durationMs; elapsed += STEP_MS) {
     for (const p of partitions) {
-      if (p.at >= elapsed && p.at < elapsed + STEP_MS) cut(net, p, true);
+      if (p.at >= elapsed && p.at < elapsed + STEP_MS) {
+        cut(net, p, true);
+        applied.set(p, truth.cut(p.a, p.b, p.oneWay === true, p.kind ?? (p.oneWay === true ? 'one-way' : 'split'), net.now()));
+      }
       if (p.heal !== null && p.heal >= elapsed && p.heal < elapsed + STEP_MS) {
         cut(net, p, false);
+        const c = applied.get(p);
+        if (c !== undefined) truth.healed(c, net.now());
         lastHeal = net.now() - t0;
       }
     }
@@ -164,6 +184,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
   }
   // Heal every healing cut, stop the faults, start who is still down, and let the cluster settle.
   net.heal();
+  for (const [p, c] of applied) if (p.heal !== null) truth.healed(c, net.now());
   for (const p of partitions) if (p.heal === null) cut(net, p, true);
   net.setFaults({ loss: 0, duplicate: 0, reorder: 0 });
   if (lastHeal === null && partitions.length > 0) lastHeal = net.now() - t0;
@@ -290,6 +311,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRep
       windowMs: o.windowMs,
       buckets,
       isCut: (from, to) => net.isCut(from, to),
+      timings,
       replicasStarted: incarnations,
       ending,
       probe,

@@ -3,7 +3,9 @@
  * (admitting replica, key, bucket, cost, true time) and of every reset (its
  * issuer and, per (bucket, replica), the floor it set: the count of that
  * cell the issuer had observed, read from the issuer at the moment of the
- * reset, with the log's own count of admitted hits beside it). It never
+ * reset, with the log's own count of admitted hits beside it), and of the
+ * harness's own acts: incarnations started and ended, limit changes, and
+ * every cut with the times it was applied and healed. It never
  * reads a node's counters otherwise; `accuracy.ts` compares the nodes
  * against it for the report, and the test suite's oracle
  * (`test/helpers/sim-oracle.ts`) does its own, stricter comparison from the
@@ -39,6 +41,18 @@ export interface TruthLimitChange {
   readonly at: number;
   readonly node: string;
   readonly limit: number;
+}
+
+/** A cut as the harness applied it: frames from `a` to `b` (and back, unless one-way) dropped from `at` until `heal`. */
+export interface TruthCut {
+  /** Virtual time the harness cut the links. */
+  readonly at: number;
+  /** Virtual time it restored them (null: still cut at the end, a bridge that never heals). */
+  heal: number | null;
+  readonly a: readonly string[];
+  readonly b: readonly string[];
+  readonly oneWay: boolean;
+  readonly kind: 'split' | 'one-way' | 'bridge';
 }
 
 /** A reset as the load generator saw it. */
@@ -78,6 +92,7 @@ export class TruthLog {
   #ended = new Map<string, { at: number; how: 'crash' | 'restart' | 'leave' }>();
   /** replica → virtual time its incarnation started */
   #started = new Map<string, number>();
+  #cuts: TruthCut[] = [];
 
   constructor(
     readonly windowMs: number,
@@ -142,6 +157,28 @@ export class TruthLog {
   /** When `replica`'s incarnation started (Infinity: never). */
   startOf(replica: string): number {
     return this.#started.get(replica) ?? Infinity;
+  }
+
+  /** Every incarnation started, in start order: its replica id, node and start time. */
+  incarnations(): Array<{ replica: string; node: string; at: number }> {
+    return [...this.#started].map(([replica, at]) => ({ replica, node: replica.split('#')[0], at }));
+  }
+
+  /** Records a cut the harness applied at `at`; returns it, for {@link healed}. */
+  cut(a: readonly string[], b: readonly string[], oneWay: boolean, kind: TruthCut['kind'], at: number): TruthCut {
+    const c: TruthCut = { at, heal: null, a: [...a], b: [...b], oneWay, kind };
+    this.#cuts.push(c);
+    return c;
+  }
+
+  /** Records that the harness restored cut `c`'s links at `at`. */
+  healed(c: TruthCut, at: number): void {
+    if (c.heal === null) c.heal = at;
+  }
+
+  /** Every cut, in the order applied. */
+  cuts(): readonly TruthCut[] {
+    return this.#cuts;
   }
 
   /** Records that `replica`'s incarnation ended at `at`. */

@@ -8,6 +8,23 @@
 import type { NodeView } from './accuracy.js';
 import type { TruthLog } from './truth-log.js';
 
+/** The timings every simulated node runs with and the network's faults, as the harness set them. */
+export interface SimTimings {
+  /** The harness's step: load is offered, and cuts and node events applied, at step boundaries. */
+  readonly stepMs: number;
+  readonly gossipIntervalMs: number;
+  readonly digestIntervalMs: number;
+  /** Silence after which a peer is suspect (and a `share` limiter's guard counts it as lost contact). */
+  readonly suspectAfterMs: number;
+  /** How long a starting node waits for its initial sync before it reports ready. */
+  readonly joinTimeoutMs: number;
+  /** One-way latency range of a frame (ms). */
+  readonly latencyMs: readonly [number, number];
+  readonly loss: number;
+  readonly duplicate: number;
+  readonly reorder: number;
+}
+
 /**
  * What {@link SimulationOptions.inspect} sees: the live nodes, the load
  * generator's log and the scenario's facts, read-only. A test oracle checks
@@ -40,6 +57,8 @@ export interface SimulationView {
   buckets: number;
   /** Whether frames from `from` to `to` are dropped now. */
   isCut(from: string, to: string): boolean;
+  /** The nodes' timings and the network's faults. */
+  timings: SimTimings;
   /** Replica ids started so far (every incarnation of every node). */
   replicasStarted: number;
   /** The node about to end, in phase `ending`. */

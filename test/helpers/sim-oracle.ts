@@ -43,9 +43,12 @@
  * limit agreed; and the probe: a node that has heard everything, asked for
  * twice the limit at once, admits exactly up to it (under `partition:
  * 'share'` with a cut still open, at most up to it: it admits its share).
+ * Under `partition: 'share'`, also the stated partition bound on every
+ * window, from the log alone (`sim-share-bound.ts`).
  */
 import { bucketOf } from '../../crdt/window-math.js';
 import type { SimulationReport, SimulationView, TruthHit } from '../../src/sim/index.js';
+import { checkShareBound, tallyShareBound, type ShareBoundFigures } from './sim-share-bound.js';
 
 /** Steps between two rounds of the running checks; each round takes one of {@link KEY_GROUPS} groups of keys. */
 const CHECK_EVERY = 4;
@@ -76,6 +79,10 @@ export class SimOracle {
   #survived = new Map<string, Map<string, Map<string, Map<number, number>>>>();
   /** Figures for reports: held keys over live keys at worst. */
   heldRatio = 0;
+  /** Under `partition: 'share'`: what the share bound's check covered (test/helpers/sim-share-bound.ts). */
+  shareBound: ShareBoundFigures | null = null;
+  /** Under `partition: 'share'`: the share bound's problems (also among the verdict's). */
+  shareBoundProblems: string[] = [];
 
   /** The `inspect` hook of `runSimulation`. */
   readonly inspect = (view: SimulationView): void => {
@@ -94,6 +101,7 @@ export class SimOracle {
       this.#checkExact(view);
       const limit = this.#checkLimits(view);
       if (limit !== null) this.#checkProbe(view, limit);
+      if (view.partition === 'share') this.#checkShareBound(view);
     }
   };
 
@@ -345,6 +353,15 @@ export class SimOracle {
       }
     }
     return null;
+  }
+
+  /** The stated partition bound, from the log alone (test/helpers/sim-share-bound.ts); its figures go to the file's tally. */
+  #checkShareBound(view: SimulationView): void {
+    const { problems, figures } = checkShareBound(view);
+    this.shareBound = figures;
+    this.shareBoundProblems = problems;
+    tallyShareBound(figures);
+    for (const p of problems) this.#fail(p, 'share bound');
   }
 
   /** Honest nodes agree on the limit, one of those issued, and the latest when it is clearly the latest. Returns it. */
