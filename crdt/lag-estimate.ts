@@ -26,9 +26,11 @@
  *    pre-fill is 0 and a node that has heard everything decides on its count;
  * 2. when the budget left, `left = L − count − pre-fill`, is below what the
  *    cluster could admit during one replication delay,
- *    `near = max(q · n, r + q) · D` (D the rate-weighted mean delay; `q · n`
- *    because the riskiest moment is budget coming back after a pause, when
- *    every active node asks at once), admits only within **its quota**:
+ *    `near = max(n · max(q · D, b), (r + q) · D)` (D the rate-weighted mean
+ *    delay, `b` the most hits asked for here in one tick: the riskiest
+ *    moment is budget coming back at a bucket boundary, which every active
+ *    node sees at once, and a batch of requests arrives in one piece),
+ *    admits only within **its quota**:
  *    `own + cost ≤ w · (left + own)`, where `own` is its own recent hits (an
  *    exponentially decaying sum with time constant D: hits its peers have
  *    probably not seen yet) and `w = 1 / n`, n the nodes that admitted hits
@@ -74,6 +76,8 @@ export interface HotKey {
   remoteRate: number;
   unseen: number;
   demandRate: number;
+  /** The most hits asked for here in one tick, decaying by the smoothing weight each tick: how bursty the demand is. */
+  peakDemand: number;
   /** The last tick's own remote rate and unseen figure (per ms): with this tick's, what says the peers fell silent. */
   lastRate: number;
   lastUnseen: number;
@@ -154,6 +158,7 @@ export class LagEstimate {
         remoteRate: 0,
         unseen: 0,
         demandRate: 0,
+        peakDemand: 0,
         lastRate: 0,
         lastUnseen: 0,
         prefill: 0,
@@ -217,6 +222,7 @@ export class LagEstimate {
       hot.remoteRate = (1 - a) * hot.remoteRate + a * rate;
       hot.unseen = (1 - a) * hot.unseen + a * unseen;
       hot.demandRate = (1 - a) * hot.demandRate + (a * hot.demand) / elapsed;
+      hot.peakDemand = Math.max(hot.demand, (1 - a) * hot.peakDemand);
       // The average smooths lumpy arrivals but forgets slowly. Peers that fell silent for two
       // ticks have nothing in flight (each ships its hits every tick): the estimate is then 0,
       // so a node that has heard everything soon decides on its count alone again.
@@ -232,8 +238,10 @@ export class LagEstimate {
       for (const [replica, at] of hot.active) if (t - at > this.windowMs) hot.active.delete(replica);
       hot.weight = 1 / (1 + hot.active.size);
       // What the cluster could admit in one delay: the peers' hits arriving now, or — when the
-      // budget comes back after a pause, the riskiest moment — every active node asking as this one does.
-      hot.near = Math.max(hot.demandRate / hot.weight, recentRate + hot.demandRate) * hot.delayMs;
+      // budget comes back after a pause, the riskiest moment — every active node asking as this
+      // one does, in a burst as large as the largest it has seen in a tick (a batch arrives at once).
+      const n = hot.active.size + 1;
+      hot.near = Math.max(n * Math.max(hot.demandRate * hot.delayMs, hot.peakDemand), (recentRate + hot.demandRate) * hot.delayMs);
     }
   }
 
