@@ -244,9 +244,4 @@ export class LagEstimate {
       hot.near = Math.max(n * Math.max(hot.demandRate * hot.delayMs, hot.peakDemand), (recentRate + hot.demandRate) * hot.delayMs);
     }
   }
-
-  /** Forgets every estimate (a reset of the key, or the estimate turned off). */
-  clear(): void {
-    this.#hot.clear();
-  }
 }

@@ -75,27 +75,21 @@ export class SlidingWindow extends WindowCells {
   decide(key: string, cost: number, limit: number, t: number, commit: boolean): Decision {
     const a = this.arena;
     const cur = bucketOf(t, this.windowMs, this.buckets);
-    const slot = a.slotOf(key);
+    let slot = a.slotOf(key);
     let count = 0;
+    // Hits not in the cells that a hot key's decision counts too: its pre-fill (lag-estimate.ts).
+    let extra = 0;
+    let hot: HotKey | undefined;
     if (slot !== undefined) {
       count = a.countAt(slot, cur, edgeWeight(t, cur, this.windowMs, this.buckets));
-      // A key peers count too may be hot: its decision adds the hits probably in flight (lag-estimate.ts).
+      // A key peers count too may be hot (one field test while none is).
       const est = this.estimate;
-      if (est !== null && est.size !== 0) {
-        const hot = est.hotOf(slot, key);
-        if (hot !== undefined) return this.#decideHot(est, hot, key, slot, cur, count, cost, limit, t, commit);
+      if (est !== null && est.size !== 0 && (hot = est.hotOf(slot, key)) !== undefined) {
+        const denied = this.#quota(est, hot, slot, count, cost, limit, t, commit);
+        if (denied !== null) return denied;
+        extra = hot.prefill;
       }
     }
-    return this.#decideOn(key, slot, cur, count, 0, cost, limit, t, commit);
-  }
-
-  /**
-   * The decision on `count` (the key's window count) plus `extra` hits that
-   * are not in the cells (a hot key's pre-fill): admitted when they and
-   * `cost` fit under `limit`, and then, with `commit`, counted.
-   */
-  #decideOn(key: string, slot: number | undefined, cur: number, count: number, extra: number, cost: number, limit: number, t: number, commit: boolean): Decision {
-    const a = this.arena;
     if (count + extra + cost <= limit) {
       if (commit) {
         if (slot === undefined) {
@@ -106,6 +100,7 @@ export class SlidingWindow extends WindowCells {
         }
         this.addLocal(slot, cur, cost);
         count += cost;
+        if (hot !== undefined) (this.estimate as LagEstimate).addOwn(hot, cost);
       }
       const remaining = Math.floor(limit - count - extra);
       return {
@@ -139,25 +134,19 @@ export class SlidingWindow extends WindowCells {
   }
 
   /**
-   * The decision on a hot key (see `lag-estimate.ts`): its count plus the
-   * pre-fill, and near the limit this node's quota of what is left.
+   * The quota of a hot key near its limit (see `lag-estimate.ts`): counts the
+   * demand, and returns the denial when `cost` does not fit this node's part
+   * of what is left, `w · (left + own) − own`; null when the count decides.
    */
-  #decideHot(est: LagEstimate, hot: HotKey, key: string, slot: number, cur: number, count: number, cost: number, limit: number, t: number, commit: boolean): Decision {
+  #quota(est: LagEstimate, hot: HotKey, slot: number, count: number, cost: number, limit: number, t: number, commit: boolean): Decision | null {
     if (commit) hot.demand += cost;
-    const pre = hot.prefill;
-    if (est.quota) {
-      const left = limit - count - pre;
-      if (left < hot.near && cost <= left) {
-        const own = est.ownRecent(hot);
-        const quota = hot.weight * (left + own) - own;
-        if (cost > quota) {
-          return { allowed: false, limit, remaining: quota > 0 ? Math.floor(quota) : 0, resetMs: this.#resetMs(slot, t), retryAfterMs: est.retryMs(hot) };
-        }
-      }
-    }
-    const d = this.#decideOn(key, slot, cur, count, pre, cost, limit, t, commit);
-    if (d.allowed && commit) est.addOwn(hot, cost);
-    return d;
+    if (!est.quota) return null;
+    const left = limit - count - hot.prefill;
+    if (left >= hot.near || cost > left) return null;
+    const own = est.ownRecent(hot);
+    const quota = hot.weight * (left + own) - own;
+    if (cost <= quota) return null;
+    return { allowed: false, limit, remaining: quota > 0 ? Math.floor(quota) : 0, resetMs: this.#resetMs(slot, t), retryAfterMs: est.retryMs(hot) };
   }
 
   /**
