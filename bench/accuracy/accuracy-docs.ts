@@ -43,8 +43,8 @@ export function renderAccuracySection(file: ResultFile, charts: readonly Chart[]
   const parts = [
     BEGIN,
     '',
-    `Measured ${m.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, Node ${m.node} (load average ${m.loadAvg1} at the start: the machine`,
-    'was shared, so read `cpuBusy` beside each row). How: the scenario\'s description in [benchmarks.md](benchmarks.md#accuracy).',
+    `Measured ${m.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, Node ${m.node} (load average ${m.loadAvg1} at the start; the daemons`,
+    'and the load generator share the cores, so read `cpuBusy` beside each row). How: the scenario\'s description in [benchmarks.md](benchmarks.md#accuracy).',
     ...ownRuns(file.results).map((o) => `Rows ${o.names.map((n) => `\`${n}\``).join(', ')}: measured in a run of their own (${o.run}) and merged into the file.`),
     '',
     '**Healthy clusters** (ratios to the limit; the one-node row is the floor; "(lag-aware off)" rows decide on the count alone):',
