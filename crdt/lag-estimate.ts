@@ -50,6 +50,8 @@ export const MAX_HOT_KEYS = 1024;
 export const DEFAULT_PREFILL = 0.7;
 /** Default weight of the newest tick in the averages. */
 export const DEFAULT_RATE_SMOOTHING = 0.2;
+/** Ticks between two prunings of a hot key's active replicas (a power of two). */
+const PRUNE_EVERY_TICKS = 8;
 /** Cells of buckets ending more than this long ago (ms) are old news, not hits in flight: they do not feed the rates. */
 const FRESH_MS = 1000;
 
@@ -96,6 +98,10 @@ export interface HotKey {
   readonly active: Map<number, number>;
   /** Physical ms of the last remote hit. */
   lastSeen: number;
+  /** The tick that last updated the averages (settled keys skip ticks and catch up on their decay). */
+  tick: number;
+  /** Nothing in flight and nothing asked here at the last tick: ticks may skip the key while that lasts. */
+  settled: boolean;
 }
 
 /**
@@ -117,6 +123,7 @@ export class LagEstimate {
   /** Replica index → its replication delay (ms), as of the last tick. */
   #delay: number[] = [];
   #lastTick = Number.NaN;
+  #ticks = 0;
   /** Physical time (ms): rates, delays and the decay of `own` are in real time, never in HLC time, which a faster peer's clock may hold still. */
   readonly #now: () => number;
 
@@ -169,12 +176,17 @@ export class LagEstimate {
         ownAt: t,
         active: new Map(),
         lastSeen: t,
+        tick: this.#ticks,
+        settled: false,
       };
       this.#hot.set(slot, hot);
     }
     hot.remoteHits += hits;
     hot.remoteDelayed += hits * (this.#delay[replica] ?? 0);
+    const known = hot.active.size;
     hot.active.set(replica, t);
+    // A replica newly active on the key shrinks the quota at once; the tick prunes the ones gone quiet.
+    if (hot.active.size !== known) hot.weight = 1 / (1 + hot.active.size);
     hot.lastSeen = t;
   }
 
@@ -212,10 +224,26 @@ export class LagEstimate {
     for (let i = 0; i < ids.length; i++) delay[i] = ids[i] === '' ? 0 : delayOf(ids[i]) || 0;
     if (!(elapsed > 0)) return;
     const a = this.smoothing;
-    for (const [slot, hot] of this.#hot) {
+    // Who is active changes over a window, not a tick: the replica lists are pruned every few ticks.
+    const prune = (++this.#ticks & (PRUNE_EVERY_TICKS - 1)) === 0;
+    // forEach, not for-of: no entry arrays to collect on a walk that runs every gossip interval.
+    this.#hot.forEach((hot, slot) => {
       if (t - hot.lastSeen > this.windowMs) {
         this.#hot.delete(slot);
-        continue;
+        return;
+      }
+      // A settled key (its last tick saw the peers silent for two ticks and no demand here: no
+      // pre-fill, no remote term in its threshold) only decays while nothing happens: it is skipped
+      // until something does (or its replica list is pruned), then decayed for the ticks it missed.
+      if (hot.settled && hot.remoteHits === 0 && hot.demand === 0 && !prune) return;
+      const missed = this.#ticks - 1 - hot.tick;
+      hot.tick = this.#ticks;
+      if (missed > 0) {
+        const d = (1 - a) ** missed;
+        hot.remoteRate *= d;
+        hot.unseen *= d;
+        hot.demandRate *= d;
+        hot.peakDemand *= d;
       }
       const rate = hot.remoteHits / elapsed;
       const unseen = hot.remoteDelayed / elapsed;
@@ -230,18 +258,23 @@ export class LagEstimate {
       const recentUnseen = Math.min(hot.unseen, Math.max(unseen, hot.lastUnseen));
       hot.lastRate = rate;
       hot.lastUnseen = unseen;
+      hot.settled = recentRate === 0 && recentUnseen === 0 && rate === 0 && unseen === 0 && hot.demand === 0;
       hot.remoteHits = 0;
       hot.remoteDelayed = 0;
       hot.demand = 0;
       hot.delayMs = hot.remoteRate > 0 ? hot.unseen / hot.remoteRate : 0;
       hot.prefill = Math.floor(this.prefill * recentUnseen);
-      for (const [replica, at] of hot.active) if (t - at > this.windowMs) hot.active.delete(replica);
-      hot.weight = 1 / (1 + hot.active.size);
+      if (prune) {
+        hot.active.forEach((at, replica) => {
+          if (t - at > this.windowMs) hot.active.delete(replica);
+        });
+        hot.weight = 1 / (1 + hot.active.size);
+      }
       // What the cluster could admit in one delay: the peers' hits arriving now, or — when the
       // budget comes back after a pause, the riskiest moment — every active node asking as this
       // one does, in a burst as large as the largest it has seen in a tick (a batch arrives at once).
-      const n = hot.active.size + 1;
+      const n = 1 / hot.weight;
       hot.near = Math.max(n * Math.max(hot.demandRate * hot.delayMs, hot.peakDemand), (recentRate + hot.demandRate) * hot.delayMs);
-    }
+    });
   }
 }
