@@ -13,10 +13,10 @@
  * which inherit the environment, do not warn about it). The runner still
  * writes bench/results/accuracy.json with only the rows that ran: before
  * committing, merge them into the full file (`git show
- * HEAD:bench/results/accuracy.json > /tmp/whole.json`, then `node
- * dist/bench/lib/merge-results.js bench/results/accuracy.json
- * /tmp/whole.json` and copy it back), which marks each merged row with the
- * run it came from.
+ * HEAD:bench/results/accuracy.json > whole.json`, then `node
+ * dist/bench/lib/merge-results.js bench/results/accuracy.json whole.json`
+ * and copy it back), which marks each merged row with the run it came
+ * from.
  */
 import { startAccuracyCluster, type Placement } from './accuracy/accuracy-cluster.js';
 import { BATCH, runLoad, zipfKeys, type KeyPicker, type LoadLog } from './accuracy/accuracy-load.js';

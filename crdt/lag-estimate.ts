@@ -29,7 +29,8 @@
  *    `near = max(n · max(q · D, b), (r + q) · D)` (D the rate-weighted mean
  *    delay, `b` the most hits asked for here in one tick: the riskiest
  *    moment is budget coming back at a bucket boundary, which every active
- *    node sees at once, and a batch of requests arrives in one piece),
+ *    node sees at once, and a batch of requests arrives in one piece; the
+ *    first term only for a busy key, `q · D ≥ 1`),
  *    admits only within **its quota**:
  *    `own + cost ≤ w · (left + own)`, where `own` is its own recent hits (an
  *    exponentially decaying sum with time constant D: hits its peers have
@@ -273,8 +274,11 @@ export class LagEstimate {
       // What the cluster could admit in one delay: the peers' hits arriving now, or — when the
       // budget comes back after a pause, the riskiest moment — every active node asking as this
       // one does, in a burst as large as the largest it has seen in a tick (a batch arrives at once).
+      // The second only for a busy key, asked at least once per delay here: a few requests in a row
+      // on a quiet key are no sign that the other nodes are asking at the same moment.
+      const asked = hot.demandRate * hot.delayMs;
       const n = 1 / hot.weight;
-      hot.near = Math.max(n * Math.max(hot.demandRate * hot.delayMs, hot.peakDemand), (recentRate + hot.demandRate) * hot.delayMs);
+      hot.near = Math.max(asked >= 1 ? n * Math.max(asked, hot.peakDemand) : 0, (recentRate + hot.demandRate) * hot.delayMs);
     });
   }
 }

@@ -94,12 +94,17 @@ async function run(s: Scenario): Promise<Result> {
 
 const base = { seed: 11, limit: 1000, windowMs: 5000, buckets: 10, gossipIntervalMs: 20, windows: 4 };
 
+/** The same seeded run with lag-aware admission on and off (the competitor), and both results for failure messages. */
+async function both(s: Omit<Scenario, 'lagAware'>): Promise<{ on: Result; off: Result; ctx: string }> {
+  const on = await run({ ...s, lagAware: true });
+  const off = await run({ ...s, lagAware: false });
+  return { on, off, ctx: JSON.stringify({ on: { ...on, times: undefined }, off: { ...off, times: undefined } }) };
+}
+
 describe('lag-aware admission on a healthy cluster with replication delay', () => {
   it('keeps 3 nodes at 15x load within 2 % of the limit in any window (the count alone: 6.8 %), exact in aligned spans, and under-admits by at most 5 %', async () => {
     const s = { ...base, nodes: 3, load: 15, latencyMs: [5, 25] as [number, number] };
-    const on = await run({ ...s, lagAware: true });
-    const off = await run({ ...s, lagAware: false });
-    const ctx = JSON.stringify({ on: { ...on, times: undefined }, off: { ...off, times: undefined } });
+    const { on, off, ctx } = await both(s);
     expect(on.sliding, ctx).toBeLessThanOrEqual(1.02);
     // The one-node floor of aligned spans is 1 (window-math.md): within 0.01 of it.
     expect(on.aligned, ctx).toBeLessThanOrEqual(1.01);
@@ -111,9 +116,7 @@ describe('lag-aware admission on a healthy cluster with replication delay', () =
 
   it('keeps 5 nodes at 15x load within 2 % (the count alone: 8.4 %)', async () => {
     const s = { ...base, nodes: 5, load: 15, latencyMs: [5, 25] as [number, number] };
-    const on = await run({ ...s, lagAware: true });
-    const off = await run({ ...s, lagAware: false });
-    const ctx = JSON.stringify({ on: { ...on, times: undefined }, off: { ...off, times: undefined } });
+    const { on, off, ctx } = await both(s);
     expect(on.sliding, ctx).toBeLessThanOrEqual(1.02);
     expect(on.aligned, ctx).toBeLessThanOrEqual(1.01);
     expect(off.sliding - on.sliding, ctx).toBeGreaterThan(0.05);
@@ -121,18 +124,14 @@ describe('lag-aware admission on a healthy cluster with replication delay', () =
 
   it('keeps aligned spans at the limit at 100x load, where the count alone admits 10 % over', async () => {
     const s = { ...base, nodes: 3, load: 100, latencyMs: [5, 25] as [number, number] };
-    const on = await run({ ...s, lagAware: true });
-    const off = await run({ ...s, lagAware: false });
-    const ctx = JSON.stringify({ on: { ...on, times: undefined }, off: { ...off, times: undefined } });
+    const { on, off, ctx } = await both(s);
     expect(on.aligned, ctx).toBeLessThanOrEqual(1.01);
     expect(off.aligned, ctx).toBeGreaterThan(1.05);
   }, 60_000);
 
   it('keeps aligned spans at the limit when requests come in batches of 25 (budget comes back at a bucket boundary on every node at once)', async () => {
     const s = { ...base, nodes: 5, load: 15, latencyMs: [1, 5] as [number, number], batch: 25 };
-    const on = await run({ ...s, lagAware: true });
-    const off = await run({ ...s, lagAware: false });
-    const ctx = JSON.stringify({ on: { ...on, times: undefined }, off: { ...off, times: undefined } });
+    const { on, off, ctx } = await both(s);
     // Without the burst term in the quota's threshold (each node sees the budget come back at once
     // and takes a whole batch before hearing of the others): aligned 1.027, any window 1.04.
     expect(on.aligned, ctx).toBeLessThanOrEqual(1.01);
